@@ -1,0 +1,3 @@
+from smsrelay.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""smsrelay.connectors"""

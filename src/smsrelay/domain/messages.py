@@ -1,0 +1,121 @@
+"""Value types of a message's life: what the engine, store and connectors pass between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from smsrelay.domain.errors import ErrorCode
+from smsrelay.domain.states import MessageStatus
+
+
+class MessageKind(StrEnum):
+    """What the message is for; it decides the default priority lane."""
+
+    OTP = "otp"
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+DEFAULT_PRIORITY: dict[MessageKind, int] = {
+    MessageKind.OTP: 8,
+    MessageKind.TRANSACTIONAL: 5,
+    MessageKind.MARKETING: 2,
+}
+"""Priority 0..9, higher is sent first; a request may override it within its kind's lane."""
+
+
+class Encoding(StrEnum):
+    GSM7 = "gsm7"
+    UCS2 = "ucs2"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A persisted outbound message, as the store returns it."""
+
+    id: str
+    account_id: str
+    to: str
+    country: str | None
+    sender: str | None
+    body: str
+    encoding: Encoding
+    segments: int
+    kind: MessageKind
+    priority: int
+    status: MessageStatus
+    created_at: float
+    updated_at: float
+    not_before: float
+    expires_at: float | None = None
+    variant: str | None = None
+    client_ref: str | None = None
+    callback_url: str | None = None
+    attempts: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    connector: str | None = None
+    carrier_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    """One entry of a message's status history."""
+
+    message_id: str
+    status: MessageStatus
+    at: float
+    error_code: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """What a connector needs to submit one message to a carrier."""
+
+    message_id: str
+    to: str
+    body: str
+    encoding: Encoding
+    segments: int
+    sender: str | None = None
+    kind: MessageKind = MessageKind.TRANSACTIONAL
+    attempt: int = 1
+    expires_at: float | None = None
+
+
+class ReceiptStatus(StrEnum):
+    """Outcome a carrier reports in a delivery receipt, mapped onto message statuses."""
+
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"  # intermediate: the carrier has it, no final word yet
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A carrier's receipt for one submitted segment, identified by the carrier's id."""
+
+    connector: str
+    carrier_id: str
+    status: ReceiptStatus
+    at: float
+    error: str | None = None
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOutcome:
+    """Result of one submit: the carrier ids of every segment, or the catalogue error."""
+
+    carrier_ids: tuple[str, ...] = ()
+    error: ErrorCode | None = None
+    detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

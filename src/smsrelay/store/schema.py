@@ -1,0 +1,182 @@
+"""SQLAlchemy Core tables: the single source of truth for columns and indexes.
+
+Times are unix seconds as floats (UTC): they compare and index the same way on SQLite and
+PostgreSQL, and the domain works in them. Ids are the time-ordered strings of
+``smsrelay.domain.ids``, so ``ORDER BY id`` is creation order and a cursor is just an id.
+Alembic migrations (``store/migrations``) must produce exactly this schema on both databases.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("webhook_url", Text),
+    Column("webhook_secret", String(100), nullable=False),
+    Column("inbound_webhook_url", Text),
+    # token bucket: sustained requests/s and burst; NULL = the server default
+    Column("rate_limit", Float),
+    Column("rate_burst", Integer),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", Float, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    # the visible part of the key ("sr_<id chars>"): finds the row without scanning hashes
+    Column("prefix", String(32), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),  # sha256 hex of the whole key
+    Column("scopes", String(200), nullable=False),  # comma-separated: send,read,admin
+    Column("name", String(100)),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float),
+    Column("revoked_at", Float),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("to_number", String(20), nullable=False),
+    Column("country", String(2)),
+    Column("sender", String(20)),
+    Column("body", Text, nullable=False),
+    Column("encoding", String(8), nullable=False),
+    Column("segments", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("variant", String(200)),
+    Column("client_ref", String(200)),
+    Column("callback_url", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("not_before", Float, nullable=False),  # send_at, and the time of the next retry
+    Column("expires_at", Float),  # validity: not sent after this
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("lease_until", Float),  # set while status = sending
+    Column("worker", String(64)),
+    Column("connector", String(64)),  # connector of the last attempt
+    Column("submitted_at", Float),
+    Column("dlr_deadline", Float),  # sent messages with no receipt by then become unknown
+    Column("final_at", Float),
+    Column("error_code", String(40)),
+    Column("error_message", Text),
+    Index("ix_messages_queue", "status", "priority", "id"),
+    Index("ix_messages_account_id_id", "account_id", "id"),
+    Index("ix_messages_account_id_client_ref", "account_id", "client_ref"),
+    Index("ix_messages_account_id_to_number", "account_id", "to_number"),
+    Index("ix_messages_status_lease_until", "status", "lease_until"),
+    Index("ix_messages_status_dlr_deadline", "status", "dlr_deadline"),
+)
+
+message_parts = Table(
+    "message_parts",
+    metadata,
+    Column("message_id", String(40), ForeignKey("messages.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),  # 1-based segment number
+    Column("connector", String(64), nullable=False),
+    Column("carrier_id", String(80), nullable=False),  # normalised carrier message id
+    Column("status", String(16), nullable=False),  # ReceiptStatus
+    Column("error", String(40)),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_message_parts_connector_carrier_id", "connector", "carrier_id"),
+)
+
+message_events = Table(
+    "message_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(40), ForeignKey("messages.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("error_code", String(40)),
+    Column("detail", Text),
+)
+
+pending_receipts = Table(
+    "pending_receipts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("connector", String(64), nullable=False),
+    Column("carrier_id", String(80), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", String(40)),
+    Column("at", Float, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Index("ix_pending_receipts_connector_carrier_id", "connector", "carrier_id"),
+    Index("ix_pending_receipts_received_at", "received_at"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", String(40), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the exact JSON body that is signed and sent
+    Column("state", String(12), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("lease_until", Float),
+    Column("created_at", Float, nullable=False),
+    Column("delivered_at", Float),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_webhook_deliveries_message_id_id", "message_id", "id"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, ForeignKey("webhook_deliveries.id"), nullable=False,
+           index=True),
+    Column("at", Float, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Float),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", String(40), ForeignKey("accounts.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("response_status", Integer, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
