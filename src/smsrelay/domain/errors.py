@@ -51,6 +51,8 @@ class ErrorCode(StrEnum):
     CARRIER_SYSTEM_ERROR = "carrier_system_error"
     INVALID_DESTINATION = "invalid_destination"
     CARRIER_REJECTED = "carrier_rejected"
+    CARRIER_UNDELIVERED = "carrier_undelivered"
+    CARRIER_EXPIRED = "carrier_expired"
     VALIDITY_EXPIRED = "validity_expired"
     RETRIES_EXHAUSTED = "retries_exhausted"
     DLR_TIMEOUT = "dlr_timeout"
@@ -120,7 +122,7 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
                                _ESME_RCANCELFAIL),
     ErrorCode.ALREADY_EXISTS: ("A resource with this name already exists.", 409, False,
                                _ESME_RSYSERR),
-    ErrorCode.NO_ROUTE: ("No route or connector can carry this message.", 422, True,
+    ErrorCode.NO_ROUTE: ("No route or connector can carry this message.", 422, False,
                          _ESME_RSUBMITFAIL),
     ErrorCode.CARRIER_THROTTLED: ("The carrier asked us to slow down.", 503, True,
                                   _ESME_RTHROTTLED),
@@ -134,6 +136,10 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
                                     _ESME_RINVDSTADR),
     ErrorCode.CARRIER_REJECTED: ("The carrier rejected the message.", 422, False,
                                  _ESME_RSUBMITFAIL),
+    ErrorCode.CARRIER_UNDELIVERED: ("The carrier could not deliver the message to the handset.",
+                                    422, False, _ESME_RSUBMITFAIL),
+    ErrorCode.CARRIER_EXPIRED: ("The message expired at the carrier before the handset took it.",
+                                422, False, _ESME_RSUBMITFAIL),
     ErrorCode.VALIDITY_EXPIRED: ("The message's validity passed before it could be sent.", 422,
                                  False, _ESME_RSUBMITFAIL),
     ErrorCode.RETRIES_EXHAUSTED: ("Every delivery attempt failed.", 502, False,

@@ -17,12 +17,26 @@ class MessageKind(StrEnum):
     MARKETING = "marketing"
 
 
-DEFAULT_PRIORITY: dict[MessageKind, int] = {
-    MessageKind.OTP: 8,
-    MessageKind.TRANSACTIONAL: 5,
-    MessageKind.MARKETING: 2,
+LANES: dict[MessageKind, int] = {
+    MessageKind.OTP: 2,
+    MessageKind.TRANSACTIONAL: 1,
+    MessageKind.MARKETING: 0,
 }
-"""Priority 0..9, higher is sent first; a request may override it within its kind's lane."""
+"""Priority lanes: every OTP is claimed before any transactional message, and so on."""
+
+DEFAULT_PRIORITY = 5
+
+
+def queue_priority(kind: MessageKind, priority: int = DEFAULT_PRIORITY) -> int:
+    """The stored priority: the kind's lane, then the request's priority 0..9 within it."""
+    if not 0 <= priority <= 9:
+        raise ValueError("priority must be between 0 and 9")
+    return LANES[kind] * 10 + priority
+
+
+def request_priority(stored: int) -> int:
+    """The 0..9 priority the client asked for, from the stored queue priority."""
+    return stored % 10
 
 
 class Encoding(StrEnum):

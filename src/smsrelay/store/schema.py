@@ -99,6 +99,21 @@ messages = Table(
     Index("ix_messages_status_dlr_deadline", "status", "dlr_deadline"),
 )
 
+# The queue's indexes cover only waiting rows (partial), so they stay small however long the
+# messages table grows. Queries must spell the predicate exactly like this (literal values, same
+# order) or neither planner can prove the partial index applies: see ``store._rows.waiting``.
+WAITING_STATUSES = ("queued", "scheduled")
+_waiting = messages.c.status.in_(WAITING_STATUSES)
+# claim order: priority DESC, id ASC, read straight off the index (no sort of the backlog)
+Index("ix_messages_due", messages.c.priority.desc(), messages.c.id,
+      sqlite_where=_waiting, postgresql_where=_waiting)
+# next_due_at: MIN(not_before) without a scan
+Index("ix_messages_waiting_not_before", messages.c.not_before,
+      sqlite_where=_waiting, postgresql_where=_waiting)
+# expire_overdue: waiting rows past their validity
+Index("ix_messages_waiting_expires_at", messages.c.expires_at,
+      sqlite_where=_waiting, postgresql_where=_waiting)
+
 message_parts = Table(
     "message_parts",
     metadata,

@@ -1,0 +1,189 @@
+"""Composition root: build the store, connectors, engine and API from Settings; run them.
+
+``SmsRelay`` owns the start and stop order: the store first, then the consumers of work
+(committer, webhook sender, receipt processor), then the connectors that produce receipts,
+then the dispatcher that feeds the connectors. Stopping runs the other way, so nothing
+accepted is dropped on a clean shutdown and a crash leaves only leases that expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from smsrelay.config import Settings
+from smsrelay.connectors.base import Connector
+from smsrelay.connectors.registry import build_connectors
+from smsrelay.domain.retry import Backoff, RetryPolicy
+from smsrelay.domain.routing import Route
+from smsrelay.engine.accept import Acceptor, AcceptPolicy
+from smsrelay.engine.batcher import GroupCommitter
+from smsrelay.engine.clock import Clock, SystemClock
+from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
+from smsrelay.engine.dlr import DlrProcessor
+from smsrelay.engine.webhooks import WebhookSender
+from smsrelay.gateway.http.app import create_app
+from smsrelay.gateway.http.context import ApiContext
+from smsrelay.store import accounts as account_store
+from smsrelay.store.db import Database, upgrade
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT = "default"
+FIRST_KEY_SCOPES = ("send", "read", "admin")
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """What happened on first start: the key file written, if any."""
+
+    key_file: Path | None
+
+
+async def open_database(settings: Settings) -> Database:
+    """Migrate to the latest schema, then open the database."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(upgrade, url)
+    return await Database.open(url)
+
+
+def write_key_file(path: Path, key: str) -> None:
+    """Write the key alone on one line, readable only by its owner (0600 from creation)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    os.chmod(path, 0o600)
+
+
+async def bootstrap(db: Database, settings: Settings, clock: Clock) -> Bootstrap:
+    """On an empty database, create the ``default`` account and its first API key."""
+    async with db.transaction() as conn:
+        if await account_store.list_accounts(conn):
+            return Bootstrap(None)
+        account = await account_store.create_account(conn, DEFAULT_ACCOUNT, clock.now())
+        _, key = await account_store.create_api_key(conn, account.id, FIRST_KEY_SCOPES,
+                                                    clock.now(), name="first key")
+    write_key_file(settings.key_file, key)
+    return Bootstrap(settings.key_file)
+
+
+def routes_from(settings: Settings) -> list[Route]:
+    return [
+        Route(name=r.name, connectors=tuple(r.connectors),
+              countries=frozenset(c.upper() for c in r.countries),
+              prefixes=tuple(r.prefixes), kinds=frozenset(r.kinds),
+              accounts=frozenset(r.accounts), strategy=r.strategy)
+        for r in settings.effective_routes()
+    ]
+
+
+class SmsRelay:
+    """A whole running gateway: store, connectors, engine and the HTTP API's context."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None,
+                 connectors: dict[str, Connector] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._given_connectors = connectors
+        self.db: Database | None = None
+        self.connectors: dict[str, Connector] = {}
+        self.bootstrap_result = Bootstrap(None)
+        self._account_names: dict[str, str] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        s = self.settings
+        self.db = db = await open_database(s)
+        self.bootstrap_result = await bootstrap(db, s, self.clock)
+        await self._refresh_account_names()
+        self.committer = GroupCommitter(db, self.clock.now)
+        self.webhooks = WebhookSender(db, self.clock, timeout=s.webhook_timeout,
+                                      concurrency=s.webhook_concurrency)
+        self.dlr = DlrProcessor(db, self.clock, on_callbacks=self.webhooks.wake)
+        self.connectors = self._given_connectors or build_connectors(
+            [c.model_dump() for c in s.effective_connectors()])
+        retry = RetryPolicy(max_attempts=s.max_attempts,
+                            backoff=Backoff(base=s.retry_base, cap=s.retry_cap))
+        self.dispatcher = Dispatcher(
+            db, self.connectors, routes_from(s), retry, self.clock,
+            settings=DispatchSettings(
+                worker_id=f"{socket.gethostname()}-{os.getpid()}", claim_batch=s.claim_batch,
+                max_inflight=s.max_inflight, lease_seconds=s.lease_seconds,
+                dlr_timeout=s.dlr_timeout, unmatched_receipt_ttl=s.unmatched_receipt_ttl),
+            account_names=lambda account_id: self._account_names.get(account_id, account_id),
+            on_callbacks=self.webhooks.wake)
+        self.acceptor = Acceptor(
+            self.committer,
+            AcceptPolicy(max_segments=s.max_segments,
+                         strict_numbers=s.number_validation == "strict",
+                         smart_encoding=s.smart_encoding, default_validity=s.default_validity),
+            self.clock, on_accepted=self.dispatcher.wake, rng=random.Random())
+        await self.committer.start()
+        await self.webhooks.start()
+        await self.dlr.start()
+        for connector in self.connectors.values():
+            await connector.start(self.dlr)
+        await self.dispatcher.start()
+        self._tasks.append(asyncio.create_task(self._account_name_loop()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.dispatcher.stop()
+        for connector in self.connectors.values():
+            with contextlib.suppress(Exception):
+                await connector.stop()
+        await self.dlr.stop()
+        await self.committer.stop()
+        await self.webhooks.stop()
+        if self.db is not None:
+            await self.db.close()
+
+    def api_context(self) -> ApiContext:
+        assert self.db is not None
+        s = self.settings
+        return ApiContext(db=self.db, acceptor=self.acceptor, clock=self.clock,
+                          rate_limit=s.rate_limit, rate_burst=s.rate_burst,
+                          max_batch=s.max_batch,
+                          strict_numbers=s.number_validation == "strict",
+                          on_callbacks=self.webhooks.wake)
+
+    async def _refresh_account_names(self) -> None:
+        assert self.db is not None
+        async with self.db.read() as conn:
+            self._account_names = {a.id: a.name for a in await account_store.list_accounts(conn)}
+
+    async def _account_name_loop(self) -> None:
+        while True:
+            await asyncio.sleep(10)
+            with contextlib.suppress(Exception):
+                await self._refresh_account_names()
+
+
+def build_http_app(settings: Settings, *, clock: Clock | None = None,
+                   connectors: dict[str, Connector] | None = None) -> FastAPI:
+    """The API with the whole gateway started and stopped by its lifespan."""
+    relay = SmsRelay(settings, clock=clock, connectors=connectors)
+
+    async def on_startup(app: FastAPI) -> None:
+        await relay.start()
+        app.state.context = relay.api_context()
+        app.state.relay = relay
+
+    async def on_shutdown(app: FastAPI) -> None:
+        await relay.stop()
+
+    return create_app(max_body_bytes=settings.max_body_bytes, on_startup=on_startup,
+                      on_shutdown=on_shutdown)

@@ -1,0 +1,146 @@
+"""Settings: the documented defaults, overridden by ``smsrelay.toml`` and then by ``SMSRELAY_*``.
+
+Only ``app.py`` and ``cli.py`` read settings; every other module takes plain arguments, so the
+engine and store can be built in tests without touching the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class ConnectorConfig(BaseModel):
+    """One carrier connection (``[[connectors]]`` in the config file)."""
+
+    name: str
+    type: Literal["smpp", "http", "simulator"] = "simulator"
+    host: str = "127.0.0.1"
+    port: int = 2776
+    system_id: str = "smsrelay"
+    password: str = ""
+    system_type: str = ""
+    bind: Literal["transceiver", "transmitter+receiver"] = "transceiver"
+    binds: int = Field(default=1, ge=1, le=64)
+    window: int = Field(default=10, ge=1, le=1000)
+    throughput: float = Field(default=0.0, ge=0)
+    long_messages: Literal["udh", "sar", "payload"] = "udh"
+    # built-in simulator knobs
+    latency_ms: float = Field(default=5.0, ge=0)
+    dlr_delay_ms: float = Field(default=200.0, ge=0)
+    outcomes: dict[str, float] = Field(default_factory=lambda: {"delivered": 1.0})
+    transient_error_rate: float = Field(default=0.0, ge=0, le=1)
+    seed: int | None = None
+
+
+class RouteConfig(BaseModel):
+    """One routing rule (``[[routes]]``); the most specific matching route wins."""
+
+    name: str
+    countries: list[str] = Field(default_factory=list)
+    prefixes: list[str] = Field(default_factory=list)
+    kinds: list[str] = Field(default_factory=list)
+    accounts: list[str] = Field(default_factory=list)
+    strategy: Literal["failover", "weighted", "least_cost"] = "failover"
+    connectors: list[str]
+
+
+def _config_file() -> Path | None:
+    path = Path(os.environ.get("SMSRELAY_CONFIG", "smsrelay.toml"))
+    return path if path.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Every knob of a running smsrelay, with the defaults DESIGN.md promises."""
+
+    model_config = SettingsConfigDict(env_prefix="SMSRELAY_", extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    log_level: str = "info"
+
+    # accept
+    max_segments: int = Field(default=10, ge=1, le=255)
+    number_validation: Literal["lenient", "strict"] = "lenient"
+    smart_encoding: bool = True
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch: int = 1000
+    rate_limit: float = Field(default=500.0, ge=0, description="messages/s per account; 0 = off")
+    rate_burst: int = Field(default=1000, ge=1)
+    default_validity: float = Field(default=48 * 3600, gt=0)
+
+    # dispatch
+    claim_batch: int = Field(default=500, ge=1)
+    max_inflight: int = Field(default=2000, ge=1)
+    lease_seconds: float = Field(default=120.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    retry_base: float = Field(default=2.0, gt=0)
+    retry_cap: float = Field(default=300.0, gt=0)
+    dlr_timeout: float = Field(default=48 * 3600, gt=0)
+    unmatched_receipt_ttl: float = Field(default=3600.0, gt=0)
+
+    # webhooks
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    webhook_concurrency: int = Field(default=64, ge=1)
+
+    connectors: list[ConnectorConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'smsrelay.db'}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "api-key"
+
+    def effective_connectors(self) -> list[ConnectorConfig]:
+        """The configured connectors, or the built-in simulator when none are declared."""
+        return self.connectors or [ConnectorConfig(name="simulator", type="simulator")]
+
+    def effective_routes(self) -> list[RouteConfig]:
+        """The configured routes, or one default route over every connector in order."""
+        if self.routes:
+            return self.routes
+        return [RouteConfig(name="default",
+                            connectors=[c.name for c in self.effective_connectors()])]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from file and environment, with explicit overrides on top."""
+    return Settings(**overrides)

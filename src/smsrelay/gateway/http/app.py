@@ -1,0 +1,54 @@
+"""The FastAPI application: routers, middleware and error handlers, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from smsrelay import __version__
+from smsrelay.gateway.http import errors, messages
+from smsrelay.gateway.http.bodylimit import BodyLimitMiddleware
+from smsrelay.gateway.http.context import ApiContext
+from smsrelay.gateway.http.jsonbody import JsonBodyMiddleware
+from smsrelay.gateway.http.responses import JsonResponse
+
+DESCRIPTION = """Send SMS with one call and follow every status change.
+
+Authenticate with `Authorization: Bearer <API key>`. `POST /send` takes
+`{"to": "+14155552671", "message": "Your verification code is 1234"}` and answers 202 once the
+message is durably stored. Errors are `{"error": {"code", "message", "field"}}`; 429 carries
+`Retry-After`. Send an `Idempotency-Key` header to make retries safe.
+"""
+
+
+def create_app(context: ApiContext | None = None, *, max_body_bytes: int = 8 * 1024 * 1024,
+               on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
+               on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None) -> FastAPI:
+    """Build the API around ``context`` (or around one that ``on_startup`` installs)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if on_startup is not None:
+            await on_startup(app)
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                await on_shutdown(app)
+
+    app = FastAPI(title="smsrelay", version=__version__, description=DESCRIPTION,
+                  default_response_class=JsonResponse, lifespan=lifespan)
+    if context is not None:
+        app.state.context = context
+    errors.install(app)
+    app.add_middleware(JsonBodyMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.include_router(messages.router)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

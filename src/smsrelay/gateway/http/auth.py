@@ -1,0 +1,74 @@
+"""Bearer API keys: who is calling, and may they do this.
+
+Keys are looked up by their visible prefix and checked against the stored hash in constant
+time (in the store). A verified key is remembered for a few seconds so a busy client does not
+cost a database read per request; a revocation therefore takes effect within that time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+
+from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.gateway.http.context import ApiContext, get_context
+from smsrelay.store import accounts as account_store
+from smsrelay.store.accounts import Account, ApiKey
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    account: Account
+    key: ApiKey
+
+
+_cache: dict[str, tuple[float, Principal]] = {}
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise SmsError(ErrorCode.UNAUTHORIZED)
+    return token.strip()
+
+
+async def authenticate(request: Request, ctx: ApiContext = Depends(get_context)) -> Principal:
+    token = _bearer(request)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    now = time.monotonic()
+    hit = _cache.get(digest)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    async with ctx.db.read() as conn:
+        key = await account_store.find_api_key(conn, token)
+        account = await account_store.get_account(conn, key.account_id) if key else None
+    if key is None or account is None:
+        raise SmsError(ErrorCode.UNAUTHORIZED)
+    if account.disabled:
+        raise SmsError(ErrorCode.FORBIDDEN, "This account is disabled.")
+    principal = Principal(account, key)
+    if len(_cache) > 10_000:
+        _cache.clear()
+    _cache[digest] = (now + ctx.key_cache_seconds, principal)
+    return principal
+
+
+def forget_cached_keys() -> None:
+    """Drop remembered keys (after a revocation in the same process, and in tests)."""
+    _cache.clear()
+
+
+def require(scope: str):  # type: ignore[no-untyped-def]
+    """A dependency that authenticates and checks that the key has ``scope``."""
+
+    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+        if scope not in principal.key.scopes and "admin" not in principal.key.scopes:
+            raise SmsError(ErrorCode.FORBIDDEN,
+                           f"This API key lacks the '{scope}' scope.")
+        return principal
+
+    return dependency

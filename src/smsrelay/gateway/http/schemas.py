@@ -1,0 +1,129 @@
+"""The public JSON contract of the REST API, as pydantic models (and so as OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from smsrelay.domain.messages import MessageKind
+
+
+class SendBody(BaseModel):
+    """One message. ``to`` and ``message`` are the seed's two fields; the rest are optional."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore",
+                              json_schema_extra={"examples": [
+                                  {"to": "+14155552671",
+                                   "message": "Your verification code is 1234"}]})
+
+    to: str = Field(max_length=64, description="Destination, E.164 (+4915112345678).")
+    message: str = Field(max_length=10_000, description="Text; spintax allowed.")
+    sender: str | None = Field(default=None, alias="from", max_length=20,
+                               description="Sender: alphanumeric (max 11), short code or number.")
+    callback_url: str | None = Field(default=None, max_length=2000,
+                                     description="Status webhook for this message; defaults "
+                                                 "to the account's webhook URL.")
+    client_ref: str | None = Field(default=None, max_length=200,
+                                   description="Your own reference, echoed in callbacks.")
+    kind: MessageKind = Field(default=MessageKind.TRANSACTIONAL,
+                              description="otp | transactional | marketing: the priority lane.")
+    priority: int | None = Field(default=None, ge=0, le=9,
+                                 description="0..9 within the kind's lane; default 5.")
+    validity: int | None = Field(default=None, description="Seconds the message may wait "
+                                                           "before it is sent (30..604800).")
+    send_at: datetime | None = Field(default=None, description="Schedule (ISO 8601).")
+    spintax: bool | None = Field(default=None,
+                                 description="true: render spintax, errors reported; false: "
+                                             "send the text as is; absent: render when the "
+                                             "text is well-formed spintax.")
+
+
+class BatchBody(BaseModel):
+    messages: list[SendBody] = Field(description="1 to 1000 messages; each is accepted or "
+                                                 "rejected on its own.")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class Accepted(BaseModel):
+    message_id: str
+    status: str
+    segments: int
+    encoding: str
+    variant: str | None
+    to: str
+    country: str | None
+    kind: str
+    priority: int
+    client_ref: str | None
+    send_at: str | None
+    expires_at: str | None
+    replaced_characters: list[list[str]] = Field(
+        default_factory=list, description="Look-alike characters replaced to keep GSM-7.")
+
+
+class BatchItem(BaseModel):
+    index: int
+    message_id: str | None = None
+    status: str | None = None
+    segments: int | None = None
+    encoding: str | None = None
+    variant: str | None = None
+    error: ErrorBody | None = None
+
+
+class BatchResponse(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[BatchItem]
+
+
+class Event(BaseModel):
+    status: str
+    at: str
+    error_code: str | None = None
+    detail: str | None = None
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    status: str
+    to: str
+    sender: str | None = Field(serialization_alias="from")
+    message: str
+    encoding: str
+    segments: int
+    kind: str
+    priority: int
+    country: str | None
+    variant: str | None
+    client_ref: str | None
+    callback_url: str | None
+    created_at: str
+    updated_at: str
+    send_at: str | None
+    expires_at: str | None
+    attempts: int
+    connector: str | None
+    carrier_ids: list[str]
+    error: ErrorBody | None
+    events: list[Event] | None = None
+
+
+class MessageList(BaseModel):
+    data: list[MessageOut]
+    next_cursor: str | None
+
+
+def as_json(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True)

@@ -1,0 +1,81 @@
+"""Conversions between the JSON contract and the engine's values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from smsrelay.domain.messages import Message, MessageEvent, request_priority
+from smsrelay.engine.accept import Prepared, SendRequest
+from smsrelay.engine.notify import iso
+from smsrelay.gateway.http.schemas import SendBody
+
+
+def timestamp(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def to_request(body: SendBody) -> SendRequest:
+    return SendRequest(
+        to=body.to, message=body.message, sender=body.sender, callback_url=body.callback_url,
+        client_ref=body.client_ref, kind=body.kind, priority=body.priority,
+        validity=None if body.validity is None else float(body.validity),
+        send_at=timestamp(body.send_at), spintax=body.spintax)
+
+
+def accepted(prepared: Prepared) -> dict[str, Any]:
+    m = prepared.message
+    return {
+        "message_id": m.id,
+        "status": str(m.status),
+        "segments": m.segments,
+        "encoding": str(m.encoding),
+        "variant": m.variant,
+        "to": m.to,
+        "country": m.country,
+        "kind": str(m.kind),
+        "priority": request_priority(m.priority),
+        "client_ref": m.client_ref,
+        "send_at": iso(m.not_before) if m.not_before > m.created_at else None,
+        "expires_at": iso(m.expires_at),
+        "replaced_characters": [list(pair) for pair in prepared.replaced],
+    }
+
+
+def message_out(m: Message, events: Sequence[MessageEvent] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "message_id": m.id,
+        "status": str(m.status),
+        "to": m.to,
+        "from": m.sender,
+        "message": m.body,
+        "encoding": str(m.encoding),
+        "segments": m.segments,
+        "kind": str(m.kind),
+        "priority": request_priority(m.priority),
+        "country": m.country,
+        "variant": m.variant,
+        "client_ref": m.client_ref,
+        "callback_url": m.callback_url,
+        "created_at": iso(m.created_at),
+        "updated_at": iso(m.updated_at),
+        "send_at": iso(m.not_before) if m.not_before > m.created_at else None,
+        "expires_at": iso(m.expires_at),
+        "attempts": m.attempts,
+        "connector": m.connector,
+        "carrier_ids": list(m.carrier_ids),
+        "error": ({"code": m.error_code, "message": m.error_message}
+                  if m.error_code else None),
+    }
+    if events is not None:
+        body["events"] = [
+            {"status": str(e.status), "at": iso(e.at), "error_code": e.error_code,
+             "detail": e.detail}
+            for e in events
+        ]
+    return body

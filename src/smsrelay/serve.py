@@ -1,0 +1,65 @@
+"""``smsrelay serve``: run the gateway under uvicorn and tell the user where it is."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+from fastapi import FastAPI
+
+from smsrelay import __version__
+from smsrelay.app import SmsRelay
+from smsrelay.config import Settings
+from smsrelay.gateway.http.app import create_app
+
+
+def banner(settings: Settings, relay: SmsRelay) -> str:
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    url = settings.resolved_database_url
+    where = url.split("///", 1)[1] if url.startswith("sqlite") else url.split("@")[-1]
+    lines = [
+        f"smsrelay {__version__}: API on {base} (OpenAPI docs at {base}/docs)",
+        f"  database: {where}",
+        f"  connectors: {', '.join(relay.connectors)}",
+    ]
+    key_file = settings.key_file
+    if relay.bootstrap_result.key_file is not None:
+        lines.append(f"  first API key (account 'default') written to {key_file} (mode 0600)")
+    if key_file.exists():
+        lines += [
+            "  try it:",
+            f"    curl -X POST {base}/send \\",
+            f'      -H "Authorization: Bearer $(cat {key_file})" \\',
+            "      -H 'Content-Type: application/json' \\",
+            "      -d '{\"to\": \"+1234567890\", \"message\": \"Your verification code is 1234\"}'",
+        ]
+    else:
+        lines.append("  create an API key: smsrelay keys create --account default")
+    return "\n".join(lines)
+
+
+def run(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    relay = SmsRelay(settings)
+
+    async def on_startup(app: FastAPI) -> None:
+        await relay.start()
+        app.state.context = relay.api_context()
+        app.state.relay = relay
+        print(banner(settings, relay), file=sys.stderr, flush=True)
+
+    async def on_shutdown(app: FastAPI) -> None:
+        await relay.stop()
+
+    app = create_app(max_body_bytes=settings.max_body_bytes, on_startup=on_startup,
+                     on_shutdown=on_shutdown)
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, loop=loop,
+                log_level="warning", access_log=False, lifespan="on")

@@ -1,0 +1,278 @@
+"""Accounts and their API keys.
+
+A key is shown once, at creation, and stored only as a SHA-256 hash. Its visible prefix
+(``sr_<12 chars>``) is unique and indexed, so authenticating a request is one primary-key-like
+lookup plus a constant-time hash comparison, never a scan over hashes. SHA-256 rather than a slow
+password hash is deliberate: keys carry 256 bits of randomness, so there is nothing to brute
+force, and auth runs on every request.
+
+Key format: ``sr_<public>_<secret>``, where ``public`` is 12 lowercase base32 characters of the
+key's id and ``secret`` is ``secrets.token_urlsafe(32)`` (which may itself contain ``_``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.domain.ids import new_id
+from smsrelay.store.db import already_exists
+from smsrelay.store.schema import accounts, api_keys
+
+__all__ = [
+    "SCOPES",
+    "UNSET",
+    "Account",
+    "ApiKey",
+    "create_account",
+    "create_api_key",
+    "find_api_key",
+    "get_account",
+    "get_account_by_name",
+    "list_accounts",
+    "list_api_keys",
+    "revoke_api_key",
+    "touch_api_key",
+    "update_account",
+]
+
+SCOPES: Final = frozenset({"send", "read", "admin"})
+_KEY_PREFIX = "sr_"
+_PUBLIC_LEN = 12
+_PUBLIC_ALPHABET = frozenset("0123456789abcdefghjkmnpqrstvwxyz")  # domain.ids' alphabet
+_MAX_PRESENTED = 200  # real keys are ~60 chars; longer input is garbage, not worth hashing
+
+
+class _Unset:
+    """Marker for "argument not given", distinct from None (which clears a column)."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Final = _Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A customer of the gateway. ``webhook_secret`` signs its webhooks; never log it."""
+
+    id: str
+    name: str
+    webhook_url: str | None
+    webhook_secret: str
+    inbound_webhook_url: str | None
+    rate_limit: float | None
+    rate_burst: int | None
+    disabled: bool
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as stored: everything except the secret, which only its owner has."""
+
+    id: str
+    account_id: str
+    prefix: str
+    scopes: frozenset[str]
+    name: str | None
+    created_at: float
+    last_used_at: float | None
+    revoked_at: float | None
+
+    def allows(self, scope: str) -> bool:
+        """``admin`` implies every scope."""
+        return scope in self.scopes or "admin" in self.scopes
+
+
+def _account(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id, name=row.name, webhook_url=row.webhook_url,
+        webhook_secret=row.webhook_secret, inbound_webhook_url=row.inbound_webhook_url,
+        rate_limit=row.rate_limit, rate_burst=row.rate_burst, disabled=bool(row.disabled),
+        created_at=row.created_at,
+    )
+
+
+def _api_key(row: Row[Any]) -> ApiKey:
+    return ApiKey(
+        id=row.id, account_id=row.account_id, prefix=row.prefix,
+        scopes=frozenset(s for s in row.scopes.split(",") if s), name=row.name,
+        created_at=row.created_at, last_used_at=row.last_used_at, revoked_at=row.revoked_at,
+    )
+
+
+async def create_account(conn: AsyncConnection, name: str, now: float, *,
+                         webhook_url: str | None = None) -> Account:
+    """Create an account with a fresh webhook secret.
+
+    Raises ``SmsError(ALREADY_EXISTS)`` when the name is taken; the caller's transaction stays
+    usable (the INSERT runs in a savepoint).
+    """
+    account = Account(
+        id=new_id("acc", now), name=name, webhook_url=webhook_url,
+        webhook_secret="whsec_" + secrets.token_urlsafe(32), inbound_webhook_url=None,
+        rate_limit=None, rate_burst=None, disabled=False, created_at=now,
+    )
+    with already_exists(f"account {name!r}"):
+        async with conn.begin_nested():
+            await conn.execute(accounts.insert().values(
+                id=account.id, name=account.name, webhook_url=account.webhook_url,
+                webhook_secret=account.webhook_secret, disabled=False, created_at=now,
+            ))
+    return account
+
+
+async def get_account(conn: AsyncConnection, account_id: str) -> Account | None:
+    row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    return _account(row) if row else None
+
+
+async def get_account_by_name(conn: AsyncConnection, name: str) -> Account | None:
+    row = (await conn.execute(select(accounts).where(accounts.c.name == name))).first()
+    return _account(row) if row else None
+
+
+async def list_accounts(conn: AsyncConnection) -> list[Account]:
+    """Every account, oldest first."""
+    return [_account(r) for r in await conn.execute(select(accounts).order_by(accounts.c.id))]
+
+
+async def update_account(
+    conn: AsyncConnection,
+    name: str,
+    *,
+    webhook_url: str | _Unset | None = UNSET,
+    inbound_webhook_url: str | _Unset | None = UNSET,
+    rate_limit: float | _Unset | None = UNSET,
+    rate_burst: int | _Unset | None = UNSET,
+    disabled: bool | _Unset = UNSET,
+) -> Account:
+    """Change the given settings of account ``name`` (None clears one); NOT_FOUND if missing."""
+    given = {
+        "webhook_url": webhook_url,
+        "inbound_webhook_url": inbound_webhook_url,
+        "rate_limit": rate_limit,
+        "rate_burst": rate_burst,
+        "disabled": disabled,
+    }
+    values = {k: v for k, v in given.items() if not isinstance(v, _Unset)}
+    if values:
+        stmt = (update(accounts).where(accounts.c.name == name).values(values)
+                .returning(*accounts.c))
+        row = (await conn.execute(stmt)).first()
+    else:
+        row = (await conn.execute(select(accounts).where(accounts.c.name == name))).first()
+    if row is None:
+        raise SmsError(ErrorCode.NOT_FOUND, f"no account named {name!r}", field="account")
+    return _account(row)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _parse_prefix(presented: object) -> str | None:
+    """The ``sr_<public>`` prefix of a well-formed key, else None (never raises)."""
+    if not isinstance(presented, str) or len(presented) > _MAX_PRESENTED:
+        return None
+    if not presented.isascii():  # real keys are; and a lone surrogate could not be hashed
+        return None
+    if not presented.startswith(_KEY_PREFIX):
+        return None
+    public, sep, secret = presented[len(_KEY_PREFIX):].partition("_")
+    if not sep or not secret or len(public) != _PUBLIC_LEN:
+        return None
+    if not set(public) <= _PUBLIC_ALPHABET:
+        return None
+    return _KEY_PREFIX + public
+
+
+async def create_api_key(conn: AsyncConnection, account_id: str, scopes: Iterable[str],
+                         now: float, *, name: str | None = None) -> tuple[ApiKey, str]:
+    """Create a key for ``account_id``; returns the stored key and the plaintext (only now).
+
+    Raises ``SmsError(VALIDATION_ERROR)`` for an empty or unknown scope, ``NOT_FOUND`` for a
+    missing account.
+    """
+    wanted = frozenset(s.strip().lower() for s in scopes)
+    if not wanted or not wanted <= SCOPES:
+        bad = ", ".join(sorted(wanted - SCOPES)) or "(none)"
+        raise SmsError(ErrorCode.VALIDATION_ERROR,
+                       f"invalid scope {bad}; valid scopes: admin, read, send", field="scopes")
+    if await get_account(conn, account_id) is None:
+        raise SmsError(ErrorCode.NOT_FOUND, "no such account", field="account")
+    key_id = new_id("key", now)
+    # the random tail of the id: unique, and it ties the visible prefix to the stored row
+    prefix = _KEY_PREFIX + key_id[-_PUBLIC_LEN:]
+    plaintext = f"{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(id=key_id, account_id=account_id, prefix=prefix, scopes=wanted, name=name,
+                 created_at=now, last_used_at=None, revoked_at=None)
+    with already_exists("API key"):
+        async with conn.begin_nested():
+            await conn.execute(api_keys.insert().values(
+                id=key.id, account_id=account_id, prefix=prefix, key_hash=_hash(plaintext),
+                scopes=",".join(sorted(wanted)), name=name, created_at=now,
+            ))
+    return key, plaintext
+
+
+async def find_api_key(conn: AsyncConnection, presented: str) -> ApiKey | None:
+    """The live key matching what a client presented, or None (malformed, unknown, revoked).
+
+    Never raises on bad input: this sits directly behind the ``Authorization`` header.
+    """
+    prefix = _parse_prefix(presented)
+    if prefix is None:
+        return None
+    row = (await conn.execute(select(api_keys).where(api_keys.c.prefix == prefix))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.key_hash, _hash(presented)):
+        return None
+    return _api_key(row)
+
+
+async def touch_api_key(conn: AsyncConnection, key_id: str, now: float) -> None:
+    """Record use of a key (``last_used_at``); callers may throttle how often they do."""
+    await conn.execute(update(api_keys).where(api_keys.c.id == key_id)
+                       .values(last_used_at=now))
+
+
+async def list_api_keys(conn: AsyncConnection, account_id: str | None = None) -> list[ApiKey]:
+    """Keys of one account (or all), oldest first, revoked ones included."""
+    query = select(api_keys).order_by(api_keys.c.id)
+    if account_id is not None:
+        query = query.where(api_keys.c.account_id == account_id)
+    return [_api_key(r) for r in await conn.execute(query)]
+
+
+async def revoke_api_key(conn: AsyncConnection, key_id: str, now: float) -> bool:
+    """Revoke a key; False when there is no such key or it was already revoked."""
+    result = await conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(api_keys.c.id)
+    )
+    return result.first() is not None

@@ -1,0 +1,169 @@
+"""Messages: insert batches with their first events, read them back, record status changes.
+
+The accept path (REST, SMPP, campaigns) lands here through ``insert_messages``: one multi-row
+INSERT for the messages and one for their events per group-commit batch, never a round trip per
+message. Every later status change is :func:`change_status` (or one of the queue statements in
+``queue.py``), a guarded UPDATE that applies only from a status the transition table in
+``domain/states.py`` allows, so two racing writers (a DLR and a lease reclaim, say) cannot move a
+message backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.domain.messages import Message, MessageEvent
+from smsrelay.domain.states import CANCELABLE, MessageStatus
+from smsrelay.store._rows import (
+    MESSAGE_COLUMNS,
+    apply_guarded,
+    carrier_ids_of,
+    event,
+    guarded_update,
+    insert_events,
+    message_from_row,
+    message_to_row,
+    messages_from_rows,
+)
+from smsrelay.store.db import already_exists
+from smsrelay.store.schema import message_events
+from smsrelay.store.schema import messages as messages_table
+
+__all__ = [
+    "cancel_message",
+    "change_status",
+    "get_events",
+    "get_message",
+    "insert_messages",
+    "list_messages",
+]
+
+MAX_PAGE = 1000
+
+
+async def insert_messages(conn: AsyncConnection, messages: Sequence[Message], now: float) -> None:
+    """Persist new messages (status ``queued`` or ``scheduled``) and their first events.
+
+    Two statements for the whole batch. ``now`` stamps the events; the rows keep the
+    ``created_at``/``updated_at`` the caller built the messages with. A duplicate id raises
+    ``SmsError(ALREADY_EXISTS)`` (ids are random: in practice it means a double insert).
+    """
+    if not messages:
+        return
+    with already_exists("message"):
+        await conn.execute(messages_table.insert(), [message_to_row(m) for m in messages])
+    await insert_events(conn, [event(m.id, m.status, now) for m in messages])
+
+
+async def get_message(conn: AsyncConnection, message_id: str, *,
+                      account_id: str | None = None) -> Message | None:
+    """One message with its carrier ids; None if missing or (given ``account_id``) not theirs."""
+    query = select(*MESSAGE_COLUMNS).where(messages_table.c.id == message_id)
+    if account_id is not None:
+        query = query.where(messages_table.c.account_id == account_id)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    parts = await carrier_ids_of(conn, [message_id])
+    return message_from_row(row, parts.get(message_id, ()))
+
+
+async def get_events(conn: AsyncConnection, message_id: str) -> list[MessageEvent]:
+    """The status history of a message, oldest first (insertion order breaks time ties)."""
+    rows = await conn.execute(
+        select(message_events)
+        .where(message_events.c.message_id == message_id)
+        .order_by(message_events.c.at, message_events.c.id)
+    )
+    return [
+        MessageEvent(message_id=r.message_id, status=MessageStatus(r.status), at=r.at,
+                     error_code=r.error_code, detail=r.detail)
+        for r in rows
+    ]
+
+
+async def list_messages(
+    conn: AsyncConnection,
+    account_id: str,
+    *,
+    status: MessageStatus | None = None,
+    to: str | None = None,
+    client_ref: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> list[Message]:
+    """An account's messages, newest first (``ORDER BY id DESC``: ids are time-ordered).
+
+    ``since`` is inclusive and ``until`` exclusive on ``created_at``. ``cursor`` is the last id
+    of the previous page; the next page starts strictly below it. ``limit`` is clamped to
+    1..1000.
+    """
+    limit = max(1, min(limit, MAX_PAGE))
+    query = select(*MESSAGE_COLUMNS).where(messages_table.c.account_id == account_id)
+    if status is not None:
+        query = query.where(messages_table.c.status == MessageStatus(status).value)
+    if to is not None:
+        query = query.where(messages_table.c.to_number == to)
+    if client_ref is not None:
+        query = query.where(messages_table.c.client_ref == client_ref)
+    if since is not None:
+        query = query.where(messages_table.c.created_at >= since)
+    if until is not None:
+        query = query.where(messages_table.c.created_at < until)
+    if cursor is not None:
+        query = query.where(messages_table.c.id < cursor)
+    rows = await conn.execute(query.order_by(messages_table.c.id.desc()).limit(limit))
+    return await messages_from_rows(conn, rows)
+
+
+async def change_status(
+    conn: AsyncConnection,
+    message_id: str,
+    new: MessageStatus,
+    now: float,
+    *,
+    error_code: str | None = None,
+    detail: str | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> Message | None:
+    """Move a message to ``new`` if the table allows it from its current status.
+
+    Sets ``updated_at``, ``final_at`` (final statuses), ``error_code``/``error_message`` (both
+    overwritten, None clears) and any other ``values`` (column → value; the status and id
+    columns are refused with ``ValueError``), then appends the event. Returns the updated
+    message, or None when the message is missing or its status does not allow the change; then
+    nothing is written.
+    """
+    new = MessageStatus(new)
+    stmt = guarded_update(message_id, new, now, error_code=error_code, detail=detail,
+                          values=values)
+    return await apply_guarded(conn, stmt, new, now, error_code, detail)
+
+
+async def cancel_message(conn: AsyncConnection, account_id: str, message_id: str,
+                         now: float) -> Message:
+    """Cancel a message that has not been handed to a worker yet.
+
+    Raises ``SmsError(NOT_FOUND)`` for a missing message or one of another account, and
+    ``SmsError(NOT_CANCELABLE)`` when it is past ``queued``/``scheduled``.
+    """
+    stmt = guarded_update(message_id, MessageStatus.CANCELED, now, sources=CANCELABLE,
+                          extra_where=[messages_table.c.account_id == account_id])
+    done = await apply_guarded(conn, stmt, MessageStatus.CANCELED, now, None, None)
+    if done is not None:
+        return done
+    current = await conn.scalar(
+        select(messages_table.c.status)
+        .where(messages_table.c.id == message_id, messages_table.c.account_id == account_id)
+    )
+    if current is None:
+        raise SmsError(ErrorCode.NOT_FOUND, "no such message", field="message_id")
+    raise SmsError(ErrorCode.NOT_CANCELABLE, f"the message is {current} and can no longer be "
+                   "canceled")

@@ -1,0 +1,339 @@
+"""The database is the queue: claim due messages under a lease, record what the carrier said.
+
+One claim statement serves both databases::
+
+    UPDATE messages SET status='sending', lease_until=:until, worker=:w, attempts=attempts+1
+    WHERE id IN (SELECT id FROM messages
+                 WHERE status IN ('queued','scheduled') AND not_before <= :now
+                   AND (expires_at IS NULL OR expires_at > :now)
+                 ORDER BY priority DESC, id LIMIT :n FOR UPDATE SKIP LOCKED)
+    RETURNING ...
+
+On PostgreSQL ``SKIP LOCKED`` lets several dispatchers (processes, machines) claim at once
+without waiting on each other or getting the same row. On SQLite ``with_for_update`` renders
+nothing and the statement runs inside ``BEGIN IMMEDIATE`` (db.py), which serialises claimers.
+A claim is a lease: a worker that dies leaves rows in ``sending`` until ``lease_until``, when
+:func:`reclaim_expired_leases` returns them to ``queued`` (at-least-once towards the carrier).
+
+Every statement that changes statuses also appends the events, one multi-row INSERT per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsrelay.domain.errors import ErrorCode
+from smsrelay.domain.messages import Message, ReceiptStatus
+from smsrelay.domain.states import FINAL, MessageStatus
+from smsrelay.store._rows import (
+    MESSAGE_COLUMNS,
+    apply_guarded,
+    event,
+    guarded_update,
+    insert_events,
+    messages_from_rows,
+    status_is,
+    waiting,
+)
+from smsrelay.store.schema import message_parts, messages
+
+__all__ = [
+    "SubmittedItem",
+    "claim",
+    "count_by_status",
+    "expire_overdue",
+    "extend_leases",
+    "next_due_at",
+    "reclaim_expired_leases",
+    "record_failed",
+    "record_retry",
+    "record_submitted",
+    "record_submitted_many",
+    "release_claims",
+    "time_out_unconfirmed",
+]
+
+S = MessageStatus
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedItem:
+    """One carrier acceptance for :func:`record_submitted_many`."""
+
+    message_id: str
+    connector: str
+    carrier_ids: Sequence[str]
+    dlr_deadline: float
+
+
+async def _transition_many(
+    conn: AsyncConnection,
+    where: ColumnElement[bool],
+    order_by: Sequence[Any],
+    limit: int | None,
+    new: MessageStatus,
+    now: float,
+    sets: dict[str, Any],
+    *,
+    error_code: str | None = None,
+    detail: str | None = None,
+) -> list[Message]:
+    """UPDATE the rows picked by ``where`` (locked, skipping locked ones) to ``new``; log events.
+
+    The selection is a locking subquery so ``limit`` works on both databases (SQLite has no
+    ``UPDATE ... LIMIT`` by default) and concurrent workers never pick the same row. It is a
+    ``MATERIALIZED`` CTE because PostgreSQL may otherwise run a plain ``IN (subquery)`` more
+    than once per UPDATE, and with SKIP LOCKED each run can pick different rows: the UPDATE
+    would take more than ``limit`` (seen in practice).
+    """
+    pick = select(messages.c.id).where(where).order_by(*order_by)
+    if limit is not None:
+        pick = pick.limit(limit)
+    picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+    values = {"status": new.value, "updated_at": now, **sets}
+    if new in FINAL:
+        values["final_at"] = now
+    if error_code is not None:
+        values.update(error_code=error_code, error_message=detail)
+    stmt = (
+        update(messages)
+        .where(messages.c.id.in_(select(picked.c.id)), where)
+        .values(values)
+        .returning(*MESSAGE_COLUMNS)
+    )
+    rows = list(await conn.execute(stmt))
+    # RETURNING order is unspecified (and differs between the databases): restore the claim's
+    rows.sort(key=lambda r: (-r.priority, r.id))
+    await insert_events(conn, [event(r.id, new, now, error_code, detail) for r in rows])
+    return await messages_from_rows(conn, rows)
+
+
+async def claim(conn: AsyncConnection, *, worker: str, now: float, lease_seconds: float,
+                limit: int) -> list[Message]:
+    """Take up to ``limit`` due messages for ``worker``, highest priority first, then oldest.
+
+    Due: waiting (``queued``/``scheduled``), ``not_before <= now`` and validity not passed.
+    They come back in ``sending`` with ``attempts`` already counting this attempt; the lease
+    runs until ``now + lease_seconds``.
+    """
+    if limit <= 0:
+        return []
+    due = and_(
+        waiting(),
+        messages.c.not_before <= now,
+        or_(messages.c.expires_at.is_(None), messages.c.expires_at > now),
+    )
+    return await _transition_many(
+        conn, due, [messages.c.priority.desc(), messages.c.id], limit, S.SENDING, now,
+        {"lease_until": now + lease_seconds, "worker": worker,
+         "attempts": messages.c.attempts + 1},
+    )
+
+
+async def extend_leases(conn: AsyncConnection, message_ids: Sequence[str], *, worker: str,
+                        lease_until: float) -> int:
+    """Push the lease of ``worker``'s ``sending`` messages out to ``lease_until``.
+
+    For submits that take longer than the lease (a slow carrier, a full window). Rows another
+    worker holds, or that left ``sending``, are untouched; returns how many were extended.
+    """
+    if not message_ids:
+        return 0
+    result = await conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(list(message_ids)), status_is(S.SENDING),
+               messages.c.worker == worker)
+        .values(lease_until=lease_until)
+        .returning(messages.c.id)
+    )
+    return len(result.all())
+
+
+async def release_claims(conn: AsyncConnection, message_ids: Sequence[str], *, worker: str,
+                         now: float) -> int:
+    """Hand claimed but unsent messages back (``sending`` → ``queued``) on shutdown.
+
+    The attempt never happened, so ``attempts`` is decremented again; ``not_before`` is left
+    alone, so they are due at once. Returns how many were released.
+    """
+    if not message_ids:
+        return 0
+    mine = and_(messages.c.id.in_(list(message_ids)), status_is(S.SENDING),
+                messages.c.worker == worker)
+    rows = await _transition_many(
+        conn, mine, [messages.c.id], None, S.QUEUED, now,
+        {"lease_until": None, "worker": None, "attempts": messages.c.attempts - 1},
+        detail="released unsent",
+    )
+    return len(rows)
+
+
+async def reclaim_expired_leases(conn: AsyncConnection, now: float) -> int:
+    """Return ``sending`` rows whose lease ran out to ``queued``; the number returned.
+
+    The worker holding them is presumed dead. The message may already have reached the
+    carrier: sending it again is the at-least-once half of the bargain (DESIGN.md).
+    """
+    expired = and_(status_is(S.SENDING), messages.c.lease_until < now)
+    rows = await _transition_many(
+        conn, expired, [messages.c.id], None, S.QUEUED, now,
+        {"lease_until": None, "worker": None}, detail="lease expired",
+    )
+    return len(rows)
+
+
+async def expire_overdue(conn: AsyncConnection, now: float, *,
+                         limit: int = 1000) -> list[Message]:
+    """Move waiting messages whose validity passed to ``expired`` (validity_expired).
+
+    Returns them so the caller can send their webhooks.
+    """
+    overdue = and_(waiting(), messages.c.expires_at <= now)
+    return await _transition_many(
+        conn, overdue, [messages.c.expires_at, messages.c.id], limit, S.EXPIRED, now, {},
+        error_code=ErrorCode.VALIDITY_EXPIRED.value,
+        detail="validity passed before the message could be sent",
+    )
+
+
+async def time_out_unconfirmed(conn: AsyncConnection, now: float, *,
+                               limit: int = 1000) -> list[Message]:
+    """Move ``sent`` messages with no receipt by ``dlr_deadline`` to ``unknown`` (dlr_timeout).
+
+    ``unknown`` is not final: a late receipt still settles the message.
+    """
+    late = and_(status_is(S.SENT), messages.c.dlr_deadline <= now)
+    return await _transition_many(
+        conn, late, [messages.c.dlr_deadline, messages.c.id], limit, S.UNKNOWN, now, {},
+        error_code=ErrorCode.DLR_TIMEOUT.value,
+        detail="no delivery report arrived in time",
+    )
+
+
+async def record_submitted(
+    conn: AsyncConnection,
+    message_id: str,
+    *,
+    connector: str,
+    carrier_ids: Sequence[str],
+    now: float,
+    dlr_deadline: float,
+) -> Message | None:
+    """The carrier accepted the message: ``sending`` → ``sent``, one part per carrier id.
+
+    None when the message is no longer ``sending`` (its lease was reclaimed and another worker
+    has it, or a receipt overtook this call); then nothing is written.
+    """
+    done = await record_submitted_many(
+        conn, [SubmittedItem(message_id, connector, carrier_ids, dlr_deadline)], now)
+    return done[0] if done else None
+
+
+async def record_submitted_many(conn: AsyncConnection, items: Sequence[SubmittedItem],
+                                now: float) -> list[Message]:
+    """:func:`record_submitted` for a batch: three statements however many messages.
+
+    Returns the messages that were still ``sending`` (and are now ``sent``), in item order.
+    """
+    by_id = {item.message_id: item for item in items}
+    if not by_id:
+        return []
+    ids = list(by_id)
+    stmt = (
+        update(messages)
+        .where(messages.c.id.in_(ids), status_is(S.SENDING))
+        .values(
+            status=S.SENT.value,
+            updated_at=now,
+            submitted_at=now,
+            lease_until=None,
+            error_code=None,
+            error_message=None,
+            connector=_per_id({i: by_id[i].connector for i in ids}),
+            dlr_deadline=_per_id({i: by_id[i].dlr_deadline for i in ids}),
+        )
+        .returning(*MESSAGE_COLUMNS)
+    )
+    rows = {r.id: r for r in await conn.execute(stmt)}
+    applied = [by_id[i] for i in ids if i in rows]
+    parts = [
+        {"message_id": item.message_id, "seq": seq, "connector": item.connector,
+         "carrier_id": carrier_id, "status": ReceiptStatus.ACCEPTED.value, "error": None,
+         "updated_at": now}
+        for item in applied
+        for seq, carrier_id in enumerate(item.carrier_ids, start=1)
+    ]
+    if parts:
+        await conn.execute(message_parts.insert(), parts)
+    await insert_events(conn, [event(item.message_id, S.SENT, now) for item in applied])
+    return await messages_from_rows(conn, [rows[item.message_id] for item in applied])
+
+
+def _per_id(values: dict[str, Any]) -> Any:
+    """``CASE id WHEN ... END``: a different value per row in one UPDATE."""
+    if len(set(values.values())) == 1:
+        return next(iter(values.values()))
+    return case(values, value=messages.c.id)
+
+
+async def record_retry(
+    conn: AsyncConnection,
+    message_id: str,
+    *,
+    error_code: str,
+    detail: str | None,
+    retry_at: float,
+    now: float,
+    connector: str | None = None,
+) -> Message | None:
+    """A retryable failure: ``sending`` → ``queued``, due again at ``retry_at``, lease cleared.
+
+    None when the message is not ``sending`` any more.
+    """
+    values: dict[str, Any] = {"not_before": retry_at, "lease_until": None, "worker": None}
+    if connector is not None:
+        values["connector"] = connector
+    stmt = guarded_update(message_id, S.QUEUED, now, sources=[S.SENDING],
+                          error_code=error_code, detail=detail, values=values)
+    return await apply_guarded(conn, stmt, S.QUEUED, now, error_code, detail)
+
+
+async def record_failed(
+    conn: AsyncConnection,
+    message_id: str,
+    *,
+    error_code: str,
+    detail: str | None,
+    now: float,
+    connector: str | None = None,
+) -> Message | None:
+    """A permanent failure: ``sending`` (or still waiting, e.g. no route) → ``failed``."""
+    values: dict[str, Any] = {"lease_until": None}
+    if connector is not None:
+        values["connector"] = connector
+    stmt = guarded_update(message_id, S.FAILED, now, error_code=error_code, detail=detail,
+                          values=values)
+    return await apply_guarded(conn, stmt, S.FAILED, now, error_code, detail)
+
+
+async def next_due_at(conn: AsyncConnection, now: float) -> float | None:
+    """The earliest ``not_before`` among waiting messages (may be <= ``now``), else None.
+
+    Lets the dispatcher sleep until there is work instead of polling. Served by the partial
+    index ``ix_messages_waiting_not_before``.
+    """
+    del now  # part of the signature so a future filter (e.g. expiry) needs no caller change
+    value = await conn.scalar(select(func.min(messages.c.not_before)).where(waiting()))
+    return float(value) if value is not None else None
+
+
+async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
+    """How many messages are in each status (statuses with none are absent)."""
+    rows = await conn.execute(
+        select(messages.c.status, func.count()).group_by(messages.c.status))
+    return {status: int(n) for status, n in rows}

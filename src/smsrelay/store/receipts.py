@@ -1,0 +1,105 @@
+"""Delivery-report correlation data: message parts by carrier id, and receipts kept for later.
+
+A carrier names a submitted segment by its own id (``submit_sm_resp.message_id``); a receipt
+quotes that id. ``message_parts`` maps (connector, carrier id) back to (message, segment).
+Receipts can arrive before the ``submit_sm_resp`` that would tell us the id has been stored
+(DESIGN.md, Storage): they wait in ``pending_receipts`` until :func:`take_unmatched` claims them.
+The matching logic itself is in ``engine/dlr.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
+from smsrelay.store.schema import message_parts, pending_receipts
+
+__all__ = ["Part", "find_part", "keep_unmatched", "parts_of", "purge_unmatched",
+           "take_unmatched", "update_part"]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One submitted segment of a message and its latest receipt status."""
+
+    message_id: str
+    seq: int
+    connector: str
+    carrier_id: str
+    status: str
+    error: str | None
+    updated_at: float
+
+
+def _part(row: Row[Any]) -> Part:
+    return Part(message_id=row.message_id, seq=row.seq, connector=row.connector,
+                carrier_id=row.carrier_id, status=row.status, error=row.error,
+                updated_at=row.updated_at)
+
+
+async def find_part(conn: AsyncConnection, connector: str, carrier_id: str) -> Part | None:
+    """The part a receipt refers to. Should a carrier reuse an id, the newest message wins."""
+    p = message_parts
+    row = (await conn.execute(
+        select(p).where(p.c.connector == connector, p.c.carrier_id == carrier_id)
+        .order_by(p.c.message_id.desc(), p.c.seq.desc()).limit(1)
+    )).first()
+    return _part(row) if row else None
+
+
+async def update_part(conn: AsyncConnection, message_id: str, seq: int, *, status: str,
+                      error: str | None, now: float) -> None:
+    """Record a receipt's outcome on one part."""
+    p = message_parts
+    await conn.execute(
+        update(p).where(p.c.message_id == message_id, p.c.seq == seq)
+        .values(status=str(status), error=error, updated_at=now)
+    )
+
+
+async def parts_of(conn: AsyncConnection, message_id: str) -> list[Part]:
+    """Every part of a message, in segment order."""
+    p = message_parts
+    rows = await conn.execute(select(p).where(p.c.message_id == message_id).order_by(p.c.seq))
+    return [_part(r) for r in rows]
+
+
+async def keep_unmatched(conn: AsyncConnection, report: DeliveryReport, now: float) -> None:
+    """Park a receipt whose carrier id matches no part yet. ``raw`` is not kept."""
+    await conn.execute(pending_receipts.insert().values(
+        connector=report.connector, carrier_id=report.carrier_id,
+        status=ReceiptStatus(report.status).value, error=report.error, at=report.at,
+        received_at=now,
+    ))
+
+
+async def take_unmatched(conn: AsyncConnection, connector: str,
+                         carrier_ids: Sequence[str]) -> list[DeliveryReport]:
+    """Remove and return the parked receipts for these carrier ids, oldest first.
+
+    Deleting with RETURNING makes "take" atomic: two takers never both get a receipt.
+    """
+    if not carrier_ids:
+        return []
+    r = pending_receipts
+    rows = list(await conn.execute(
+        delete(r).where(r.c.connector == connector, r.c.carrier_id.in_(list(carrier_ids)))
+        .returning(r.c.id, r.c.connector, r.c.carrier_id, r.c.status, r.c.error, r.c.at)
+    ))
+    rows.sort(key=lambda row: (row.at, row.id))
+    return [DeliveryReport(connector=row.connector, carrier_id=row.carrier_id,
+                           status=ReceiptStatus(row.status), at=row.at, error=row.error)
+            for row in rows]
+
+
+async def purge_unmatched(conn: AsyncConnection, older_than: float) -> int:
+    """Drop parked receipts received before ``older_than`` (their message never showed up)."""
+    result = await conn.execute(
+        delete(pending_receipts).where(pending_receipts.c.received_at < older_than))
+    return max(result.rowcount, 0)

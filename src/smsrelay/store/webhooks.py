@@ -1,0 +1,214 @@
+"""The webhook outbox: deliveries written in the same transaction as the status change they
+announce, then claimed, attempted and recorded by ``engine/webhooks.py``.
+
+Writing the delivery with the change means a committed status is always announced (and an
+announced one was always committed). Per message, deliveries go out in order: a message's
+``delivered`` is not claimed while its ``sent`` is still pending, so customers never see
+statuses arrive backwards. Different messages do not wait for each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import and_, exists, literal, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsrelay.store.schema import webhook_attempts, webhook_deliveries
+
+__all__ = [
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "claim_webhooks",
+    "enqueue_webhooks",
+    "list_webhook_attempts",
+    "list_webhook_deliveries",
+    "record_webhook_attempt",
+    "replay_webhooks",
+]
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+_STATE_AFTER = {"delivered": DELIVERED, "retry": PENDING, "dead": DEAD}
+
+d = webhook_deliveries
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One webhook to send: ``payload`` is the exact body that is signed and POSTed."""
+
+    id: int
+    account_id: str
+    message_id: str
+    url: str
+    payload: str
+    state: str
+    attempts: int
+    next_attempt_at: float
+    created_at: float
+    delivered_at: float | None
+    last_status_code: int | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAttempt:
+    """One POST of a delivery and what came back."""
+
+    id: int
+    delivery_id: int
+    at: float
+    status_code: int | None
+    error: str | None
+    duration_ms: float | None
+
+
+def _delivery(row: Row[Any]) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row.id, account_id=row.account_id, message_id=row.message_id, url=row.url,
+        payload=row.payload, state=row.state, attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at, created_at=row.created_at,
+        delivered_at=row.delivered_at, last_status_code=row.last_status_code,
+        last_error=row.last_error,
+    )
+
+
+async def enqueue_webhooks(conn: AsyncConnection,
+                           items: Sequence[tuple[str, str, str, str]], now: float) -> None:
+    """Queue ``(account_id, message_id, url, payload_json)`` deliveries, due now.
+
+    One multi-row INSERT; call it in the transaction that made the status changes.
+    """
+    if not items:
+        return
+    await conn.execute(d.insert(), [
+        {"account_id": account_id, "message_id": message_id, "url": url, "payload": payload,
+         "state": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
+        for account_id, message_id, url, payload in items
+    ])
+
+
+async def claim_webhooks(conn: AsyncConnection, *, now: float, lease_seconds: float,
+                         limit: int) -> list[WebhookDelivery]:
+    """Lease up to ``limit`` due deliveries, each the oldest pending one of its message.
+
+    Due: pending, ``next_attempt_at <= now``, lease free or run out. A delivery with an earlier
+    pending delivery for the same message waits, whatever its own schedule. SKIP LOCKED on
+    PostgreSQL; on SQLite the write transaction serialises claimers.
+    """
+    if limit <= 0:
+        return []
+    earlier = d.alias("earlier")
+    blocked = exists().where(
+        earlier.c.message_id == d.c.message_id,
+        earlier.c.id < d.c.id,
+        earlier.c.state == literal(PENDING),
+    )
+    due = and_(
+        d.c.state == literal(PENDING),
+        d.c.next_attempt_at <= now,
+        or_(d.c.lease_until.is_(None), d.c.lease_until <= now),
+    )
+    # MATERIALIZED: evaluated once, see queue._transition_many
+    picked = (
+        select(d.c.id).where(due, ~blocked)
+        .order_by(d.c.next_attempt_at, d.c.id).limit(limit)
+        .with_for_update(skip_locked=True, of=d)
+        .cte("picked").prefix_with("MATERIALIZED")
+    )
+    rows = list(await conn.execute(
+        update(d).where(d.c.id.in_(select(picked.c.id)), due)
+        .values(lease_until=now + lease_seconds)
+        .returning(*d.c)
+    ))
+    rows.sort(key=lambda r: (r.next_attempt_at, r.id))
+    return [_delivery(r) for r in rows]
+
+
+async def record_webhook_attempt(
+    conn: AsyncConnection,
+    delivery_id: int,
+    *,
+    now: float,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: float,
+    outcome: Literal["delivered", "retry", "dead"],
+    next_attempt_at: float | None = None,
+) -> None:
+    """Log one attempt and settle the delivery: delivered, dead, or pending again.
+
+    ``outcome="retry"`` needs ``next_attempt_at`` (the backoff is the engine's decision).
+    The lease is released in every case.
+    """
+    if outcome not in _STATE_AFTER:
+        raise ValueError(f"unknown webhook outcome {outcome!r}")
+    if outcome == "retry" and next_attempt_at is None:
+        raise ValueError("a retry needs next_attempt_at")
+    await conn.execute(webhook_attempts.insert().values(
+        delivery_id=delivery_id, at=now, status_code=status_code, error=error,
+        duration_ms=duration_ms,
+    ))
+    values: dict[str, Any] = {
+        "attempts": d.c.attempts + 1, "state": _STATE_AFTER[outcome], "lease_until": None,
+        "last_status_code": status_code, "last_error": error,
+    }
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if outcome == "delivered":
+        values["delivered_at"] = now
+    await conn.execute(update(d).where(d.c.id == delivery_id).values(values))
+
+
+async def list_webhook_deliveries(conn: AsyncConnection,
+                                  message_id: str) -> list[WebhookDelivery]:
+    """A message's deliveries, in the order they were queued."""
+    rows = await conn.execute(select(d).where(d.c.message_id == message_id).order_by(d.c.id))
+    return [_delivery(r) for r in rows]
+
+
+async def list_webhook_attempts(conn: AsyncConnection, delivery_id: int) -> list[WebhookAttempt]:
+    """A delivery's attempts, oldest first."""
+    a = webhook_attempts
+    rows = await conn.execute(select(a).where(a.c.delivery_id == delivery_id).order_by(a.c.id))
+    return [WebhookAttempt(id=r.id, delivery_id=r.delivery_id, at=r.at,
+                           status_code=r.status_code, error=r.error, duration_ms=r.duration_ms)
+            for r in rows]
+
+
+async def replay_webhooks(
+    conn: AsyncConnection,
+    *,
+    message_id: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    now: float,
+    account_id: str | None = None,
+) -> int:
+    """Queue fresh copies of finished (delivered or dead) deliveries; how many.
+
+    Filters: one message, one account, and ``since <= created_at < until``. The originals and
+    their attempt history stay as they were. One INSERT ... SELECT.
+    """
+    source = select(
+        d.c.account_id, d.c.message_id, d.c.url, d.c.payload, literal(PENDING),
+        literal(0), literal(now), literal(now),
+    ).where(d.c.state.in_([DELIVERED, DEAD]))
+    if message_id is not None:
+        source = source.where(d.c.message_id == message_id)
+    if account_id is not None:
+        source = source.where(d.c.account_id == account_id)
+    if since is not None:
+        source = source.where(d.c.created_at >= since)
+    if until is not None:
+        source = source.where(d.c.created_at < until)
+    result = await conn.execute(
+        d.insert()
+        .from_select(["account_id", "message_id", "url", "payload", "state", "attempts",
+                      "next_attempt_at", "created_at"], source.order_by(d.c.id))
+        .returning(d.c.id)
+    )
+    return len(result.all())

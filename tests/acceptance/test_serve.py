@@ -1,0 +1,100 @@
+"""As a new user: ``smsrelay serve`` on an empty data folder, the seed's request, the CLI."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+SMSRELAY = str(Path(sys.executable).with_name("smsrelay"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str], subprocess.Popen[str]]]:
+    port = _free_port()
+    env = {**os.environ, "SMSRELAY_DATA_DIR": str(tmp_path / "data"),
+           "SMSRELAY_HTTP_PORT": str(port), "SMSRELAY_CONFIG": str(tmp_path / "none.toml")}
+    env.pop("SMSRELAY_DATABASE_URL", None)
+    proc = subprocess.Popen([SMSRELAY, "serve"], env=env, cwd=tmp_path, text=True,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise AssertionError(f"serve did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
+            time.sleep(0.1)
+        yield base, tmp_path / "data", env, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_seed_request_is_delivered(served: tuple[str, Path, dict[str, str],
+                                                 subprocess.Popen[str]]) -> None:
+    base, data, env, proc = served
+    key_file = data / "api-key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    assert key.startswith("sr_") and "\n" not in key
+    r = httpx.post(f"{base}/send", headers={"Authorization": f"Bearer {key}"},
+                   json={"to": "+1234567890", "message": "Your verification code is 1234"})
+    assert r.status_code == 202, r.text
+    message_id = r.json()["message_id"]
+    deadline = time.time() + 10
+    while True:
+        got = httpx.get(f"{base}/v1/messages/{message_id}",
+                        headers={"Authorization": f"Bearer {key}"}).json()
+        if got["status"] == "delivered" or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert got["status"] == "delivered"
+    assert httpx.get(f"{base}/docs").status_code == 200
+    assert httpx.get(f"{base}/openapi.json").json()["paths"]["/send"]
+
+    # the CLI client, against the running API, with the key file
+    out = subprocess.run([SMSRELAY, "send", "--to", "+14155552671", "--message", "hi",
+                          "--url", base], env=env, cwd=data.parent, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert '"status": "queued"' in out.stdout
+
+    # keys: create, list, revoke, and a revoked key is refused (after the cache window)
+    made = subprocess.run([SMSRELAY, "keys", "create", "--account", "default", "--scope",
+                           "read"], env=env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    new_key = made.stdout.strip()
+    assert httpx.get(f"{base}/v1/messages",
+                     headers={"Authorization": f"Bearer {new_key}"}).status_code == 200
+    listed = subprocess.run([SMSRELAY, "keys", "list"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert new_key[:15] in listed.stdout
+    assert new_key not in listed.stdout
+    key_id = next(line.split()[1] for line in listed.stdout.splitlines()
+                  if new_key[:15] in line)
+    revoked = subprocess.run([SMSRELAY, "keys", "revoke", key_id], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert revoked.returncode == 0, revoked.stderr + revoked.stdout
+    proc.terminate()
+    proc.wait(timeout=30)
+    banner = proc.stderr.read()  # type: ignore[union-attr]
+    assert str(key_file) in banner and "/send" in banner
