@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from smsrelay.domain.errors import ErrorCode
-from smsrelay.domain.messages import ReceiptStatus
+from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
 from smsrelay.domain.retry import Backoff, RetryPolicy
 from smsrelay.domain.routing import Route
 from smsrelay.engine.accept import Acceptor, AcceptPolicy, SendRequest
@@ -20,6 +20,7 @@ from smsrelay.engine.dlr import DlrProcessor, combined_status
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
 from smsrelay.store import queue as queue_store
+from smsrelay.store import receipts as receipt_store
 from smsrelay.store.db import Database
 from tests.support.connectors import ScriptedConnector
 from tests.support.servers import wait_for
@@ -229,3 +230,24 @@ async def test_no_receipt_within_dlr_timeout_becomes_unknown(database: Database)
         # a late receipt still settles it
         await carrier.receipt(carrier.carrier_ids[message_id][0], ReceiptStatus.DELIVERED)
         await e.wait_status(message_id, "delivered")
+
+
+async def test_receipt_parked_during_a_concurrent_submit_is_settled_by_the_sweep(
+        database: Database) -> None:
+    carrier = ScriptedConnector("a")
+    async with engine(database, [carrier], start_dispatcher=False) as e:
+        message_id = await e.send()
+        async with e.db.transaction() as conn:
+            await queue_store.claim(conn, worker="w", now=e.clock.now(), lease_seconds=30,
+                                    limit=1)
+            # the receipt lands while the submit result is not yet visible: parked
+            await receipt_store.keep_unmatched(
+                conn, DeliveryReport("a", "c-1", ReceiptStatus.DELIVERED, e.clock.now()),
+                e.clock.now())
+            # the submit result is stored by a transaction that did not see it
+            await queue_store.record_submitted(conn, message_id, connector="a",
+                                               carrier_ids=["c-1"], now=e.clock.now(),
+                                               dlr_deadline=e.clock.now() + 600)
+        assert await e.status(message_id) == "sent"
+        await e.dispatcher.housekeeping()
+        assert await e.status(message_id) == "delivered"

@@ -74,7 +74,8 @@ class GroupCommitter:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
-                batch, rows = [], 0
+                batch: list[_Work] = []
+                rows = 0
                 while self._queue and (not batch or rows < self._max_rows):
                     work = self._queue.pop(0)
                     batch.append(work)

@@ -31,7 +31,7 @@ from smsrelay.domain.messages import Message, OutboundMessage, SubmitOutcome
 from smsrelay.domain.retry import RetryPolicy
 from smsrelay.domain.routing import Route, connector_for_attempt, select_route
 from smsrelay.engine.clock import Clock
-from smsrelay.engine.dlr import apply_early_receipts
+from smsrelay.engine.dlr import apply_early_receipts, apply_late_matches
 from smsrelay.engine.notify import enqueue_status_callbacks
 from smsrelay.store import idempotency as idem_store
 from smsrelay.store import queue as queue_store
@@ -269,7 +269,8 @@ class Dispatcher:
             returned = await queue_store.reclaim_expired_leases(conn, now)
             expired = await queue_store.expire_overdue(conn, now)
             unknown = await queue_store.time_out_unconfirmed(conn, now)
-            queued = await enqueue_status_callbacks(conn, [*expired, *unknown], now)
+            settled = await apply_late_matches(conn, now)
+            queued = await enqueue_status_callbacks(conn, [*expired, *unknown, *settled], now)
             if purge:
                 await receipt_store.purge_unmatched(
                     conn, now - self.settings.unmatched_receipt_ttl)

@@ -83,6 +83,16 @@ async def apply_early_receipts(conn: AsyncConnection, connector: str,
     return changed
 
 
+async def apply_late_matches(conn: AsyncConnection, now: float) -> list[Message]:
+    """Apply parked receipts whose part has been stored since (the periodic sweep)."""
+    changed = []
+    for report in await receipt_store.take_matchable(conn):
+        message = await apply_report(conn, report, now)
+        if message is not None:
+            changed.append(message)
+    return changed
+
+
 class DlrProcessor:
     """Receives receipts from connectors and applies them in batched transactions."""
 
@@ -116,7 +126,7 @@ class DlrProcessor:
             await self._apply_batch(self._take_batch())
 
     def _take_batch(self) -> list[DeliveryReport]:
-        batch = []
+        batch: list[DeliveryReport] = []
         while not self._queue.empty() and len(batch) < self._max_batch:
             batch.append(self._queue.get_nowait())
         return batch

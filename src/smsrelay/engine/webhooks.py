@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
+from typing import Literal
 
 import httpx
 
@@ -138,6 +139,7 @@ class WebhookSender:
         now = self._clock.now()
         async with self._db.transaction() as conn:
             for delivery, status, error, duration in results:
+                outcome: Literal["delivered", "retry", "dead"]
                 if status is not None and 200 <= status < 300:
                     outcome, next_at = "delivered", None
                     self.stats["delivered"] += 1

@@ -21,7 +21,7 @@ from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
 from smsrelay.store.schema import message_parts, pending_receipts
 
 __all__ = ["Part", "find_part", "keep_unmatched", "parts_of", "purge_unmatched",
-           "take_unmatched", "update_part"]
+           "take_matchable", "take_unmatched", "update_part"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,29 @@ async def take_unmatched(conn: AsyncConnection, connector: str,
     r = pending_receipts
     rows = list(await conn.execute(
         delete(r).where(r.c.connector == connector, r.c.carrier_id.in_(list(carrier_ids)))
+        .returning(r.c.id, r.c.connector, r.c.carrier_id, r.c.status, r.c.error, r.c.at)
+    ))
+    rows.sort(key=lambda row: (row.at, row.id))
+    return [DeliveryReport(connector=row.connector, carrier_id=row.carrier_id,
+                           status=ReceiptStatus(row.status), at=row.at, error=row.error)
+            for row in rows]
+
+
+async def take_matchable(conn: AsyncConnection, *, limit: int = 1000) -> list[DeliveryReport]:
+    """Remove and return parked receipts whose part now exists, oldest first.
+
+    A receipt parked by one transaction while another was storing its part (both running at
+    once on PostgreSQL) is seen by neither; this sweep, run periodically, settles it.
+    """
+    r, p = pending_receipts, message_parts
+    matched = (
+        select(r.c.id)
+        .where(select(p.c.seq).where(p.c.connector == r.c.connector,
+                                     p.c.carrier_id == r.c.carrier_id).exists())
+        .order_by(r.c.id).limit(limit)
+    )
+    rows = list(await conn.execute(
+        delete(r).where(r.c.id.in_(matched))
         .returning(r.c.id, r.c.connector, r.c.carrier_id, r.c.status, r.c.error, r.c.at)
     ))
     rows.sort(key=lambda row: (row.at, row.id))
