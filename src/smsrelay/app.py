@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from smsrelay.config import Settings
 from smsrelay.connectors.base import Connector
 from smsrelay.connectors.registry import build_connectors
+from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy
 from smsrelay.domain.routing import Route
 from smsrelay.engine.accept import Acceptor, AcceptPolicy
@@ -88,6 +89,20 @@ def routes_from(settings: Settings) -> list[Route]:
     ]
 
 
+class CarrierSink:
+    """What connectors report to: receipts go to the DLR processor, MO messages to inbound."""
+
+    def __init__(self, dlr: DlrProcessor) -> None:
+        self._dlr = dlr
+
+    async def report(self, report: DeliveryReport) -> None:
+        await self._dlr.report(report)
+
+    async def mo(self, message: InboundMessage) -> None:
+        log.info("inbound message from connector=%s to=%s (inbound handling not configured)",
+                 message.connector, message.to)
+
+
 class SmsRelay:
     """A whole running gateway: store, connectors, engine and the HTTP API's context."""
 
@@ -132,8 +147,9 @@ class SmsRelay:
         await self.committer.start()
         await self.webhooks.start()
         await self.dlr.start()
+        self.sink = CarrierSink(self.dlr)
         for connector in self.connectors.values():
-            await connector.start(self.dlr)
+            await connector.start(self.sink)
         await self.dispatcher.start()
         self._tasks.append(asyncio.create_task(self._account_name_loop()))
 

@@ -11,13 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from smsrelay.domain.messages import DeliveryReport, OutboundMessage, SubmitOutcome
+from smsrelay.domain.messages import (
+    DeliveryReport,
+    InboundMessage,
+    OutboundMessage,
+    SubmitOutcome,
+)
 
 
 class InboundSink(Protocol):
-    """Where a connector hands what the carrier sends us."""
+    """Where a connector hands what the carrier sends us.
+
+    Both methods must return quickly (they queue, they do not process), because a connector
+    calls them from its read loop and answers the carrier only afterwards.
+    """
 
     async def report(self, report: DeliveryReport) -> None: ...
+
+    async def mo(self, message: InboundMessage) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,21 @@ class DeliveryReport:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A mobile-originated message a carrier delivered to one of our numbers.
+
+    Concatenated parts are joined by the connector before it hands the message on.
+    """
+
+    connector: str
+    sender: str  # the phone that wrote, as the carrier gave it (normalised to E.164 if it can be)
+    to: str  # our number, short code or service address
+    body: str
+    received_at: float
+    carrier_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SubmitOutcome:
     """Result of one submit: the carrier ids of every segment, or the catalogue error."""
 
