@@ -16,23 +16,28 @@ import random
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
-from smsrelay.config import Settings
+from smsrelay.config import ConnectorConfig, Settings
 from smsrelay.connectors.base import Connector
 from smsrelay.connectors.registry import build_connectors
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy
-from smsrelay.domain.routing import Route
+from smsrelay.domain.routing import Explanation, Route, explain
 from smsrelay.engine.accept import Acceptor, AcceptPolicy
 from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.clock import Clock, SystemClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.dlr import DlrProcessor
+from smsrelay.engine.inbound import InboundProcessor
+from smsrelay.engine.throttle import RateLimiter
 from smsrelay.engine.webhooks import WebhookSender
 from smsrelay.gateway.http.app import create_app
 from smsrelay.gateway.http.context import ApiContext
+from smsrelay.gateway.smpp_server import ClientSmppServer, SmppServerConfig
+from smsrelay.simulator import CarrierSimulator
 from smsrelay.store import accounts as account_store
 from smsrelay.store.db import Database, upgrade
 
@@ -84,7 +89,7 @@ def routes_from(settings: Settings) -> list[Route]:
         Route(name=r.name, connectors=tuple(r.connectors),
               countries=frozenset(c.upper() for c in r.countries),
               prefixes=tuple(r.prefixes), kinds=frozenset(r.kinds),
-              accounts=frozenset(r.accounts), strategy=r.strategy)
+              accounts=frozenset(r.accounts), strategy=r.strategy, weights=dict(r.weights))
         for r in settings.effective_routes()
     ]
 
@@ -92,15 +97,15 @@ def routes_from(settings: Settings) -> list[Route]:
 class CarrierSink:
     """What connectors report to: receipts go to the DLR processor, MO messages to inbound."""
 
-    def __init__(self, dlr: DlrProcessor) -> None:
+    def __init__(self, dlr: DlrProcessor, inbound: InboundProcessor) -> None:
         self._dlr = dlr
+        self._inbound = inbound
 
     async def report(self, report: DeliveryReport) -> None:
         await self._dlr.report(report)
 
     async def mo(self, message: InboundMessage) -> None:
-        log.info("inbound message from connector=%s to=%s (inbound handling not configured)",
-                 message.connector, message.to)
+        await self._inbound.mo(message)
 
 
 class SmsRelay:
@@ -116,6 +121,8 @@ class SmsRelay:
         self.bootstrap_result = Bootstrap(None)
         self._account_names: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.embedded_carrier: CarrierSimulator | None = None
+        self.smpp_server: ClientSmppServer | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -126,8 +133,12 @@ class SmsRelay:
         self.webhooks = WebhookSender(db, self.clock, timeout=s.webhook_timeout,
                                       concurrency=s.webhook_concurrency)
         self.dlr = DlrProcessor(db, self.clock, on_callbacks=self.webhooks.wake)
+        self.inbound = InboundProcessor(db, self.clock, optout_keywords=s.optout_keywords,
+                                        optin_keywords=s.optin_keywords,
+                                        on_callbacks=self.webhooks.wake)
+        self.limiter = RateLimiter()
         self.connectors = self._given_connectors or build_connectors(
-            [c.model_dump() for c in s.effective_connectors()])
+            await self._connector_definitions())
         retry = RetryPolicy(max_attempts=s.max_attempts,
                             backoff=Backoff(base=s.retry_base, cap=s.retry_cap))
         self.dispatcher = Dispatcher(
@@ -137,35 +148,71 @@ class SmsRelay:
                 max_inflight=s.max_inflight, lease_seconds=s.lease_seconds,
                 dlr_timeout=s.dlr_timeout, unmatched_receipt_ttl=s.unmatched_receipt_ttl),
             account_names=lambda account_id: self._account_names.get(account_id, account_id),
-            on_callbacks=self.webhooks.wake)
+            on_callbacks=self.webhooks.wake,
+            rates={c.name: c.throughput for c in s.effective_connectors()},
+            prices={c.name: c.prices for c in s.effective_connectors()})
         self.acceptor = Acceptor(
             self.committer,
             AcceptPolicy(max_segments=s.max_segments,
                          strict_numbers=s.number_validation == "strict",
                          smart_encoding=s.smart_encoding, default_validity=s.default_validity),
-            self.clock, on_accepted=self.dispatcher.wake, rng=random.Random())
+            self.clock, on_accepted=self.dispatcher.wake, rng=random.Random(), db=db)
         await self.committer.start()
         await self.webhooks.start()
+        await self.webhooks.run()
         await self.dlr.start()
-        self.sink = CarrierSink(self.dlr)
+        await self.inbound.start()
+        self.sink = CarrierSink(self.dlr, self.inbound)
         for connector in self.connectors.values():
             await connector.start(self.sink)
         await self.dispatcher.start()
+        if s.smpp_server_enabled:
+            self.smpp_server = ClientSmppServer(
+                db, self.acceptor, self.clock, self.limiter, SmppServerConfig(
+                    host=s.smpp_host, port=s.smpp_port, window=s.smpp_window,
+                    response_timeout=s.smpp_response_timeout, rate_limit=s.rate_limit,
+                    rate_burst=s.rate_burst, reassembly_timeout=s.smpp_reassembly_timeout,
+                    retry_delay=s.smpp_retry_delay),
+                on_callbacks=self.webhooks.wake)
+            await self.smpp_server.start()
         self._tasks.append(asyncio.create_task(self._account_name_loop()))
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.smpp_server is not None:  # first: no new submits while the rest stops
+            with contextlib.suppress(Exception):
+                await self.smpp_server.stop()
         await self.dispatcher.stop()
         for connector in self.connectors.values():
             with contextlib.suppress(Exception):
                 await connector.stop()
+        if self.embedded_carrier is not None:
+            with contextlib.suppress(Exception):
+                await self.embedded_carrier.stop()
+            self.embedded_carrier = None
         await self.dlr.stop()
+        await self.inbound.stop()
         await self.committer.stop()
         await self.webhooks.stop()
         if self.db is not None:
             await self.db.close()
+
+    async def _connector_definitions(self) -> list[dict[str, Any]]:
+        """The configured connectors. With none, the default route's carrier is the built-in
+        simulator, embedded in this process and reached over real SMPP on 127.0.0.1
+        (``SMSRELAY_SIMULATOR_PORT``, else an ephemeral port), so the default setup runs
+        the same code path as a real carrier."""
+        s = self.settings
+        if s.connectors:
+            return [c.model_dump() for c in s.connectors]
+        self.embedded_carrier = CarrierSimulator(host="127.0.0.1", port=s.simulator_port)
+        await self.embedded_carrier.start()
+        default = ConnectorConfig(name="simulator", type="smpp", host="127.0.0.1",
+                                  port=self.embedded_carrier.port, window=100)
+        log.info("embedded carrier simulator on 127.0.0.1:%d", self.embedded_carrier.port)
+        return [default.model_dump()]
 
     def api_context(self) -> ApiContext:
         assert self.db is not None
@@ -174,7 +221,42 @@ class SmsRelay:
                           rate_limit=s.rate_limit, rate_burst=s.rate_burst,
                           max_batch=s.max_batch,
                           strict_numbers=s.number_validation == "strict",
-                          on_callbacks=self.webhooks.wake)
+                          on_callbacks=self.webhooks.wake, limiter=self.limiter,
+                          operations=self)
+
+    # -- operations seen by the admin API --------------------------------------------------
+
+    def connector_status(self) -> list[dict[str, Any]]:
+        """Each connector's health, circuit, send lane and rate, for the admin API."""
+        rows = []
+        for name, connector in self.connectors.items():
+            health = connector.health()
+            lane = self.dispatcher.lanes.get(name)
+            circuit = self.dispatcher.circuits.get(name)
+            rows.append({
+                "name": name, "up": health.up, "detail": health.detail,
+                "circuit": str(circuit.state) if circuit else None,
+                "rate": lane.rate if lane is not None else 0.0,
+                "queued": len(lane) if lane is not None else 0,
+                "sent": lane.sent if lane is not None else 0,
+            })
+        return rows
+
+    def routes(self) -> list[Route]:
+        return self.dispatcher.routes
+
+    def connector_names(self) -> list[str]:
+        return list(self.connectors)
+
+    async def replace_routes(self, routes: list[Route]) -> None:
+        self.dispatcher.set_routes(routes)
+        log.info("route table replaced: %s", ", ".join(r.name for r in routes))
+
+    def explain(self, *, to: str, country: str | None, kind: str,
+                account: str) -> Explanation:
+        return explain(self.dispatcher.routes, to=to, country=country, kind=kind,
+                       account=account,
+                       prices={c.name: c.prices for c in self.settings.effective_connectors()})
 
     async def _refresh_account_names(self) -> None:
         assert self.db is not None

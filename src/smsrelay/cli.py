@@ -29,6 +29,10 @@ keys_app = typer.Typer(no_args_is_help=True, help="API keys.")
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+routes_app = typer.Typer(no_args_is_help=True, help="Routing.")
+app.add_typer(routes_app, name="routes")
+smpp_users_app = typer.Typer(no_args_is_help=True, help="SMPP credentials for client binds.")
+app.add_typer(smpp_users_app, name="smpp-users")
 
 # piped output keeps whole lines (ids are long), a terminal gets its own width
 out = Console() if sys.stdout.isatty() else Console(width=240)
@@ -93,13 +97,20 @@ def accounts_create(name: str, webhook_url: str = typer.Option(None, help="Statu
 @accounts_app.command("update")
 def accounts_update(name: str, webhook_url: str = typer.Option(None),
                     rate_limit: float = typer.Option(None, help="messages/s; 0 = no limit"),
-                    rate_burst: int = typer.Option(None)) -> None:
-    """Change an account's webhook URL or rate limit."""
+                    rate_burst: int = typer.Option(None),
+                    inbound_webhook_url: str = typer.Option(None, help="Inbound (MO) webhook."),
+                    optout_exempt_otp: bool = typer.Option(
+                        None, "--optout-exempt-otp/--no-optout-exempt-otp",
+                        help="Let OTP messages reach numbers that opted out.")) -> None:
+    """Change an account's webhook URLs, rate limit or opt-out exemption."""
     from smsrelay.store import accounts as store
 
     changes: dict[str, Any] = {k: v for k, v in {"webhook_url": webhook_url,
                                                  "rate_limit": rate_limit,
-                                                 "rate_burst": rate_burst}.items()
+                                                 "rate_burst": rate_burst,
+                                                 "inbound_webhook_url": inbound_webhook_url,
+                                                 "optout_exempt_otp": optout_exempt_otp,
+                                                 }.items()
                                if v is not None}
     account = _run_db(lambda c: store.update_account(c, name, **changes))
     out.print(f"account {account.name} updated")
@@ -181,6 +192,54 @@ def keys_revoke(key_id: str) -> None:
     out.print(f"revoked {key_id}")
 
 
+@smpp_users_app.command("create")
+def smpp_users_create(
+    account: str = typer.Option(..., help="Account name."),
+    system_id: str = typer.Option(..., help="SMPP system_id (at most 15 characters)."),
+    password: str = typer.Option(..., help="SMPP password (at most 8 characters)."),
+    allowed_ips: str = typer.Option("", help="CIDRs, comma-separated; empty = any address."),
+    max_binds: int = typer.Option(4, help="Simultaneous binds."),
+    throughput: float = typer.Option(0.0, help="submit_sm/s per bind; 0 = no limit."),
+) -> None:
+    """Create SMPP credentials for an account (the password is stored hashed)."""
+    from smsrelay.store import accounts as store
+    from smsrelay.store import smpp_users
+
+    async def op(conn: AsyncConnection) -> Any:
+        found = await store.get_account_by_name(conn, account)
+        if found is None:
+            raise SmsError(ErrorCode.NOT_FOUND, f"no account named {account!r}")
+        return await smpp_users.create_smpp_user(
+            conn, found.id, system_id, password, time.time(), allowed_ips=allowed_ips,
+            max_binds=max_binds, throughput=throughput)
+
+    user = _run_db(op)
+    out.print(f"smpp user {user.system_id} ({user.id}) for account {account}")
+
+
+@smpp_users_app.command("list")
+def smpp_users_list() -> None:
+    """List SMPP users (never their passwords)."""
+    from smsrelay.store import smpp_users
+
+    table = Table("id", "system_id", "account", "allowed_ips", "max_binds", "throughput")
+    for u in _run_db(smpp_users.list_smpp_users, write=False):
+        table.add_row(u.id, u.system_id, u.account_id, ",".join(u.allowed_ips) or "any",
+                      str(u.max_binds), f"{u.throughput:g}" if u.throughput else "no limit")
+    out.print(table)
+
+
+@smpp_users_app.command("delete")
+def smpp_users_delete(user_id: str) -> None:
+    """Delete SMPP credentials by id or system_id (open binds stay until they close)."""
+    from smsrelay.store import smpp_users
+
+    if not _run_db(lambda c: smpp_users.delete_smpp_user(c, user_id)):
+        err.print(f"[red]error:[/red] no SMPP user {user_id!r}")
+        raise typer.Exit(1)
+    out.print(f"deleted {user_id}")
+
+
 def _api_key(settings: Settings, explicit: str | None) -> str:
     key = explicit or os.environ.get("SMSRELAY_API_KEY")
     if key:
@@ -221,6 +280,30 @@ def send(to: str = typer.Option(..., help="Destination in E.164, e.g. +141555526
         raise typer.Exit(1)
 
 
+@app.command("simulate-carrier")
+def simulate_carrier(
+    port: int = typer.Option(2776), host: str = typer.Option("127.0.0.1"),
+    dlr_delay_ms: float = typer.Option(200.0, help="Receipt delay."),
+    outcomes: str = typer.Option("delivered=1", help="e.g. delivered=0.9,undelivered=0.1"),
+    throttle: float = typer.Option(0.0, help="Submits/s per system_id; past it ESME_RTHROTTLED."),
+    error_rate: float = typer.Option(0.0, help="Share of submits answered ESME_RSYSERR."),
+    drop_every: int = typer.Option(0, help="Drop a connection at its N-th request."),
+    stall: bool = typer.Option(False, help="Answer no submit at all."),
+    id_format: str = typer.Option("hex", help="hex | dec"),
+    receipt_id_format: str = typer.Option("same", help="same | hex | dec"),
+    system_id: str = typer.Option(None, help="Required system_id (default: any)."),
+    password: str = typer.Option(None, help="Required password (default: any)."),
+) -> None:
+    """Run the SMPP carrier simulator (an SMSC) for smsrelay or any other ESME."""
+    from smsrelay.simulator.standalone import run_standalone
+
+    try:
+        run_standalone(**{k: v for k, v in locals().items() if k != "run_standalone"})
+    except ValueError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
 @app.command("webhook-listen")
 def webhook_listen(port: int = typer.Option(8090), secret: str = typer.Option(...),
                    host: str = typer.Option("127.0.0.1")) -> None:
@@ -238,3 +321,27 @@ def webhook_listen(port: int = typer.Option(8090), secret: str = typer.Option(..
     uvicorn.run(create_listener(secret, show), host=host, port=port, log_level="warning")
 
 
+
+
+@routes_app.command("test")
+def routes_test(number: str,
+                account: str = typer.Option("default", help="Account name."),
+                kind: str = typer.Option("transactional", help="otp | transactional | marketing"),
+                ) -> None:
+    """Explain which route and connectors a message to NUMBER would use, and why."""
+    from smsrelay.app import routes_from
+    from smsrelay.domain import numbers
+    from smsrelay.domain.routing import explain
+
+    settings = load_settings()
+    try:
+        parsed = numbers.parse_number(number)
+    except SmsError as error:
+        err.print(f"[red]error:[/red] {error.detail}")
+        raise typer.Exit(1) from None
+    out.print(f"{parsed.e164} (country {parsed.country or 'unknown'}), kind {kind}, "
+              f"account {account}")
+    prices = {c.name: c.prices for c in settings.effective_connectors()}
+    for line in explain(routes_from(settings), to=parsed.e164, country=parsed.country,
+                        kind=kind, account=account, prices=prices).lines():
+        out.print(line, highlight=False)

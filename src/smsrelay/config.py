@@ -33,7 +33,17 @@ class ConnectorConfig(BaseModel):
     binds: int = Field(default=1, ge=1, le=64)
     window: int = Field(default=10, ge=1, le=1000)
     throughput: float = Field(default=0.0, ge=0)
+    # price per segment by destination country ("default" for the rest): least-cost routing
+    prices: dict[str, float] = Field(default_factory=dict)
     long_messages: Literal["udh", "sar", "payload"] = "udh"
+    # SMPP: data_coding for GSM-7 texts (UCS-2 always goes as 8), packing, receipt id quirk
+    data_coding: Literal["default", "ia5", "latin1"] = "default"
+    gsm7_packing: bool = False
+    receipt_id_format: Literal["same", "hex_in_receipt", "dec_in_receipt"] = "same"
+    service_type: str = ""
+    default_sender: str = ""
+    response_timeout: float = Field(default=10.0, gt=0)
+    enquire_link_interval: float = Field(default=30.0, gt=0)
     # built-in simulator knobs
     latency_ms: float = Field(default=5.0, ge=0)
     dlr_delay_ms: float = Field(default=200.0, ge=0)
@@ -51,7 +61,8 @@ class RouteConfig(BaseModel):
     kinds: list[str] = Field(default_factory=list)
     accounts: list[str] = Field(default_factory=list)
     strategy: Literal["failover", "weighted", "least_cost"] = "failover"
-    connectors: list[str]
+    connectors: list[str] = Field(min_length=1)
+    weights: dict[str, float] = Field(default_factory=dict)  # for strategy = "weighted"
 
 
 def _config_file() -> Path | None:
@@ -68,6 +79,8 @@ class Settings(BaseSettings):
     http_port: int = 8080
     smpp_host: str = "127.0.0.1"
     smpp_port: int = 2775
+    simulator_port: int = Field(default=0, ge=0, le=65535,
+                                description="embedded carrier simulator; 0 = ephemeral")
     data_dir: Path = Path("data")
     database_url: str | None = None
     log_level: str = "info"
@@ -95,6 +108,21 @@ class Settings(BaseSettings):
     # webhooks
     webhook_timeout: float = Field(default=10.0, gt=0)
     webhook_concurrency: int = Field(default=64, ge=1)
+
+    # SMPP server for client binds (smpp_host:smpp_port; port 0 = ephemeral)
+    smpp_server_enabled: bool = True
+    smpp_window: int = Field(default=10, ge=1, le=1000,
+                             description="outstanding deliver_sm per client bind")
+    smpp_response_timeout: float = Field(default=10.0, gt=0,
+                                         description="a deliver_sm unanswered this long ends "
+                                                     "the bind")
+    smpp_reassembly_timeout: float = Field(default=60.0, gt=0)
+    smpp_retry_delay: float = Field(default=5.0, gt=0)
+
+    # inbound: first-word keywords (case and accents ignored)
+    optout_keywords: list[str] = Field(default_factory=lambda: [
+        "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET"])
+    optin_keywords: list[str] = Field(default_factory=lambda: ["START", "UNSTOP"])
 
     connectors: list[ConnectorConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)

@@ -23,6 +23,9 @@ def banner(settings: Settings, relay: SmsRelay) -> str:
         f"  database: {where}",
         f"  connectors: {', '.join(relay.connectors)}",
     ]
+    if relay.smpp_server is not None:
+        lines.append(f"  SMPP server for client binds on {settings.smpp_host}:"
+                     f"{relay.smpp_server.port} (smsrelay smpp-users create ...)")
     key_file = settings.key_file
     if relay.bootstrap_result.key_file is not None:
         lines.append(f"  first API key (account 'default') written to {key_file} (mode 0600)")

@@ -27,7 +27,8 @@ def _free_port() -> int:
 def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str], subprocess.Popen[str]]]:
     port = _free_port()
     env = {**os.environ, "SMSRELAY_DATA_DIR": str(tmp_path / "data"),
-           "SMSRELAY_HTTP_PORT": str(port), "SMSRELAY_CONFIG": str(tmp_path / "none.toml")}
+           "SMSRELAY_HTTP_PORT": str(port), "SMSRELAY_SMPP_PORT": "0",
+           "SMSRELAY_CONFIG": str(tmp_path / "none.toml")}
     env.pop("SMSRELAY_DATABASE_URL", None)
     proc = subprocess.Popen([SMSRELAY, "serve"], env=env, cwd=tmp_path, text=True,
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)

@@ -55,6 +55,7 @@ async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str | None
 async def running_gateway(tmp_path: Path, backend: str = "sqlite",
                           **overrides: Any) -> AsyncIterator[RunningGateway]:
     forget_cached_keys()
+    overrides.setdefault("smpp_port", 0)  # the SMPP server for client binds, ephemeral
     connectors = overrides.pop("connectors", [
         ConnectorConfig(name="simulator", latency_ms=1, dlr_delay_ms=30)])
     async with database_url(backend, tmp_path) as url:

@@ -71,6 +71,9 @@ class Message:
     error_message: str | None = None
     connector: str | None = None
     carrier_ids: tuple[str, ...] = ()
+    origin: str = "api"  # api | smpp: the surface that accepted it
+    smpp_user_id: str | None = None  # the SMPP user whose bind submitted it
+    receipt_requested: int = 0  # SMPP registered_delivery bits 1-0: 0 none, 1 final, 2 failure
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,25 @@
-"""Route selection: which connectors may carry a message, in which order.
+"""Route selection: which connectors may carry a message, and in which order.
 
 A route matches on destination country, number prefix, message kind and account; every match
 field is optional and an empty one matches anything. Among matching routes the most specific
-wins: the longest matching prefix first, then the number of match fields set, then the order of
-declaration. The engine walks the chosen route's connectors in order, one per attempt, so a
-retry after a failure goes to the next connector (failover).
+wins: the longest matching prefix first, then the number of match fields set, then the order
+of declaration. The route's strategy orders its connectors for one message:
+
+* ``failover``: as declared;
+* ``weighted``: a weighted random order (``weights``), drawn from the message id so that every
+  retry of one message walks the same order while messages spread by weight;
+* ``least_cost``: cheapest first by the connectors' price for the destination country
+  (``prices``, with ``"default"`` as the fallback; unpriced connectors last).
+
+Attempt *n* of a message uses the *n*-th connector of that order (in a ring), so a retry after
+a failure goes to the next connector: failover.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -22,6 +32,7 @@ class Route:
     kinds: frozenset[str] = field(default_factory=frozenset)
     accounts: frozenset[str] = field(default_factory=frozenset)
     strategy: str = "failover"
+    weights: Mapping[str, float] = field(default_factory=dict)
 
     def match_score(self, *, to: str, country: str | None, kind: str,
                     account: str) -> tuple[int, int] | None:
@@ -41,6 +52,24 @@ class Route:
         fields_set = sum(bool(x) for x in (self.countries, self.kinds, self.accounts))
         return prefix_len, fields_set
 
+    def why(self, *, to: str, country: str | None, kind: str, account: str) -> str:
+        """A one-line reason this route matches or not, for ``smsrelay routes test``."""
+        if self.countries and (country or "") not in self.countries:
+            return f"country {country or '?'} not in {sorted(self.countries)}"
+        if self.kinds and kind not in self.kinds:
+            return f"kind {kind} not in {sorted(self.kinds)}"
+        if self.accounts and account not in self.accounts:
+            return f"account {account} not in {sorted(self.accounts)}"
+        if self.prefixes and not any(to.startswith(p) for p in self.prefixes):
+            return f"no prefix of {list(self.prefixes)} matches"
+        score = self.match_score(to=to, country=country, kind=kind, account=account)
+        assert score is not None
+        return f"matches (prefix length {score[0]}, {score[1]} other fields)"
+
+
+PriceTable = Mapping[str, Mapping[str, float]]
+"""connector name → country code (or ``"default"``) → price per segment."""
+
 
 def select_route(routes: Sequence[Route], *, to: str, country: str | None, kind: str,
                  account: str) -> Route | None:
@@ -54,6 +83,77 @@ def select_route(routes: Sequence[Route], *, to: str, country: str | None, kind:
     return best
 
 
-def connector_for_attempt(route: Route, attempt: int) -> str:
-    """The connector for the ``attempt``-th try (1-based): failover walks the list in a ring."""
-    return route.connectors[(max(attempt, 1) - 1) % len(route.connectors)]
+def price_of(prices: PriceTable, connector: str, country: str | None) -> float | None:
+    table = prices.get(connector, {})
+    if country and country in table:
+        return table[country]
+    return table.get("default")
+
+
+def connector_order(route: Route, *, message_id: str = "", country: str | None = None,
+                    prices: PriceTable | None = None) -> tuple[str, ...]:
+    """The route's connectors in the order this message should try them."""
+    if route.strategy == "least_cost":
+        table = prices or {}
+
+        def cost(name: str) -> tuple[int, float]:
+            price = price_of(table, name, country)
+            return (1, 0.0) if price is None else (0, price)
+
+        return tuple(sorted(route.connectors, key=cost))
+    if route.strategy == "weighted":
+        seed = int.from_bytes(hashlib.blake2b(message_id.encode(), digest_size=8).digest(),
+                              "big")
+        rng = random.Random(seed)
+        remaining = list(route.connectors)
+        order: list[str] = []
+        while remaining:
+            weights = [max(0.0, route.weights.get(n, 1.0)) for n in remaining]
+            if sum(weights) <= 0:
+                order += remaining
+                break
+            pick = rng.choices(remaining, weights)[0]
+            order.append(pick)
+            remaining.remove(pick)
+        return tuple(order)
+    return route.connectors
+
+
+def connector_for_attempt(route: Route, attempt: int, *, message_id: str = "",
+                          country: str | None = None,
+                          prices: PriceTable | None = None) -> str:
+    """The connector for the ``attempt``-th try (1-based): the order walked in a ring."""
+    order = connector_order(route, message_id=message_id, country=country, prices=prices)
+    return order[(max(attempt, 1) - 1) % len(order)]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a message would take the route and connectors it would."""
+
+    route: Route | None
+    order: tuple[str, ...]
+    reasons: tuple[tuple[str, str], ...]  # (route name, why it matches or not)
+
+    def lines(self) -> list[str]:
+        out = [f"route {name}: {why}" for name, why in self.reasons]
+        if self.route is None:
+            out.append("no route matches: the message would fail with no_route")
+            return out
+        out.append(f"chosen: {self.route.name} (strategy {self.route.strategy})")
+        out += [f"  attempt {i}: {name}" for i, name in enumerate(self.order, start=1)]
+        if len(self.order) > 1:
+            out.append("  later attempts go round the same order; a connector whose circuit "
+                       "is open is skipped while another is usable")
+        return out
+
+
+def explain(routes: Sequence[Route], *, to: str, country: str | None, kind: str, account: str,
+            prices: PriceTable | None = None, message_id: str = "") -> Explanation:
+    """Which route a message would take, which connectors in which order, and why."""
+    reasons = tuple((r.name, r.why(to=to, country=country, kind=kind, account=account))
+                    for r in routes)
+    route = select_route(routes, to=to, country=country, kind=kind, account=account)
+    order = () if route is None else connector_order(route, message_id=message_id,
+                                                     country=country, prices=prices)
+    return Explanation(route, order, reasons)

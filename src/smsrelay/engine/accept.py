@@ -2,7 +2,9 @@
 
 ``prepare`` turns a request into a persisted-ready :class:`Message` (validate the number and
 sender, render spintax, choose the encoding, count segments, fix the schedule and validity) or
-raises a catalogue error. ``Acceptor.accept`` prepares a whole batch, commits the valid ones
+raises a catalogue error. ``Acceptor.prepare_all`` prepares a whole batch, ``Acceptor.screen``
+refuses recipients on the account's suppression list (one query per batch: it needs the
+database, so it is a separate async step), and ``Acceptor.commit`` commits the valid ones
 through the group committer (accepted means committed) and wakes the dispatcher.
 """
 
@@ -25,6 +27,8 @@ from smsrelay.domain.messages import (
 from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.batcher import GroupCommitter, IdempotencyWrite
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.screening import SuppressionScreen
+from smsrelay.store.db import Database
 
 MIN_VALIDITY = 30.0
 MAX_VALIDITY = 7 * 86400.0
@@ -45,6 +49,10 @@ class SendRequest:
     validity: float | None = None
     send_at: float | None = None
     spintax: bool | None = None  # None = render only when the text is well-formed spintax
+    origin: str = "api"  # api | smpp
+    smpp_user_id: str | None = None
+    receipt_requested: int = 0  # SMPP registered_delivery bits 1-0 (smpp origin only)
+    message_id: str | None = None  # pre-allocated (SMPP parts answered before the join)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +133,7 @@ def prepare(request: SendRequest, *, account_id: str, policy: AcceptPolicy, now:
         raise SmsError(ErrorCode.VALIDATION_ERROR, "client_ref is longer than 200 characters",
                        field="client_ref")
     message = Message(
-        id=new_id("msg", now, rng.randbytes(10)),
+        id=request.message_id or new_id("msg", now, rng.randbytes(10)),
         account_id=account_id,
         to=number.e164,
         country=number.country,
@@ -143,6 +151,9 @@ def prepare(request: SendRequest, *, account_id: str, policy: AcceptPolicy, now:
         variant=variant,
         client_ref=request.client_ref,
         callback_url=callback,
+        origin=request.origin,
+        smpp_user_id=request.smpp_user_id,
+        receipt_requested=request.receipt_requested,
     )
     return Prepared(message, info.replaced)
 
@@ -152,7 +163,8 @@ class Acceptor:
 
     def __init__(self, committer: GroupCommitter, policy: AcceptPolicy, clock: Clock, *,
                  on_accepted: Callable[[], None] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, db: Database | None = None) -> None:
+        self._screen = SuppressionScreen(db) if db is not None else None
         self._committer = committer
         self.policy = policy
         self._clock = clock
@@ -170,6 +182,28 @@ class Acceptor:
             except SmsError as error:
                 results.append(error)
         return results
+
+    async def screen(self, account_id: str,
+                     results: Sequence[Prepared | SmsError]) -> list[Prepared | SmsError]:
+        """Refuse recipients on the account's suppression list (``recipient_opted_out``).
+
+        One query for all numbers of the batch, shared with concurrent calls
+        (``engine/screening.py``). Without a database (unit tests) nothing is screened.
+        """
+        wanted = {r.message.to for r in results if isinstance(r, Prepared)}
+        if self._screen is None or not wanted:
+            return list(results)
+        blocked, exempt_otp = await self._screen.check(account_id, wanted)
+        if not blocked:
+            return list(results)
+        screened: list[Prepared | SmsError] = []
+        for result in results:
+            if isinstance(result, Prepared) and result.message.to in blocked and not (
+                    exempt_otp and result.message.kind is MessageKind.OTP):
+                screened.append(SmsError(ErrorCode.RECIPIENT_OPTED_OUT, field="to"))
+            else:
+                screened.append(result)
+        return screened
 
     async def commit(self, prepared: Sequence[Prepared],
                      idempotency: IdempotencyWrite | None = None) -> None:

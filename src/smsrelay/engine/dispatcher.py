@@ -26,13 +26,16 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.connectors.base import Connector
+from smsrelay.domain.circuit import CircuitBreaker
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Message, OutboundMessage, SubmitOutcome
 from smsrelay.domain.retry import RetryPolicy
-from smsrelay.domain.routing import Route, connector_for_attempt, select_route
+from smsrelay.domain.routing import PriceTable, Route, connector_order, select_route
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.dlr import apply_early_receipts, apply_late_matches
+from smsrelay.engine.lanes import Lane
 from smsrelay.engine.notify import enqueue_status_callbacks
+from smsrelay.engine.tasks import finish, wait_event
 from smsrelay.store import idempotency as idem_store
 from smsrelay.store import queue as queue_store
 from smsrelay.store import receipts as receipt_store
@@ -51,6 +54,7 @@ class DispatchSettings:
     unmatched_receipt_ttl: float = 3600.0
     housekeeping_interval: float = 1.0
     idle_poll: float = 0.5
+    marketing_share: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +70,31 @@ class Dispatcher:
                  settings: DispatchSettings | None = None,
                  account_names: Callable[[str], str] | None = None,
                  on_callbacks: Callable[[], None] | None = None,
+                 rates: Mapping[str, float] | None = None,
+                 prices: PriceTable | None = None,
                  rng: random.Random | None = None) -> None:
         self._db = db
         self._connectors = dict(connectors)
+        self.settings = settings or DispatchSettings()
+        rates = rates or {}
+        self.lanes = {name: Lane(name, rates.get(name, 0.0),
+                                 marketing_share=self.settings.marketing_share,
+                                 unlimited_room=self.settings.max_inflight)
+                      for name in self._connectors}
+        self.circuits = {name: CircuitBreaker() for name in self._connectors}
+        self._held: dict[str, Message] = {}  # claimed by us, outcome not yet recorded
         self._routes = list(routes)
+        self._prices: PriceTable = dict(prices or {})
         self._retry = retry
         self._clock = clock
-        self.settings = settings or DispatchSettings()
         self._account_names = account_names or (lambda account_id: account_id)
         self._on_callbacks = on_callbacks
         self._rng = rng or random.Random()
         self._inflight = 0
         self._capacity = asyncio.Event()
         self._wake = asyncio.Event()
-        self._results: asyncio.Queue[_Result] = asyncio.Queue()
+        self._results: asyncio.Queue[_Result | None] = asyncio.Queue()
+        self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._submits: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -92,22 +107,31 @@ class Dispatcher:
             asyncio.create_task(self._claim_loop(), name="dispatch-claim"),
             asyncio.create_task(self._record_loop(), name="dispatch-record"),
             asyncio.create_task(self._housekeeping_loop(), name="dispatch-housekeeping"),
+            *(asyncio.create_task(self._lane_loop(lane), name=f"lane-{lane.name}")
+              for lane in self.lanes.values()),
         ]
 
     async def stop(self) -> None:
-        """Stop claiming, let submits in flight finish, record their results."""
+        """Stop claiming, return unsent claims, let submits in flight finish, record them.
+
+        Loops that touch the database are asked to stop and awaited, never cancelled
+        mid-transaction (see engine/tasks.py).
+        """
         self._stopping = True
+        self._stop.set()
         self._wake.set()
-        claim, record, housekeeping = self._tasks or (None, None, None)
-        for task in (claim, housekeeping):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        self._capacity.set()
+        claim, record, housekeeping, *lane_loops = self._tasks or (None, None, None)
+        for task in lane_loops:  # no database work in a lane loop: safe to cancel
+            task.cancel()
+        await asyncio.gather(*lane_loops, return_exceptions=True)
+        await finish(claim)
+        await finish(housekeeping)
+        await self._release_waiting()
         if self._submits:
             await asyncio.wait(self._submits, timeout=10)
-        if record is not None:
-            record.cancel()
-            await asyncio.gather(record, return_exceptions=True)
+        self._results.put_nowait(None)
+        await finish(record)
         await self._record_pending()
 
     def wake(self) -> None:
@@ -128,26 +152,89 @@ class Dispatcher:
                 continue
             await self._sleep_until_due()
 
+    def _room(self) -> int:
+        """How many messages to claim: the in-flight budget, and what the lanes can take."""
+        budget = self.settings.max_inflight - self._inflight
+        lanes = sum(lane.room() for lane in self.lanes.values()) if self.lanes else budget
+        return min(budget, lanes, self.settings.claim_batch)
+
     async def claim_and_submit(self) -> int:
-        """Claim what the in-flight budget allows and start submitting it."""
-        room = self.settings.max_inflight - self._inflight
+        """Claim what the budget and the lanes allow; hand each message to its lane."""
+        room = self._room()
         if room <= 0:
             self._capacity.clear()
-            await self._capacity.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._capacity.wait(), 0.05)
             return 1
         now = self._clock.now()
         async with self._db.transaction() as conn:
             messages = await queue_store.claim(
                 conn, worker=self.settings.worker_id, now=now,
-                lease_seconds=self.settings.lease_seconds,
-                limit=min(room, self.settings.claim_batch))
+                lease_seconds=self.settings.lease_seconds, limit=room)
         self.stats["claimed"] += len(messages)
         for message in messages:
             self._inflight += 1
-            task = asyncio.create_task(self._submit(message))
+            self._held[message.id] = message
+            self._assign(message)
+        return len(messages)
+
+    def _assign(self, message: Message) -> None:
+        """Choose the connector for this attempt and queue the message in its lane."""
+        route = self.route_for(message)
+        if route is None:
+            self._results.put_nowait(_Result(message, None, SubmitOutcome(
+                error=ErrorCode.NO_ROUTE, detail="no route matches this message")))
+            return
+        name = self._choose_connector(route, message)
+        lane = self.lanes.get(name)
+        if lane is None:
+            self._results.put_nowait(_Result(message, name, SubmitOutcome(
+                error=ErrorCode.NO_ROUTE, detail=f"connector {name!r} is not defined")))
+            return
+        lane.put(message)
+
+    def _choose_connector(self, route: Route, message: Message) -> str:
+        """The attempt's connector in the route's order for this message, skipping connectors
+        whose circuit is open while another one of the route is usable."""
+        now = self._clock.now()
+        order = connector_order(route, message_id=message.id, country=message.country,
+                                prices=self._prices)
+        start = (max(message.attempts, 1) - 1) % len(order)
+        for offset in range(len(order)):
+            name = order[(start + offset) % len(order)]
+            circuit = self.circuits.get(name)
+            if circuit is None or circuit.allows(now):
+                return name
+        return order[start]
+
+    @property
+    def routes(self) -> list[Route]:
+        return list(self._routes)
+
+    def set_routes(self, routes: Sequence[Route]) -> None:
+        """Replace the route table; messages claimed from now on use it."""
+        self._routes = list(routes)
+
+    async def _lane_loop(self, lane: Lane) -> None:
+        connector = self._connectors[lane.name]
+        while True:
+            message = await lane.next()
+            task = asyncio.create_task(self._submit(message, lane.name, connector))
             self._submits.add(task)
             task.add_done_callback(self._submits.discard)
-        return len(messages)
+
+    async def _release_waiting(self) -> None:
+        """Return messages still waiting in lanes to the queue (their attempt is not spent)."""
+        waiting = [m for lane in self.lanes.values() for m in lane.drain()]
+        if not waiting:
+            return
+        async with self._db.transaction() as conn:
+            await queue_store.release_claims(conn, [m.id for m in waiting],
+                                             worker=self.settings.worker_id,
+                                             now=self._clock.now())
+        self._inflight -= len(waiting)
+        for message in waiting:
+            self._held.pop(message.id, None)
 
     async def _sleep_until_due(self) -> None:
         self._wake.clear()
@@ -167,34 +254,31 @@ class Dispatcher:
                             kind=str(message.kind),
                             account=self._account_names(message.account_id))
 
-    async def _submit(self, message: Message) -> None:
-        connector_name: str | None = None
+    async def _submit(self, message: Message, name: str, connector: Connector) -> None:
         try:
-            route = self.route_for(message)
-            if route is None:
-                outcome = SubmitOutcome(error=ErrorCode.NO_ROUTE,
-                                        detail="no route matches this message")
-            else:
-                connector_name = connector_for_attempt(route, message.attempts)
-                connector = self._connectors.get(connector_name)
-                if connector is None:
-                    outcome = SubmitOutcome(error=ErrorCode.NO_ROUTE,
-                                            detail=f"connector {connector_name!r} is not defined")
-                else:
-                    outcome = await connector.submit(_outbound(message))
+            outcome = await connector.submit(_outbound(message))
         except Exception as error:  # a connector bug must not lose the message
-            log.exception("submit raised message_id=%s", message.id)
+            log.exception("submit raised message_id=%s connector=%s", message.id, name)
             outcome = SubmitOutcome(error=ErrorCode.CARRIER_SYSTEM_ERROR, detail=str(error))
-        self._results.put_nowait(_Result(message, connector_name, outcome))
+        circuit = self.circuits.get(name)
+        if circuit is not None:
+            circuit.record(outcome.error, self._clock.now())
+        self._results.put_nowait(_Result(message, name, outcome))
 
     # -- record ----------------------------------------------------------------------------
 
     async def _record_loop(self) -> None:
         while True:
             first = await self._results.get()
+            if first is None:
+                return
             batch = [first]
             while not self._results.empty() and len(batch) < 2000:
-                batch.append(self._results.get_nowait())
+                item = self._results.get_nowait()
+                if item is None:
+                    self._results.put_nowait(None)  # stop after this batch
+                    break
+                batch.append(item)
             while True:
                 try:
                     await self._record(batch)
@@ -206,34 +290,44 @@ class Dispatcher:
     async def _record_pending(self) -> None:
         batch = []
         while not self._results.empty():
-            batch.append(self._results.get_nowait())
+            item = self._results.get_nowait()
+            if item is not None:
+                batch.append(item)
         if batch:
             await self._record(batch)
 
     async def _record(self, batch: Sequence[_Result]) -> None:
+        """Write a batch of submit results in one transaction, with a fixed statement count
+        for the common case (accepted by the carrier)."""
         now = self._clock.now()
-        changed: list[Message | None] = []
+        accepted = [r for r in batch if r.outcome.ok]
+        refused = [r for r in batch if not r.outcome.ok]
+        deadline = now + self.settings.dlr_timeout
+        carrier_ids: dict[str, list[str]] = {}
+        for r in accepted:
+            carrier_ids.setdefault(r.connector or "", []).extend(r.outcome.carrier_ids)
         async with self._db.transaction() as conn:
-            for result in batch:
-                changed.extend(await self._record_one(conn, result, now))
+            changed: list[Message | None] = list(await queue_store.record_submitted_many(
+                conn, [queue_store.SubmittedItem(r.message.id, r.connector or "",
+                                                 r.outcome.carrier_ids, deadline)
+                       for r in accepted], now))
+            for connector, ids in carrier_ids.items():
+                changed += await apply_early_receipts(conn, connector, ids, now)
+            for result in refused:
+                changed.append(await self._record_refusal(conn, result, now))
             queued = await enqueue_status_callbacks(conn, changed, now)
+        self.stats["sent"] += len(accepted)
         self._inflight -= len(batch)
+        for result in batch:
+            self._held.pop(result.message.id, None)
         self._capacity.set()
         if queued and self._on_callbacks is not None:
             self._on_callbacks()
 
-    async def _record_one(self, conn: AsyncConnection, result: _Result,
-                          now: float) -> list[Message | None]:
+    async def _record_refusal(self, conn: AsyncConnection, result: _Result,
+                              now: float) -> Message | None:
+        """A failed submit: retry later (on the route's next connector) or give up."""
         message, outcome = result.message, result.outcome
-        if outcome.ok:
-            sent = await queue_store.record_submitted(
-                conn, message.id, connector=result.connector or "",
-                carrier_ids=outcome.carrier_ids, now=now,
-                dlr_deadline=now + self.settings.dlr_timeout)
-            self.stats["sent"] += 1
-            early = await apply_early_receipts(conn, result.connector or "",
-                                               outcome.carrier_ids, now)
-            return [sent, *early]
         assert outcome.error is not None
         decision = self._retry.decide(attempts_made=message.attempts, error=outcome.error,
                                       now=now, expires_at=message.expires_at, rng=self._rng)
@@ -242,14 +336,13 @@ class Dispatcher:
             await queue_store.record_retry(
                 conn, message.id, error_code=str(outcome.error), detail=outcome.detail,
                 retry_at=decision.retry_at, now=now, connector=result.connector)
-            return []
+            return None
         self.stats["failed"] += 1
         code = decision.give_up_code or outcome.error
         detail = outcome.detail if code == outcome.error else decision.reason
-        failed = await queue_store.record_failed(
+        return await queue_store.record_failed(
             conn, message.id, error_code=str(code), detail=detail, now=now,
             connector=result.connector)
-        return [failed]
 
     # -- housekeeping ----------------------------------------------------------------------
 
@@ -261,11 +354,16 @@ class Dispatcher:
             except Exception:
                 log.exception("housekeeping failed")
             ticks += 1
-            await asyncio.sleep(self.settings.housekeeping_interval)
+            if await wait_event(self._stop, self.settings.housekeeping_interval):
+                return
 
     async def housekeeping(self, *, purge: bool = False) -> None:
         now = self._clock.now()
         async with self._db.transaction() as conn:
+            if self._held:  # messages waiting in a throttled lane keep their lease
+                await queue_store.extend_leases(conn, list(self._held),
+                                                worker=self.settings.worker_id,
+                                                lease_until=now + self.settings.lease_seconds)
             returned = await queue_store.reclaim_expired_leases(conn, now)
             expired = await queue_store.expire_overdue(conn, now)
             unknown = await queue_store.time_out_unconfirmed(conn, now)

@@ -9,7 +9,6 @@ Receipts are applied in batches: one transaction for everything that arrived mea
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import DeliveryReport, Message, ReceiptStatus
 from smsrelay.domain.states import MessageStatus
+from smsrelay.engine.batch_worker import BatchWorker
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.notify import enqueue_status_callbacks
 from smsrelay.store import messages as message_store
@@ -54,102 +54,82 @@ def combined_status(part_statuses: Sequence[str]) -> MessageStatus | None:
 async def apply_report(conn: AsyncConnection, report: DeliveryReport,
                        now: float) -> Message | None:
     """Apply one receipt inside the caller's transaction; the message if its status changed."""
-    part = await receipt_store.find_part(conn, report.connector, report.carrier_id)
-    if part is None:
-        await receipt_store.keep_unmatched(conn, report, now)
-        return None
-    if report.status in (ReceiptStatus.ACCEPTED, ReceiptStatus.UNKNOWN):
-        return None
-    await receipt_store.update_part(conn, part.message_id, part.seq, status=str(report.status),
-                                    error=report.error, now=now)
-    parts = await receipt_store.parts_of(conn, part.message_id)
-    final = combined_status([p.status for p in parts])
-    if final is None:
-        return None
-    error_code = _ERROR_OF.get(final)
-    detail = None if report.error is None else f"carrier error {report.error}"
-    return await message_store.change_status(conn, part.message_id, final, now,
-                                             error_code=error_code, detail=detail)
+    changed = await apply_reports(conn, [report], now)
+    return changed[0] if changed else None
+
+
+async def apply_reports(conn: AsyncConnection, reports: Sequence[DeliveryReport],
+                        now: float) -> list[Message]:
+    """Apply receipts in the caller's transaction with a fixed number of statements.
+
+    Unknown carrier ids are parked for later; known ones update their part; every message
+    whose parts are now all final takes the combined status. Returns the messages that
+    changed. Receipts for the same part apply in arrival order (the last one wins).
+    """
+    parts = await receipt_store.find_parts(conn, [(r.connector, r.carrier_id) for r in reports])
+    unmatched = [r for r in reports if (r.connector, r.carrier_id) not in parts]
+    await receipt_store.keep_unmatched_many(conn, unmatched, now)
+    updates: dict[tuple[str, int], tuple[str, int, str, str | None]] = {}
+    for r in reports:
+        part = parts.get((r.connector, r.carrier_id))
+        if part is None or r.status in (ReceiptStatus.ACCEPTED, ReceiptStatus.UNKNOWN):
+            continue
+        updates[(part.message_id, part.seq)] = (part.message_id, part.seq, str(r.status),
+                                                 r.error)
+    if not updates:
+        return []
+    await receipt_store.update_parts(conn, list(updates.values()), now)
+    touched = sorted({message_id for message_id, _ in updates})
+    all_parts = await receipt_store.parts_of_many(conn, touched)
+    changes = []
+    for message_id in touched:
+        message_parts = all_parts.get(message_id, [])
+        final = combined_status([p.status for p in message_parts])
+        if final is None:
+            continue
+        errors = [p.error for p in message_parts if p.error and p.status != "delivered"]
+        detail = None if final is MessageStatus.DELIVERED or not errors else \
+            f"carrier error {errors[0]}"
+        changes.append(message_store.StatusChange(message_id, final, _ERROR_OF.get(final),
+                                                  detail))
+    return await message_store.change_status_many(conn, changes, now)
 
 
 async def apply_early_receipts(conn: AsyncConnection, connector: str,
                                carrier_ids: Sequence[str], now: float) -> list[Message]:
     """Apply receipts that arrived before their submit outcome was stored."""
-    changed = []
-    for report in await receipt_store.take_unmatched(conn, connector, carrier_ids):
-        message = await apply_report(conn, report, now)
-        if message is not None:
-            changed.append(message)
-    return changed
+    return await apply_reports(
+        conn, await receipt_store.take_unmatched(conn, connector, carrier_ids), now)
 
 
 async def apply_late_matches(conn: AsyncConnection, now: float) -> list[Message]:
     """Apply parked receipts whose part has been stored since (the periodic sweep)."""
-    changed = []
-    for report in await receipt_store.take_matchable(conn):
-        message = await apply_report(conn, report, now)
-        if message is not None:
-            changed.append(message)
-    return changed
+    return await apply_reports(conn, await receipt_store.take_matchable(conn), now)
 
 
-class DlrProcessor:
+class DlrProcessor(BatchWorker[DeliveryReport]):
     """Receives receipts from connectors and applies them in batched transactions."""
+
+    name = "dlr"
 
     def __init__(self, db: Database, clock: Clock, *,
                  on_callbacks: Callable[[], None] | None = None,
                  max_batch: int = 1000) -> None:
+        super().__init__(max_batch=max_batch)
         self._db = db
         self._clock = clock
         self._on_callbacks = on_callbacks
-        self._max_batch = max_batch
-        self._queue: asyncio.Queue[DeliveryReport] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.applied = 0
 
     async def report(self, report: DeliveryReport) -> None:
         """The connectors' sink: never blocks the connector's read loop."""
-        self._queue.put_nowait(report)
+        self.put(report)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="dlr")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await self.drain()
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def drain(self) -> None:
-        """Apply everything received so far (for shutdown and tests)."""
-        while not self._queue.empty():
-            await self._apply_batch(self._take_batch())
-
-    def _take_batch(self) -> list[DeliveryReport]:
-        batch: list[DeliveryReport] = []
-        while not self._queue.empty() and len(batch) < self._max_batch:
-            batch.append(self._queue.get_nowait())
-        return batch
-
-    async def _run(self) -> None:
-        while True:
-            first = await self._queue.get()
-            batch = [first, *self._take_batch()]
-            try:
-                await self._apply_batch(batch)
-            except Exception:
-                log.exception("applying %d receipts failed; retrying shortly", len(batch))
-                await asyncio.sleep(1.0)
-                for report in batch:
-                    self._queue.put_nowait(report)
-
-    async def _apply_batch(self, batch: list[DeliveryReport]) -> None:
+    async def _apply_batch(self, batch: Sequence[DeliveryReport]) -> None:
         if not batch:
             return
         now = self._clock.now()
         async with self._db.transaction() as conn:
-            changed = [await apply_report(conn, report, now) for report in batch]
+            changed = await apply_reports(conn, batch, now)
             queued = await enqueue_status_callbacks(conn, changed, now)
-        self.applied += len(batch)
         if queued and self._on_callbacks is not None:
             self._on_callbacks()

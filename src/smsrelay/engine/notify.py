@@ -3,6 +3,10 @@
 The body starts with the seed's three fields ``message_id``, ``status``, ``timestamp`` and then
 ``to``, ``segments``, ``error``, ``client_ref``. The exact bytes stored in the outbox are the
 bytes signed and sent, so a retry is byte-identical to the first attempt.
+
+Messages accepted over SMPP with registered_delivery also get a receipt queued for the
+client's receiver bind (``smpp_outbox``) in the same transaction, from the same call: every
+place that changes a status already calls :func:`enqueue_status_callbacks`.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import Message, request_priority
-from smsrelay.domain.states import MessageStatus
+from smsrelay.domain.states import SETTLED, MessageStatus
 from smsrelay.store import accounts as account_store
+from smsrelay.store import smpp_outbox as smpp_store
 from smsrelay.store import webhooks as webhook_store
 
 NOTIFIED = frozenset({
@@ -52,9 +57,42 @@ def status_payload(message: Message, at: float) -> str:
     return orjson.dumps(body).decode()
 
 
+def receipt_wanted(message: Message) -> bool:
+    """An SMPP client asked for a receipt of this outcome (registered_delivery §5.2.17).
+
+    1: any final outcome; 2: failures only. ``unknown`` (no carrier receipt in time) counts
+    as an outcome: the client learns that nothing more is expected, and a late carrier
+    receipt produces a second, final one.
+    """
+    if message.origin != "smpp" or message.status not in SETTLED:
+        return False
+    mode = message.receipt_requested
+    return mode == 1 or (mode == 2 and message.status is not MessageStatus.DELIVERED)
+
+
+async def enqueue_client_receipts(conn: AsyncConnection, messages: Sequence[Message | None],
+                                  now: float) -> int:
+    """Queue a deliver_sm receipt for each SMPP-accepted message that asked for one."""
+    items = [
+        smpp_store.NewSmppDelivery(
+            account_id=m.account_id, smpp_user_id=m.smpp_user_id, kind="receipt", ref_id=m.id,
+            source_addr=m.to.lstrip("+"), destination_addr=m.sender or "",
+            body=m.body[:20], status=str(m.status), error_code=m.error_code,
+            submitted_at=m.created_at, done_at=now)
+        for m in messages if m is not None and receipt_wanted(m)
+    ]
+    await smpp_store.enqueue_smpp(conn, items, now)
+    return len(items)
+
+
 async def enqueue_status_callbacks(conn: AsyncConnection, messages: Sequence[Message | None],
                                    now: float) -> int:
-    """Queue one callback per message whose new status is notified and that has a target."""
+    """Queue one callback per message whose new status is notified and that has a target.
+
+    Also queues the SMPP receipts those changes owe (:func:`enqueue_client_receipts`); the
+    count returned is the webhooks only (the SMPP server polls its outbox).
+    """
+    await enqueue_client_receipts(conn, messages, now)
     items = []
     urls: dict[str, str | None] = {}
     for message in messages:

@@ -29,8 +29,8 @@ class TokenBucket:
     def take(self, amount: float, now: float) -> float:
         """Spend ``amount`` tokens and return 0, or return the seconds until they exist."""
         self._refill(now)
-        if amount <= self.tokens:
-            self.tokens -= amount
+        if amount <= self.tokens + 1e-9:  # tolerate float rounding after an exact wait
+            self.tokens = max(0.0, self.tokens - amount)
             return 0.0
         if amount > self.burst:
             # could never fit: wait for a full bucket, the caller should split the request

@@ -3,8 +3,13 @@
 Deliveries are claimed from the store under a lease, so a crash never loses one and two
 workers never send the same one. The store hands out a message's callbacks one at a time in
 order, so a customer never sees ``delivered`` before ``sent``. Any 2xx acknowledges; anything
-else (including a timeout or a refused connection) is retried with jittered exponential
-backoff for at least 24 hours, then dead-lettered, and every attempt is recorded.
+else (a timeout, a refused connection, a 5xx) is retried with jittered exponential backoff
+for at least 24 hours, then dead-lettered; every attempt is recorded.
+
+Delivery is a pipeline, so one slow or dead receiver cannot hold the others back: a claimer
+keeps up to ``concurrency`` requests in flight, at most ``per_host`` to one host; results are
+recorded in batches. A host that keeps failing is backed off as a whole (its deliveries are
+deferred without spending an attempt) while other hosts go on at full speed.
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ import logging
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 import httpx
 
 from smsrelay.domain import signing
 from smsrelay.domain.retry import WebhookRetryPolicy
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.tasks import finish, wait_event
 from smsrelay.store import accounts as account_store
 from smsrelay.store import webhooks as webhook_store
 from smsrelay.store.db import Database
@@ -32,9 +40,31 @@ log = logging.getLogger(__name__)
 USER_AGENT = "smsrelay-webhooks/1"
 
 
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    delivery: WebhookDelivery
+    status: int | None
+    error: str | None
+    duration_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(slots=True)
+class _Host:
+    """Health of one receiving host: consecutive failures and when to try it again."""
+
+    semaphore: asyncio.Semaphore
+    failures: int = 0
+    until: float = 0.0
+
+
 class WebhookSender:
     def __init__(self, db: Database, clock: Clock, *, policy: WebhookRetryPolicy | None = None,
-                 timeout: float = 10.0, concurrency: int = 64, idle_poll: float = 0.5,
+                 timeout: float = 10.0, concurrency: int = 64, per_host: int = 16,
+                 host_backoff_after: int = 3, idle_poll: float = 0.5,
                  lease_seconds: float = 60.0, rng: random.Random | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._db = db
@@ -42,15 +72,23 @@ class WebhookSender:
         self._policy = policy or WebhookRetryPolicy()
         self._timeout = timeout
         self._concurrency = concurrency
+        self._per_host = per_host
+        self._host_backoff_after = host_backoff_after
         self._idle_poll = idle_poll
         self._lease = max(lease_seconds, timeout * 3)
         self._rng = rng or random.Random()
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._secrets: dict[str, str] = {}
+        self._hosts: dict[str, _Host] = {}
+        self._inflight = 0
+        self._room = asyncio.Event()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.stats = {"delivered": 0, "failed_attempts": 0, "dead": 0}
+        self._results: asyncio.Queue[_Attempt | None] = asyncio.Queue()
+        self._stop = asyncio.Event()
+        self._posts: set[asyncio.Task[_Attempt]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.stats = {"delivered": 0, "failed_attempts": 0, "dead": 0, "deferred": 0}
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(
@@ -58,50 +96,132 @@ class WebhookSender:
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=self._concurrency,
                                 max_keepalive_connections=self._concurrency))
-        self._task = asyncio.create_task(self._run(), name="webhooks")
+
+    async def run(self) -> None:
+        """Start the background pipeline (``start`` alone leaves delivery to the caller)."""
+        self._tasks = [asyncio.create_task(self._claim_loop(), name="webhooks-claim"),
+                       asyncio.create_task(self._record_loop(), name="webhooks-record")]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        """Stop claiming, let requests in flight finish (bounded by the timeout), record
+        them; no loop is cancelled inside a transaction."""
+        self._stop.set()
+        self._wake.set()
+        self._room.set()
+        claim, record = [*self._tasks, None, None][:2]
+        await finish(claim)
+        if self._posts:
+            await asyncio.wait(self._posts, timeout=self._timeout + 1)
+        self._results.put_nowait(None)
+        await finish(record)
+        pending = [a for a in self._drain_results() if a is not None]
+        if pending:
+            await self._record(pending)
         if self._client is not None:
             await self._client.aclose()
+
+    def _drain_results(self) -> list[_Attempt | None]:
+        items = []
+        while not self._results.empty():
+            items.append(self._results.get_nowait())
+        return items
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def _run(self) -> None:
-        while True:
+    # -- the pipeline ----------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while not self._stop.is_set():
             self._wake.clear()
             try:
-                sent = await self.deliver_due()
+                room = self._concurrency - self._inflight
+                if room <= 0:
+                    self._room.clear()
+                    await wait_event(self._room, self._idle_poll)
+                    continue
+                started = await self._claim_and_post(room)
             except Exception:
-                log.exception("webhook delivery round failed")
-                sent = 0
+                log.exception("webhook claim failed")
+                started = 0
                 await asyncio.sleep(1.0)
-            if not sent:
+            if not started:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle_poll)
 
-    async def deliver_due(self) -> int:
-        """Claim what is due, send it concurrently, record every attempt. Returns the count."""
+    async def _record_loop(self) -> None:
+        while True:
+            first = await self._results.get()
+            if first is None:
+                return
+            batch = [first]
+            for item in self._drain_results():
+                if item is None:
+                    self._results.put_nowait(None)  # stop after this batch
+                    break
+                batch.append(item)
+            while True:
+                try:
+                    await self._record(batch)
+                    break
+                except Exception:
+                    log.exception("recording %d webhook attempts failed; retrying", len(batch))
+                    await asyncio.sleep(1.0)
+
+    async def _claim_and_post(self, limit: int) -> int:
+        """Claim up to ``limit`` due deliveries and start posting them; returns how many."""
         now = self._clock.now()
         async with self._db.transaction() as conn:
             due = await webhook_store.claim_webhooks(conn, now=now, lease_seconds=self._lease,
-                                                     limit=self._concurrency * 4)
-        if not due:
-            return 0
+                                                     limit=limit)
+            deferred: dict[float, list[int]] = {}
+            for delivery in due:
+                host = self._host(delivery.url)
+                if host.until > now:
+                    deferred.setdefault(host.until, []).append(delivery.id)
+            for until, ids in deferred.items():
+                await webhook_store.defer_webhooks(conn, ids, until=until)
+        skipped = {i for ids in deferred.values() for i in ids}
+        self.stats["deferred"] += len(skipped)
         await self._load_secrets({d.account_id for d in due})
-        semaphore = asyncio.Semaphore(self._concurrency)
+        started = 0
+        for delivery in due:
+            if delivery.id in skipped:
+                continue
+            self._inflight += 1
+            task = asyncio.create_task(self._post(delivery))
+            self._posts.add(task)
+            task.add_done_callback(self._finished)
+            started += 1
+        return started
 
-        async def one(delivery: WebhookDelivery) -> tuple[WebhookDelivery, int | None,
-                                                          str | None, float]:
-            async with semaphore:
-                return (delivery, *await self._post(delivery))
+    def _finished(self, task: asyncio.Task[_Attempt]) -> None:
+        self._posts.discard(task)
+        self._inflight -= 1
+        self._room.set()
+        if not task.cancelled() and task.exception() is None:
+            self._results.put_nowait(task.result())
 
-        results = await asyncio.gather(*(one(d) for d in due))
-        await self._record(results)
-        return len(due)
+    def _host(self, url: str) -> _Host:
+        try:
+            key = urlsplit(url).netloc.lower()
+        except ValueError:
+            key = ""
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = _Host(asyncio.Semaphore(self._per_host))
+        return host
+
+    async def deliver_due(self) -> int:
+        """One round without the background pipeline: claim, post, record. For tests and
+        tools; returns how many deliveries were attempted."""
+        started = await self._claim_and_post(self._concurrency)
+        if started:
+            await asyncio.wait(set(self._posts), timeout=self._timeout + 5)
+        await self._record([a for a in self._drain_results() if a is not None])
+        return started
+
+    # -- one request -----------------------------------------------------------------------
 
     async def _load_secrets(self, account_ids: set[str]) -> None:
         missing = account_ids - self._secrets.keys()
@@ -113,7 +233,7 @@ class WebhookSender:
                 if account is not None:
                     self._secrets[account_id] = account.webhook_secret
 
-    async def _post(self, delivery: WebhookDelivery) -> tuple[int | None, str | None, float]:
+    async def _post(self, delivery: WebhookDelivery) -> _Attempt:
         assert self._client is not None
         body = delivery.payload.encode()
         secret = self._secrets.get(delivery.account_id, "")
@@ -123,28 +243,38 @@ class WebhookSender:
             "X-Smsrelay-Delivery": str(delivery.id),
             "X-Smsrelay-Message-Id": delivery.message_id,
         }
-        started = time.perf_counter()
-        try:
-            response = await self._client.post(delivery.url, content=body, headers=headers)
-        except httpx.TimeoutException:
-            return None, "timeout", _ms(started)
-        except httpx.HTTPError as error:
-            return None, f"{type(error).__name__}: {error}"[:500], _ms(started)
-        except Exception as error:  # a malformed URL etc. must not stop the outbox
-            return None, f"{type(error).__name__}: {error}"[:500], _ms(started)
-        return response.status_code, None, _ms(started)
+        async with self._host(delivery.url).semaphore:
+            started = time.perf_counter()
+            try:
+                response = await self._client.post(delivery.url, content=body,
+                                                   headers=headers)
+            except httpx.TimeoutException:
+                return _Attempt(delivery, None, "timeout", _ms(started))
+            except Exception as error:  # refused, reset, malformed URL: all just a failure
+                return _Attempt(delivery, None, f"{type(error).__name__}: {error}"[:500],
+                                _ms(started))
+            return _Attempt(delivery, response.status_code, None, _ms(started))
 
-    async def _record(self, results: Sequence[tuple[WebhookDelivery, int | None, str | None,
-                                                    float]]) -> None:
+    async def _record(self, attempts: Sequence[_Attempt]) -> None:
+        if not attempts:
+            return
         now = self._clock.now()
         async with self._db.transaction() as conn:
-            for delivery, status, error, duration in results:
+            for attempt in attempts:
+                delivery = attempt.delivery
+                host = self._host(delivery.url)
                 outcome: Literal["delivered", "retry", "dead"]
-                if status is not None and 200 <= status < 300:
-                    outcome, next_at = "delivered", None
+                error = attempt.error
+                next_at: float | None = None
+                if attempt.ok:
+                    outcome = "delivered"
                     self.stats["delivered"] += 1
+                    host.failures, host.until = 0, 0.0
                 else:
                     self.stats["failed_attempts"] += 1
+                    host.failures += 1
+                    if host.failures >= self._host_backoff_after:
+                        host.until = now + min(300.0, 2.0 ** min(host.failures, 9))
                     next_at = self._policy.decide(attempts_made=delivery.attempts + 1,
                                                   first_attempt_at=delivery.created_at,
                                                   now=now, rng=self._rng)
@@ -154,10 +284,10 @@ class WebhookSender:
                         log.warning("webhook dead-lettered delivery=%s message_id=%s",
                                     delivery.id, delivery.message_id)
                     if error is None:
-                        error = f"HTTP {status}"
+                        error = f"HTTP {attempt.status}"
                 await webhook_store.record_webhook_attempt(
-                    conn, delivery.id, now=now, status_code=status, error=error,
-                    duration_ms=duration, outcome=outcome, next_attempt_at=next_at)
+                    conn, delivery.id, now=now, status_code=attempt.status, error=error,
+                    duration_ms=attempt.duration_ms, outcome=outcome, next_attempt_at=next_at)
 
 
 def _ms(started: float) -> float:

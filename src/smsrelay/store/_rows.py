@@ -72,6 +72,9 @@ def message_from_row(row: Row[Any] | Mapping[str, Any],
         error_message=m["error_message"],
         connector=m["connector"],
         carrier_ids=tuple(carrier_ids),
+        origin=m["origin"],
+        smpp_user_id=m["smpp_user_id"],
+        receipt_requested=m["receipt_requested"],
     )
 
 
@@ -105,6 +108,9 @@ def message_to_row(message: Message) -> dict[str, Any]:
         "final_at": None,
         "error_code": message.error_code,
         "error_message": message.error_message,
+        "origin": message.origin,
+        "smpp_user_id": message.smpp_user_id,
+        "receipt_requested": message.receipt_requested,
     }
 
 
@@ -143,7 +149,7 @@ async def insert_events(conn: AsyncConnection, events: Sequence[Mapping[str, Any
 
 
 def guarded_update(
-    message_id: str,
+    message_id: str | Sequence[str],
     new: MessageStatus,
     now: float,
     *,
@@ -169,9 +175,11 @@ def guarded_update(
     sets.update(status=new.value, updated_at=now, error_code=error_code, error_message=detail)
     if new in FINAL:
         sets["final_at"] = now
+    by_id = (messages.c.id == message_id if isinstance(message_id, str)
+             else messages.c.id.in_(list(message_id)))
     return (
         update(messages)
-        .where(messages.c.id == message_id,
+        .where(by_id,
                messages.c.status.in_(sorted(s.value for s in allowed)),
                *extra_where)
         .values(sets)
@@ -194,3 +202,12 @@ async def apply_guarded(conn: AsyncConnection, stmt: Update, new: MessageStatus,
         return None
     await insert_events(conn, [event(row.id, new, now, error_code, detail)])
     return (await messages_from_rows(conn, [row]))[0]
+
+
+async def apply_guarded_many(conn: AsyncConnection, stmt: Update, new: MessageStatus,
+                             now: float, error_code: str | None,
+                             detail: str | None) -> list[Message]:
+    """Run a :func:`guarded_update` over many ids; log an event for each row it changed."""
+    rows = list(await conn.execute(stmt))
+    await insert_events(conn, [event(r.id, new, now, error_code, detail) for r in rows])
+    return await messages_from_rows(conn, rows)

@@ -85,6 +85,7 @@ class Account:
     rate_burst: int | None
     disabled: bool
     created_at: float
+    optout_exempt_otp: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,7 @@ def _account(row: Row[Any]) -> Account:
         id=row.id, name=row.name, webhook_url=row.webhook_url,
         webhook_secret=row.webhook_secret, inbound_webhook_url=row.inbound_webhook_url,
         rate_limit=row.rate_limit, rate_burst=row.rate_burst, disabled=bool(row.disabled),
-        created_at=row.created_at,
+        created_at=row.created_at, optout_exempt_otp=bool(row.optout_exempt_otp),
     )
 
 
@@ -167,6 +168,7 @@ async def update_account(
     rate_limit: float | _Unset | None = UNSET,
     rate_burst: int | _Unset | None = UNSET,
     disabled: bool | _Unset = UNSET,
+    optout_exempt_otp: bool | _Unset = UNSET,
 ) -> Account:
     """Change the given settings of account ``name`` (None clears one); NOT_FOUND if missing."""
     given = {
@@ -175,6 +177,7 @@ async def update_account(
         "rate_limit": rate_limit,
         "rate_burst": rate_burst,
         "disabled": disabled,
+        "optout_exempt_otp": optout_exempt_otp,
     }
     values = {k: v for k, v in given.items() if not isinstance(v, _Unset)}
     if values:

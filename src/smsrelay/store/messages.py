@@ -11,6 +11,7 @@ message backwards.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from smsrelay.domain.states import CANCELABLE, MessageStatus
 from smsrelay.store._rows import (
     MESSAGE_COLUMNS,
     apply_guarded,
+    apply_guarded_many,
     carrier_ids_of,
     event,
     guarded_update,
@@ -35,8 +37,10 @@ from smsrelay.store.schema import message_events
 from smsrelay.store.schema import messages as messages_table
 
 __all__ = [
+    "StatusChange",
     "cancel_message",
     "change_status",
+    "change_status_many",
     "get_events",
     "get_message",
     "insert_messages",
@@ -167,3 +171,32 @@ async def cancel_message(conn: AsyncConnection, account_id: str, message_id: str
         raise SmsError(ErrorCode.NOT_FOUND, "no such message", field="message_id")
     raise SmsError(ErrorCode.NOT_CANCELABLE, f"the message is {current} and can no longer be "
                    "canceled")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One wanted status change, for :func:`change_status_many`."""
+
+    message_id: str
+    new: MessageStatus
+    error_code: str | None = None
+    detail: str | None = None
+
+
+async def change_status_many(conn: AsyncConnection, changes: Sequence[StatusChange],
+                             now: float) -> list[Message]:
+    """:func:`change_status` for a batch: one guarded UPDATE per distinct (status, error).
+
+    Receipts arrive by the thousand and mostly say the same thing, so a batch of them costs a
+    handful of statements. Returns the messages that changed; the others were not in a status
+    the table allows to move (a duplicate or late signal) and are left as they were.
+    """
+    groups: dict[tuple[MessageStatus, str | None, str | None], list[str]] = {}
+    for change in changes:
+        key = (MessageStatus(change.new), change.error_code, change.detail)
+        groups.setdefault(key, []).append(change.message_id)
+    changed: list[Message] = []
+    for (new, error_code, detail), ids in groups.items():
+        stmt = guarded_update(ids, new, now, error_code=error_code, detail=detail)
+        changed += await apply_guarded_many(conn, stmt, new, now, error_code, detail)
+    return changed

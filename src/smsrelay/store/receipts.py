@@ -13,15 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
 from smsrelay.store.schema import message_parts, pending_receipts
 
-__all__ = ["Part", "find_part", "keep_unmatched", "parts_of", "purge_unmatched",
-           "take_matchable", "take_unmatched", "update_part"]
+__all__ = ["Part", "find_part", "find_parts", "keep_unmatched", "keep_unmatched_many",
+           "parts_of", "parts_of_many", "purge_unmatched", "take_matchable", "take_unmatched",
+           "update_part", "update_parts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,58 @@ async def take_matchable(conn: AsyncConnection, *, limit: int = 1000) -> list[De
     return [DeliveryReport(connector=row.connector, carrier_id=row.carrier_id,
                            status=ReceiptStatus(row.status), at=row.at, error=row.error)
             for row in rows]
+
+
+async def find_parts(conn: AsyncConnection,
+                     keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Part]:
+    """The parts for many (connector, carrier id) pairs in one query; missing ones absent."""
+    if not keys:
+        return {}
+    p = message_parts
+    rows = await conn.execute(
+        select(p).where(tuple_(p.c.connector, p.c.carrier_id).in_(list(set(keys))))
+        .order_by(p.c.message_id, p.c.seq))
+    found: dict[tuple[str, str], Part] = {}
+    for row in rows:  # should a carrier reuse an id, the newest message wins (sorted last)
+        found[(row.connector, row.carrier_id)] = _part(row)
+    return found
+
+
+async def update_parts(conn: AsyncConnection,
+                       updates: Sequence[tuple[str, int, str, str | None]], now: float) -> None:
+    """Record many receipt outcomes: ``(message_id, seq, status, error)`` each, one call."""
+    if not updates:
+        return
+    p = message_parts
+    await conn.execute(
+        update(p).where(p.c.message_id == bindparam("m_id"), p.c.seq == bindparam("m_seq"))
+        .values(status=bindparam("m_status"), error=bindparam("m_error"), updated_at=now),
+        [{"m_id": m, "m_seq": seq, "m_status": str(st), "m_error": err}
+         for m, seq, st, err in updates])
+
+
+async def parts_of_many(conn: AsyncConnection,
+                        message_ids: Sequence[str]) -> dict[str, list[Part]]:
+    """Every part of each message, in segment order, in one query."""
+    if not message_ids:
+        return {}
+    p = message_parts
+    rows = await conn.execute(select(p).where(p.c.message_id.in_(list(set(message_ids))))
+                              .order_by(p.c.message_id, p.c.seq))
+    found: dict[str, list[Part]] = {}
+    for row in rows:
+        found.setdefault(row.message_id, []).append(_part(row))
+    return found
+
+
+async def keep_unmatched_many(conn: AsyncConnection, reports: Sequence[DeliveryReport],
+                              now: float) -> None:
+    """:func:`keep_unmatched` for many receipts, one INSERT."""
+    if reports:
+        await conn.execute(pending_receipts.insert(), [
+            {"connector": r.connector, "carrier_id": r.carrier_id,
+             "status": ReceiptStatus(r.status).value, "error": r.error, "at": r.at,
+             "received_at": now} for r in reports])
 
 
 async def purge_unmatched(conn: AsyncConnection, older_than: float) -> int:

@@ -44,6 +44,8 @@ accounts = Table(
     Column("rate_burst", Integer),
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", Float, nullable=False),
+    # opt-out: OTP messages still reach numbers on the suppression list (migration 0002)
+    Column("optout_exempt_otp", Boolean, nullable=False, server_default=text("true")),
 )
 
 api_keys = Table(
@@ -91,6 +93,11 @@ messages = Table(
     Column("final_at", Float),
     Column("error_code", String(40)),
     Column("error_message", Text),
+    # where it came from (api | smpp), which SMPP user sent it and the receipt it asked for
+    # (registered_delivery bits 1-0: 0 none, 1 final outcome, 2 failure only); migration 0002
+    Column("origin", String(8), nullable=False, server_default=text("'api'")),
+    Column("smpp_user_id", String(40)),
+    Column("receipt_requested", Integer, nullable=False, server_default=text("0")),
     Index("ix_messages_queue", "status", "priority", "id"),
     Index("ix_messages_account_id_id", "account_id", "id"),
     Index("ix_messages_account_id_client_ref", "account_id", "client_ref"),
@@ -194,4 +201,81 @@ idempotency_keys = Table(
     Column("response_body", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
+)
+
+# --- SMPP client binds, inbound messages, opt-out (migration 0002) --------------------------
+
+smpp_users = Table(
+    "smpp_users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("system_id", String(16), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),  # scrypt$n$r$p$salt$hash
+    Column("allowed_ips", Text, nullable=False, server_default=text("''")),  # CIDRs, comma list
+    Column("max_binds", Integer, nullable=False, server_default=text("4")),
+    Column("throughput", Float, nullable=False, server_default=text("0")),  # msg/s per bind
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", Float, nullable=False),
+)
+
+# deliver_sm waiting for a client's receiver bind: receipts and MO messages. Written in the
+# transaction of the status change (or of the MO), sent by gateway/smpp_server.py.
+smpp_outbox = Table(
+    "smpp_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("smpp_user_id", String(40)),  # NULL: any receiver bind of the account
+    Column("kind", String(8), nullable=False),  # receipt | mo
+    Column("ref_id", String(40), nullable=False),  # message id (receipt) or inbound id (mo)
+    Column("source_addr", String(21), nullable=False),
+    Column("destination_addr", String(21), nullable=False),
+    Column("body", Text, nullable=False),  # MO text, or the first characters for a receipt
+    Column("status", String(16)),  # receipt: the message's final status
+    Column("error_code", String(40)),
+    Column("submitted_at", Float),
+    Column("done_at", Float),
+    Column("state", String(12), nullable=False),  # pending | sent | expired
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("lease_until", Float),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),  # TTL: dropped unsent after this
+    Column("sent_at", Float),
+    Index("ix_smpp_outbox_state_account_id_id", "state", "account_id", "id"),
+)
+
+numbers = Table(
+    "numbers",
+    metadata,
+    Column("number", String(20), primary_key=True),  # E.164 or a short code
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+)
+
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id")),  # NULL: number not assigned
+    Column("connector", String(64), nullable=False),
+    Column("from_number", String(21), nullable=False),
+    Column("to_number", String(21), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("carrier_id", String(80)),
+    Column("keyword", String(16)),  # opt-out / opt-in keyword it carried, if any
+    Column("received_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_inbound_messages_account_id_id", "account_id", "id"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("account_id", String(40), ForeignKey("accounts.id"), primary_key=True),
+    Column("number", String(21), primary_key=True),
+    Column("reason", String(40), nullable=False),  # optout | manual
+    Column("source", String(16), nullable=False),  # mo | api
+    Column("created_at", Float, nullable=False),
 )

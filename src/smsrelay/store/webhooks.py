@@ -23,6 +23,7 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "claim_webhooks",
+    "defer_webhooks",
     "enqueue_webhooks",
     "list_webhook_attempts",
     "list_webhook_deliveries",
@@ -126,6 +127,18 @@ async def claim_webhooks(conn: AsyncConnection, *, now: float, lease_seconds: fl
     ))
     rows.sort(key=lambda r: (r.next_attempt_at, r.id))
     return [_delivery(r) for r in rows]
+
+
+async def defer_webhooks(conn: AsyncConnection, delivery_ids: Sequence[int], *,
+                         until: float) -> None:
+    """Give leased deliveries back, due again at ``until``, without counting an attempt.
+
+    For a destination host that is backing off: its deliveries wait without spending their
+    retry budget, and without holding a place that other hosts' deliveries could use.
+    """
+    if delivery_ids:
+        await conn.execute(update(d).where(d.c.id.in_(list(delivery_ids)))
+                           .values(next_attempt_at=until, lease_until=None))
 
 
 async def record_webhook_attempt(

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from smsrelay import __version__
-from smsrelay.gateway.http import errors, messages
+from smsrelay.gateway.http import admin, admin_numbers, errors, inbound, messages, suppressions
 from smsrelay.gateway.http.bodylimit import BodyLimitMiddleware
 from smsrelay.gateway.http.context import ApiContext
 from smsrelay.gateway.http.jsonbody import JsonBodyMiddleware
@@ -46,6 +46,10 @@ def create_app(context: ApiContext | None = None, *, max_body_bytes: int = 8 * 1
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.include_router(messages.router)
+    app.include_router(suppressions.router)
+    app.include_router(inbound.router)
+    app.include_router(admin_numbers.router)
+    app.include_router(admin.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     async def healthz() -> dict[str, str]:

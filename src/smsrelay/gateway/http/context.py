@@ -5,13 +5,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from fastapi import Request
 
+from smsrelay.domain.routing import Explanation, Route
 from smsrelay.engine.accept import Acceptor
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.throttle import RateLimiter
 from smsrelay.store.db import Database
+
+
+class Operations(Protocol):
+    """The running gateway as the admin API sees it (implemented by ``app.SmsRelay``)."""
+
+    def connector_status(self) -> list[dict[str, Any]]: ...
+
+    def routes(self) -> list[Route]: ...
+
+    def connector_names(self) -> list[str]: ...
+
+    async def replace_routes(self, routes: list[Route]) -> None: ...
+
+    def explain(self, *, to: str, country: str | None, kind: str,
+                account: str) -> Explanation: ...
 
 
 @dataclass
@@ -26,6 +43,7 @@ class ApiContext:
     strict_numbers: bool = False
     key_cache_seconds: float = 5.0
     on_callbacks: Callable[[], None] | None = None
+    operations: Operations | None = None
     _idempotency_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
 
     def idempotency_lock(self, account_id: str, key: str) -> asyncio.Lock:
@@ -40,6 +58,6 @@ class ApiContext:
         return lock
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.context
     return ctx

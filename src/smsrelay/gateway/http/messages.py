@@ -44,7 +44,8 @@ async def _send_one(request: Request, body: SendBody, principal: Principal,
                     ctx: ApiContext) -> JsonResponse:
     async def handle() -> Outcome:
         check_rate(ctx, principal, 1)
-        result = ctx.acceptor.prepare_all(principal.account.id, [to_request(body)])[0]
+        result = (await ctx.acceptor.screen(principal.account.id, ctx.acceptor.prepare_all(
+            principal.account.id, [to_request(body)])))[0]
         if isinstance(result, SmsError):
             raise result
         prepared: Prepared = result
@@ -117,8 +118,8 @@ async def create_batch(request: Request, principal: Principal = Depends(require(
                 results[index] = {"index": index, "error": err.to_dict()}
         if valid:
             check_rate(ctx, principal, len(valid))
-        prepared_list = ctx.acceptor.prepare_all(principal.account.id,
-                                                 [to_request(b) for _, b in valid])
+        prepared_list = await ctx.acceptor.screen(principal.account.id, ctx.acceptor.prepare_all(
+            principal.account.id, [to_request(b) for _, b in valid]))
         good: list[Prepared] = []
         for (index, _), result in zip(valid, prepared_list, strict=True):
             if isinstance(result, SmsError):

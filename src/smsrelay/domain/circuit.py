@@ -1,0 +1,72 @@
+"""A circuit breaker per connector: stop sending to a carrier that keeps failing.
+
+After ``threshold`` consecutive connection-type failures the circuit opens: the connector is
+skipped (traffic fails over) for a cool-down; then one probe message is let through
+(half-open). Its success closes the circuit; its failure opens it again for twice as long, up
+to ``max_cooldown``. Pure: every call takes ``now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from smsrelay.domain.errors import ErrorCode
+
+
+class CircuitState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+TRIPPING_ERRORS = frozenset({
+    ErrorCode.CARRIER_UNAVAILABLE, ErrorCode.CARRIER_TIMEOUT, ErrorCode.CARRIER_SYSTEM_ERROR,
+})
+"""Errors that say the connector, not the message, is at fault."""
+
+
+@dataclass(slots=True)
+class CircuitBreaker:
+    threshold: int = 5
+    cooldown: float = 10.0
+    max_cooldown: float = 300.0
+    state: CircuitState = CircuitState.CLOSED
+    failures: int = 0
+    opened_at: float = 0.0
+    current_cooldown: float = 0.0
+    probing: bool = False
+
+    def allows(self, now: float) -> bool:
+        """Whether a message may be sent through this connector now (may start a probe)."""
+        if self.state is CircuitState.CLOSED:
+            return True
+        if self.state is CircuitState.OPEN and now >= self.opened_at + self.current_cooldown:
+            self.state = CircuitState.HALF_OPEN
+            self.probing = False
+        if self.state is CircuitState.HALF_OPEN and not self.probing:
+            self.probing = True
+            return True
+        return False
+
+    def record(self, error: ErrorCode | None, now: float) -> None:
+        """Feed the outcome of one submit (``None`` = success)."""
+        if error is None or error not in TRIPPING_ERRORS:
+            if error is None or self.state is CircuitState.HALF_OPEN:
+                self.state = CircuitState.CLOSED
+                self.current_cooldown = 0.0
+            self.failures = 0
+            self.probing = False
+            return
+        self.failures += 1
+        if self.state is CircuitState.HALF_OPEN:
+            self._open(now, min(self.max_cooldown, max(self.cooldown,
+                                                       self.current_cooldown * 2)))
+        elif self.state is CircuitState.CLOSED and self.failures >= self.threshold:
+            self._open(now, self.cooldown)
+
+    def _open(self, now: float, cooldown: float) -> None:
+        self.state = CircuitState.OPEN
+        self.opened_at = now
+        self.current_cooldown = cooldown
+        self.probing = False

@@ -1,0 +1,81 @@
+"""A queue drained in batches by one task: the shape of receipt and inbound processing.
+
+Connectors hand items over from their read loops and must never wait, so ``put`` only
+queues. One task takes everything queued so far (up to ``max_batch``) and applies it in one
+transaction; a failed batch is retried after a pause. ``stop`` waits for the batch in
+progress instead of cancelling it mid-transaction, then applies what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class BatchWorker(Generic[T]):
+    name = "batch"
+
+    def __init__(self, *, max_batch: int = 1000, retry_pause: float = 1.0) -> None:
+        self._max_batch = max_batch
+        self._retry_pause = retry_pause
+        self._queue: asyncio.Queue[T] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._busy = asyncio.Lock()  # held while a batch is applied: stop() waits for it
+        self.applied = 0
+
+    def put(self, item: T) -> None:
+        self._queue.put_nowait(item)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        """Stop between batches (never inside a transaction), then apply what is left."""
+        if self._task is not None:
+            async with self._busy:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Apply everything received so far (for shutdown and tests)."""
+        while not self._queue.empty():
+            async with self._busy:
+                batch = self._take_batch()
+                await self._apply_batch(batch)
+                self.applied += len(batch)
+
+    def _take_batch(self) -> list[T]:
+        batch: list[T] = []
+        while not self._queue.empty() and len(batch) < self._max_batch:
+            batch.append(self._queue.get_nowait())
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first, *self._take_batch()]
+            try:
+                async with self._busy:
+                    await self._apply_batch(batch)
+                self.applied += len(batch)
+            except asyncio.CancelledError:
+                # cancelled only while stop() holds _busy, so before applying: keep the batch
+                for item in batch:
+                    self._queue.put_nowait(item)
+                raise
+            except Exception:
+                log.exception("%s: applying %d items failed; retrying shortly", self.name,
+                              len(batch))
+                await asyncio.sleep(self._retry_pause)
+                for item in batch:
+                    self._queue.put_nowait(item)
+
+    async def _apply_batch(self, batch: Sequence[T]) -> None:
+        raise NotImplementedError

@@ -1,0 +1,104 @@
+"""A connector's send lane: priority order, a rate limit, and a share kept for marketing.
+
+The dispatcher puts claimed messages into the lane of the connector chosen for them; the lane
+hands them out in priority order (OTP before transactional before marketing, then the
+request's priority, then age) no faster than the connector's rate, sleeping on the token
+bucket rather than polling. While higher lanes keep the connector busy, marketing still gets
+``marketing_share`` of the sends, so a flood of OTPs delays a campaign but never starves it.
+
+``room()`` tells the dispatcher how many more messages this lane can take without holding
+them longer than ``lookahead`` seconds, so a throttled connector is fed just ahead of its
+rate and a new OTP finds a short queue in front of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from smsrelay.domain.messages import LANES, Message, MessageKind
+from smsrelay.engine.throttle import TokenBucket
+
+_MARKETING_FLOOR = LANES[MessageKind.MARKETING] * 10 + 9
+
+
+@dataclass(order=True, slots=True)
+class _Entry:
+    key: tuple[int, int]
+    message: Message = field(compare=False)
+
+
+class Lane:
+    def __init__(self, name: str, rate: float = 0.0, *, marketing_share: float = 0.1,
+                 lookahead: float = 2.0, unlimited_room: int = 1000,
+                 now: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.name = name
+        self.rate = rate
+        self.marketing_share = marketing_share
+        self.lookahead = lookahead
+        self.unlimited_room = unlimited_room
+        self._now = now
+        self._sleep = sleep
+        self._bucket = TokenBucket.full(rate, max(1.0, rate * 0.1), now()) if rate > 0 \
+            else None
+        self._high: list[_Entry] = []
+        self._marketing: list[_Entry] = []
+        self._order = itertools.count()
+        self._nonempty = asyncio.Event()
+        self._credit = 0.0
+        self.sent = 0
+
+    def __len__(self) -> int:
+        return len(self._high) + len(self._marketing)
+
+    def room(self) -> int:
+        cap = int(self.rate * self.lookahead) + 1 if self.rate > 0 else self.unlimited_room
+        return max(0, cap - len(self))
+
+    def put(self, message: Message) -> None:
+        entry = _Entry((-message.priority, next(self._order)), message)
+        heapq.heappush(self._marketing if message.priority <= _MARKETING_FLOOR else self._high,
+                       entry)
+        self._nonempty.set()
+
+    def drain(self) -> list[Message]:
+        """Take every waiting message out (at shutdown, to return them to the queue)."""
+        waiting = [e.message for e in self._high + self._marketing]
+        self._high.clear()
+        self._marketing.clear()
+        return waiting
+
+    def _pick(self) -> Message:
+        if self._high and self._marketing:
+            self._credit += self.marketing_share
+            if self._credit >= 1.0:
+                self._credit -= 1.0
+                return heapq.heappop(self._marketing).message
+            return heapq.heappop(self._high).message
+        self._credit = 0.0
+        return heapq.heappop(self._high or self._marketing).message
+
+    def _peek_cost(self) -> int:
+        heap = self._high or self._marketing
+        return max(1, heap[0].message.segments)
+
+    async def next(self) -> Message:
+        """The next message to send, when the rate allows it (one token per segment)."""
+        while True:
+            if not len(self):
+                self._nonempty.clear()
+                await self._nonempty.wait()
+                continue
+            if self._bucket is not None:
+                cost = min(self._peek_cost(), self._bucket.burst)
+                wait = self._bucket.take(cost, self._now())
+                if wait > 0:
+                    await self._sleep(wait)
+                    continue
+            self.sent += 1
+            return self._pick()

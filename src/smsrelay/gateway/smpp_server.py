@@ -1,0 +1,333 @@
+"""The SMPP server for client binds: smsrelay as an SMSC to its customers' ESMEs.
+
+Binds are checked against ``smpp_users`` (scrypt password, allowed networks, max binds,
+disabled user or account): an unknown system_id is answered ESME_RINVSYSID, a wrong password
+ESME_RINVPASWD, and a refused network, a disabled user or too many binds ESME_RBINDFAIL.
+
+submit_sm, data_sm and submit_multi enter the same accept path as the REST API
+(``Acceptor.prepare_all`` → ``screen`` → ``commit``), so validation, opt-out screening,
+group commit and the account's rate limit (ESME_RTHROTTLED past it, on top of the bind's own
+throughput) are the REST ones. Any refusal is the catalogue error's SMPP command_status and
+never ends the bind. A response is sent only after the message is committed.
+
+Long messages sent as UDH or SAR parts become ONE message (``smpp_reassembly``). Who gets
+which answer: every part's submit_sm_resp carries the id of the joined message. Parts before
+the last are answered at once with ESME_ROK, meaning "part received": waiting for the last
+part would deadlock a client that sends one part at a time. The last part is answered after
+the joined message is committed (or with the error that refused it). When the parts never
+complete (``reassembly_timeout``) or the joined message is refused, a client that asked for
+a receipt gets one with ``stat:REJECTD`` for that id, so no acknowledged id goes silent.
+
+query_sm reads the message (status → §5.2.28 message_state); cancel_sm cancels a queued or
+scheduled one (the same store call, and status callback, as REST). Receipts and MO messages
+go back through ``smpp_delivery.OutboxDelivery``. TLS is not offered yet: the MC base
+(``smpp/server.py``) does not take an SSL context; terminate TLS in front (stunnel, haproxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from smsrelay.domain import numbers
+from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.domain.ids import new_id
+from smsrelay.domain.states import FINAL
+from smsrelay.engine.accept import Acceptor, Prepared
+from smsrelay.engine.clock import Clock
+from smsrelay.engine.notify import enqueue_status_callbacks
+from smsrelay.engine.throttle import RateLimiter
+from smsrelay.gateway.smpp_convert import STATE_OF, decode_text, part_of, send_request
+from smsrelay.gateway.smpp_delivery import OutboxDelivery
+from smsrelay.gateway.smpp_reassembly import Abandoned, Reassembler
+from smsrelay.smpp.constants import CommandId, CommandStatus
+from smsrelay.smpp.errors import SessionClosed
+from smsrelay.smpp.pdu import Pdu, response_to
+from smsrelay.smpp.server import BindRequest, ServerSession, SmppServer, SmscHandler
+from smsrelay.smpp.specs import SmeAddress, UnsuccessSme
+from smsrelay.store import accounts as account_store
+from smsrelay.store import messages as message_store
+from smsrelay.store import smpp_outbox as smpp_store
+from smsrelay.store import smpp_users as user_store
+from smsrelay.store.accounts import Account
+from smsrelay.store.db import Database
+from smsrelay.store.smpp_users import SmppUser
+
+__all__ = ["Bound", "ClientSmppServer", "SmppServerConfig"]
+
+log = logging.getLogger(__name__)
+
+# compared against when the system_id is unknown, so both refusals take the same time
+_DUMMY_HASH = user_store.hash_password("-")
+_SUBMITS = frozenset({CommandId.SUBMIT_SM, CommandId.DATA_SM})
+
+
+@dataclass(frozen=True, slots=True)
+class SmppServerConfig:
+    """Where to listen and the session knobs (from Settings, in app.py)."""
+
+    host: str = "127.0.0.1"
+    port: int = 2775
+    window: int = 10  # outstanding deliver_sm per bind
+    response_timeout: float = 10.0  # a deliver_sm unanswered by then ends the bind
+    enquire_link_interval: float = 30.0
+    rate_limit: float = 500.0  # default account rate (messages/s) when the account has none
+    rate_burst: int = 1000
+    reassembly_timeout: float = 60.0
+    retry_delay: float = 5.0  # first retry of an unacknowledged deliver_sm
+    poll_interval: float = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """Who a bound session belongs to (refreshed at each bind)."""
+
+    user: SmppUser
+    account: Account
+
+
+class ClientSmppServer(SmscHandler):
+    """Owns the :class:`SmppServer`, decides binds, answers requests, delivers the outbox."""
+
+    def __init__(self, db: Database, acceptor: Acceptor, clock: Clock, limiter: RateLimiter,
+                 config: SmppServerConfig, *,
+                 on_callbacks: Callable[[], None] | None = None) -> None:
+        self._db = db
+        self._acceptor = acceptor
+        self._clock = clock
+        self._limiter = limiter
+        self.config = config
+        self._on_callbacks = on_callbacks
+        self.server = SmppServer(self, config.host, config.port, window=config.window,
+                                 response_timeout=config.response_timeout,
+                                 enquire_link_interval=config.enquire_link_interval)
+        self.binds: dict[ServerSession, Bound] = {}
+        self._authorized: dict[BindRequest, Bound] = {}
+        self._reassembler = Reassembler(config.reassembly_timeout)
+        self.delivery = OutboxDelivery(db, clock, self.binds, retry_delay=config.retry_delay,
+                                       poll_interval=config.poll_interval,
+                                       lease_seconds=max(60.0, 3 * config.response_timeout))
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def start(self) -> None:
+        await self.server.start()
+        await self.delivery.start()
+        self._task = asyncio.create_task(self._expire_loop(), name="smpp-reassembly")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.delivery.stop()
+        await self.server.close()
+
+    # -- binds ----------------------------------------------------------------------------
+
+    async def authenticate(self, request: BindRequest) -> int:
+        async with self._db.read() as conn:
+            user = await user_store.find_smpp_user(conn, request.system_id)
+            account = await account_store.get_account(conn, user.account_id) if user else None
+        ok = await asyncio.to_thread(user_store.verify_password,
+                                     user.password_hash if user else _DUMMY_HASH,
+                                     request.password)
+        if user is None:
+            return CommandStatus.ESME_RINVSYSID
+        if not ok:
+            return CommandStatus.ESME_RINVPASWD
+        if user.disabled or account is None or account.disabled:
+            return CommandStatus.ESME_RBINDFAIL
+        if not user_store.ip_allowed(user.allowed_ips, request.peer[0] if request.peer else None):
+            log.info("smpp bind refused system_id=%s peer=%s: address not allowed",
+                     user.system_id, request.peer)
+            return CommandStatus.ESME_RBINDFAIL
+        # no await between this count and on_bound: two binds cannot both take the last slot
+        if sum(1 for b in self.binds.values() if b.user.id == user.id) >= user.max_binds:
+            log.info("smpp bind refused system_id=%s: max_binds=%d reached", user.system_id,
+                     user.max_binds)
+            return CommandStatus.ESME_RBINDFAIL
+        self._authorized[request] = Bound(user, account)
+        return CommandStatus.ESME_ROK
+
+    def on_bound(self, session: ServerSession) -> None:
+        assert session.bind is not None
+        bound = self._authorized.pop(session.bind)
+        self.binds[session] = bound
+        session.throughput = bound.user.throughput
+        self.delivery.wake()
+
+    def on_closed(self, session: ServerSession, reason: SessionClosed) -> None:
+        self.binds.pop(session, None)
+        if session.bind is not None:
+            self._authorized.pop(session.bind, None)
+
+    # -- requests -------------------------------------------------------------------------
+
+    def handle_request(self, session: ServerSession,
+                       pdu: Pdu) -> Pdu | Awaitable[Pdu | None] | None:
+        bound = self.binds.get(session)
+        if bound is None:
+            return response_to(pdu, CommandStatus.ESME_RINVBNDSTS)
+        try:
+            if pdu.command_id in _SUBMITS:
+                return self._submit(bound, pdu)
+            if pdu.command_id == CommandId.SUBMIT_MULTI:
+                return self._submit_multi(bound, pdu)
+            if pdu.command_id == CommandId.QUERY_SM:
+                return self._query(bound, pdu)
+            if pdu.command_id == CommandId.CANCEL_SM:
+                return self._cancel(bound, pdu)
+        except SmsError as error:
+            return response_to(pdu, error.spec.smpp_status)
+        return response_to(pdu, CommandStatus.ESME_RINVCMDID)
+
+    def _check_rate(self, bound: Bound, count: int = 1) -> None:
+        account = bound.account
+        rate = account.rate_limit if account.rate_limit is not None else self.config.rate_limit
+        burst = account.rate_burst if account.rate_burst is not None else self.config.rate_burst
+        if self._limiter.check(account.id, count, rate=rate, burst=max(burst, 1),
+                               now=self._clock.now()) > 0:
+            raise SmsError(ErrorCode.RATE_LIMITED)
+
+    def _submit(self, bound: Bound, pdu: Pdu) -> Pdu | Awaitable[Pdu]:
+        coding = pdu.int_field("data_coding")
+        decode_text(coding, b"")  # refuse an unsupported data_coding before buffering
+        part, data = part_of(pdu)
+        dest = pdu.str_field("destination_addr")
+        if part is None:
+            self._check_rate(bound)
+            return self._accept(bound, pdu, pdu, dest, decode_text(coding, data), None)
+        now = self._clock.now()
+        key = (bound.user.id, pdu.str_field("source_addr"), dest, part.ref, part.total)
+        if not self._reassembler.has(key):
+            numbers.parse_number(send_request(pdu, dest, "-", now=now,
+                                              smpp_user_id=bound.user.id).to)
+            self._check_rate(bound)
+        added = self._reassembler.add(key, part, pdu, now, lambda: new_id("msg", now))
+        if added is None:
+            return response_to(pdu, CommandStatus.ESME_RMSGQFUL)
+        if added.data is None:
+            return response_to(pdu, 0, {"message_id": added.message_id})
+        text = decode_text(added.pdu.int_field("data_coding"), added.data)
+        return self._accept(bound, pdu, added.pdu, dest, text, added.message_id)
+
+    async def _accept(self, bound: Bound, pdu: Pdu, fields: Pdu, dest: str, text: str,
+                      message_id: str | None) -> Pdu:
+        account_id = bound.account.id
+        try:
+            request = send_request(fields, dest, text, now=self._clock.now(),
+                                   smpp_user_id=bound.user.id, message_id=message_id)
+            result = self._acceptor.prepare_all(account_id, [request])
+            result = await self._acceptor.screen(account_id, result)
+            if isinstance(result[0], SmsError):
+                raise result[0]
+        except SmsError as error:
+            if message_id is not None:
+                await self._reject_receipt(bound, fields, message_id, error.code)
+            return response_to(pdu, error.spec.smpp_status)
+        prepared: Prepared = result[0]
+        await self._acceptor.commit([prepared])
+        return response_to(pdu, 0, {"message_id": prepared.message.id})
+
+    async def _submit_multi(self, bound: Bound, pdu: Pdu) -> Pdu:
+        try:
+            return await self._submit_multi_checked(bound, pdu)
+        except SmsError as error:
+            return response_to(pdu, error.spec.smpp_status)
+
+    async def _submit_multi_checked(self, bound: Bound, pdu: Pdu) -> Pdu:
+        coding = pdu.int_field("data_coding")
+        part, data = part_of(pdu)
+        if part is not None:
+            raise SmsError(ErrorCode.VALIDATION_ERROR, "concatenated submit_multi")
+        text = decode_text(coding, data)
+        dests = pdu.fields.get("dest_addresses")
+        targets = [d for d in dests if isinstance(d, SmeAddress)] if isinstance(dests, list) \
+            else []
+        if not targets:
+            return response_to(pdu, CommandStatus.ESME_RINVNUMDESTS)
+        self._check_rate(bound, len(targets))
+        now = self._clock.now()
+        requests = [send_request(pdu, d.address, text, now=now, smpp_user_id=bound.user.id)
+                    for d in targets]
+        results = await self._acceptor.screen(
+            bound.account.id, self._acceptor.prepare_all(bound.account.id, requests))
+        good = [r for r in results if isinstance(r, Prepared)]
+        failed = [UnsuccessSme(d.ton, d.npi, d.address, r.spec.smpp_status)
+                  for d, r in zip(targets, results, strict=True) if isinstance(r, SmsError)]
+        if not good:
+            return response_to(pdu, failed[0].error_status_code)
+        await self._acceptor.commit(good)
+        # one id answers the submission (§4.5.2); each message keeps its own for receipts
+        return response_to(pdu, 0, {"message_id": good[0].message.id, "unsuccess_sme": failed})
+
+    async def _query(self, bound: Bound, pdu: Pdu) -> Pdu:
+        message_id = pdu.str_field("message_id")
+        async with self._db.read() as conn:
+            message = await message_store.get_message(conn, message_id,
+                                                      account_id=bound.account.id)
+        if message is None:
+            return response_to(pdu, CommandStatus.ESME_RQUERYFAIL)
+        final = ""
+        if message.status in FINAL:
+            at = datetime.fromtimestamp(message.updated_at, UTC)
+            final = f"{at:%y%m%d%H%M%S}000+"
+        return response_to(pdu, 0, {"message_id": message_id, "final_date": final,
+                                    "message_state": int(STATE_OF[message.status]),
+                                    "error_code": 0})
+
+    async def _cancel(self, bound: Bound, pdu: Pdu) -> Pdu:
+        message_id = pdu.str_field("message_id")
+        if not message_id:  # §4.9.1 bulk cancel by address is not offered
+            return response_to(pdu, CommandStatus.ESME_RCANCELFAIL)
+        now = self._clock.now()
+        try:
+            async with self._db.transaction() as conn:
+                message = await message_store.cancel_message(conn, bound.account.id,
+                                                             message_id, now)
+                queued = await enqueue_status_callbacks(conn, [message], now)
+        except SmsError as error:
+            status = (CommandStatus.ESME_RINVMSGID if error.code is ErrorCode.NOT_FOUND
+                      else error.spec.smpp_status)
+            return response_to(pdu, status)
+        if queued and self._on_callbacks is not None:
+            self._on_callbacks()
+        return response_to(pdu, 0)
+
+    # -- multipart that never became a message --------------------------------------------
+
+    async def _reject_receipt(self, bound: Bound, fields: Pdu, message_id: str,
+                              code: ErrorCode) -> None:
+        """An acknowledged part's id will not become a message: tell a client that asked."""
+        if not fields.int_field("registered_delivery") & 0x03:
+            return
+        now = self._clock.now()
+        item = smpp_store.NewSmppDelivery(
+            account_id=bound.account.id, smpp_user_id=bound.user.id, kind="receipt",
+            ref_id=message_id, source_addr=fields.str_field("destination_addr"),
+            destination_addr=fields.str_field("source_addr"), body="", status="rejected",
+            error_code=str(code), submitted_at=now, done_at=now)
+        async with self._db.transaction() as conn:
+            await smpp_store.enqueue_smpp(conn, [item], now)
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            for gone in self._reassembler.expire(self._clock.now()):
+                with contextlib.suppress(Exception):
+                    await self._abandoned(gone)
+
+    async def _abandoned(self, gone: Abandoned) -> None:
+        user_id = gone.key[0]
+        bound = next((b for b in self.binds.values() if b.user.id == user_id), None)
+        log.info("smpp parts of message_id=%s never completed; dropped", gone.message_id)
+        if bound is not None:
+            await self._reject_receipt(bound, gone.pdu, gone.message_id,
+                                       ErrorCode.VALIDATION_ERROR)

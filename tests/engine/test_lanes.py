@@ -1,0 +1,99 @@
+"""Send lanes: priority order, the rate limit (on an injected clock) and marketing's share."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from smsrelay.domain.messages import Encoding, Message, MessageKind, queue_priority
+from smsrelay.domain.states import MessageStatus
+from smsrelay.engine.lanes import Lane
+
+
+def _message(n: int, kind: MessageKind, priority: int = 5, segments: int = 1) -> Message:
+    return Message(id=f"msg_{n:06d}", account_id="acc", to="+14155552671", country="US",
+                   sender=None, body="x", encoding=Encoding.GSM7, segments=segments, kind=kind,
+                   priority=queue_priority(kind, priority), status=MessageStatus.SENDING,
+                   created_at=0.0, updated_at=0.0, not_before=0.0)
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+async def test_otp_overtakes_a_marketing_backlog() -> None:
+    lane = Lane("a", marketing_share=0.0)
+    for n in range(1000):
+        lane.put(_message(n, MessageKind.MARKETING))
+    lane.put(_message(5000, MessageKind.TRANSACTIONAL))
+    lane.put(_message(5001, MessageKind.OTP))
+    assert (await lane.next()).kind is MessageKind.OTP
+    assert (await lane.next()).kind is MessageKind.TRANSACTIONAL
+    first = await lane.next()
+    assert first.id == "msg_000000"  # then the backlog, oldest first
+
+
+async def test_priority_within_a_kind_then_age() -> None:
+    lane = Lane("a")
+    lane.put(_message(1, MessageKind.TRANSACTIONAL, priority=5))
+    lane.put(_message(2, MessageKind.TRANSACTIONAL, priority=9))
+    lane.put(_message(3, MessageKind.TRANSACTIONAL, priority=5))
+    assert [(await lane.next()).id for _ in range(3)] == ["msg_000002", "msg_000001",
+                                                          "msg_000003"]
+
+
+async def test_marketing_keeps_its_share_under_otp_pressure() -> None:
+    lane = Lane("a", marketing_share=0.25)
+    for n in range(400):
+        lane.put(_message(n, MessageKind.OTP))
+        lane.put(_message(10_000 + n, MessageKind.MARKETING))
+    kinds = [(await lane.next()).kind for _ in range(400)]
+    marketing = kinds.count(MessageKind.MARKETING)
+    assert 95 <= marketing <= 105  # a quarter of the connector's sends
+
+
+async def test_rate_limit_on_an_injected_clock() -> None:
+    clock = FakeTime()
+    lane = Lane("a", rate=100.0, now=clock.now, sleep=clock.sleep)
+    for n in range(2000):
+        lane.put(_message(n, MessageKind.TRANSACTIONAL))
+    sent_at = []
+    for _ in range(2000):
+        await lane.next()
+        sent_at.append(clock.t)
+    in_ten_seconds = sum(1 for t in sent_at if 5.0 <= t < 15.0)
+    assert 990 <= in_ten_seconds <= 1010
+    assert lane.room() == 0 or len(lane) == 0
+
+
+async def test_long_messages_cost_one_token_per_segment() -> None:
+    clock = FakeTime()
+    lane = Lane("a", rate=10.0, now=clock.now, sleep=clock.sleep)
+    for n in range(30):
+        lane.put(_message(n, MessageKind.TRANSACTIONAL, segments=1))
+    for _ in range(30):
+        await lane.next()
+    single = clock.t
+    clock2 = FakeTime()
+    lane2 = Lane("b", rate=10.0, now=clock2.now, sleep=clock2.sleep)
+    for n in range(30):
+        lane2.put(replace(_message(n, MessageKind.TRANSACTIONAL), segments=1))
+        lane2.put(_message(100 + n, MessageKind.TRANSACTIONAL, segments=1))
+    for _ in range(60):
+        await lane2.next()
+    assert clock2.t > single * 1.8
+
+
+def test_room_follows_the_rate() -> None:
+    lane = Lane("a", rate=100.0, lookahead=2.0)
+    assert lane.room() == 201
+    for n in range(50):
+        lane.put(_message(n, MessageKind.MARKETING))
+    assert lane.room() == 151
+    assert Lane("b", unlimited_room=500).room() == 500

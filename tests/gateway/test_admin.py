@@ -1,0 +1,91 @@
+"""The admin API: connector health, the route table, route explanations, webhook replay."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from smsrelay.config import ConnectorConfig
+from smsrelay.store import accounts as account_store
+from smsrelay.store import webhooks as webhook_store
+from tests.support.gateway import running_gateway, webhook_receiver
+from tests.support.servers import wait_for
+
+TWO = [ConnectorConfig(name="a", latency_ms=1, dlr_delay_ms=10, throughput=50),
+       ConnectorConfig(name="b", latency_ms=1, dlr_delay_ms=10)]
+
+
+async def test_connectors_routes_and_explanations(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, connectors=TWO) as gw:
+        r = await gw.client.get("/v1/admin/connectors", headers=gw.auth())
+        assert r.status_code == 200, r.text
+        rows = {c["name"]: c for c in r.json()["data"]}
+        assert rows["a"]["up"] and rows["a"]["circuit"] == "closed" and rows["a"]["rate"] == 50
+
+        routes = (await gw.client.get("/v1/admin/routes", headers=gw.auth())).json()["routes"]
+        assert routes[0]["connectors"] == ["a", "b"]
+
+        table = {"routes": [
+            {"name": "default", "connectors": ["a", "b"]},
+            {"name": "de-otp", "countries": ["de"], "kinds": ["otp"], "connectors": ["b", "a"]},
+        ]}
+        put = await gw.client.put("/v1/admin/routes", headers=gw.auth(), json=table)
+        assert put.status_code == 200, put.text
+        test = await gw.client.post("/v1/admin/routes/test", headers=gw.auth(),
+                                    json={"to": "+4915112345678", "kind": "otp"})
+        body = test.json()
+        assert body["route"] == "de-otp" and body["connectors"] == ["b", "a"]
+        assert any("de-otp" in line for line in body["explanation"])
+
+        sent = await gw.client.post("/v1/messages", headers=gw.auth(), json={
+            "to": "+4915112345678", "message": "code 1", "kind": "otp"})
+        message_id = sent.json()["message_id"]
+
+        async def via_b() -> bool:
+            got = await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())
+            return got.json()["connector"] == "b"
+
+        await wait_for(via_b)
+
+        bad = await gw.client.put("/v1/admin/routes", headers=gw.auth(), json={
+            "routes": [{"name": "x", "connectors": ["nope"]}]})
+        assert bad.status_code == 422 and "nope" in bad.json()["error"]["message"]
+        empty = await gw.client.put("/v1/admin/routes", headers=gw.auth(), json={"routes": []})
+        assert empty.status_code == 422
+
+
+async def test_admin_needs_the_admin_scope(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as gw:
+        async with gw.relay.db.transaction() as conn:
+            account = await account_store.get_account_by_name(conn, "default")
+            assert account is not None
+            _, key = await account_store.create_api_key(conn, account.id, ["send", "read"],
+                                                        time.time())
+        for method, path in (("GET", "/v1/admin/connectors"), ("GET", "/v1/admin/routes"),
+                             ("POST", "/v1/admin/webhooks/replay")):
+            r = await gw.client.request(method, path, headers=gw.auth(key), json={})
+            assert r.status_code == 403, (path, r.text)
+
+
+async def test_webhook_replay_sends_callbacks_again(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as gw:
+        async with gw.relay.db.read() as conn:
+            account = await account_store.get_account_by_name(conn, "default")
+        assert account is not None
+        async with webhook_receiver(account.webhook_secret) as (url, callbacks):
+            r = await gw.client.post("/send", headers=gw.auth(), json={
+                "to": "+14155552671", "message": "hi", "callback_url": url})
+            message_id = r.json()["message_id"]
+            await wait_for(lambda: callbacks.for_message(message_id) == ["sent", "delivered"])
+            replay = await gw.client.post("/v1/admin/webhooks/replay", headers=gw.auth(),
+                                          json={"message_id": message_id})
+            assert replay.status_code == 200 and replay.json()["replayed"] == 2
+            await wait_for(lambda: callbacks.for_message(message_id) ==
+                           ["sent", "delivered", "sent", "delivered"])
+
+            async def all_recorded() -> bool:
+                async with gw.relay.db.read() as conn:
+                    deliveries = await webhook_store.list_webhook_deliveries(conn, message_id)
+                return [d.state for d in deliveries] == ["delivered"] * 4
+
+            await wait_for(all_recorded)
