@@ -19,7 +19,10 @@ class LoadResult:
     latencies: list[float] = field(default_factory=list)
     elapsed: float = 0.0
     cpu: float = 0.0
+    errors: int = 0
     bodies: list[bytes] = field(default_factory=list)
+    answered: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+    unanswered: set[int] = field(default_factory=set)
 
     def percentile(self, p: float) -> float:
         if not self.latencies:
@@ -31,7 +34,12 @@ class LoadResult:
 async def _connection(host: str, port: int, make_request: Callable[[int], bytes],
                       counter: list[int], total: int, result: LoadResult,
                       keep_bodies: bool) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        result.errors += 1
+        return
+    index = -1
     try:
         while True:
             index = counter[0]
@@ -41,6 +49,8 @@ async def _connection(host: str, port: int, make_request: Callable[[int], bytes]
             started = time.perf_counter()
             writer.write(make_request(index))
             status_line = await reader.readline()
+            if not status_line:
+                raise ConnectionResetError("server closed the connection")
             status = int(status_line.split(b" ", 2)[1])
             length = 0
             while True:
@@ -56,6 +66,13 @@ async def _connection(host: str, port: int, make_request: Callable[[int], bytes]
             result.requests += 1
             if keep_bodies:
                 result.bodies.append(body)
+                result.answered[index] = (status, body)
+            index = -1
+    except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+        # the server went away (a crash test kills it): the request in flight is in doubt
+        result.errors += 1
+        if index >= 0:
+            result.unanswered.add(index)
     finally:
         writer.close()
 
@@ -73,9 +90,16 @@ def post_request(host: str, port: int, path: str, key: str,
 
 
 async def run_load(host: str, port: int, make_request: Callable[[int], bytes], *,
-                   total: int, concurrency: int, keep_bodies: bool = False) -> LoadResult:
-    result = LoadResult()
-    counter = [0]
+                   total: int, concurrency: int, keep_bodies: bool = False,
+                   counter: list[int] | None = None,
+                   result: LoadResult | None = None) -> LoadResult:
+    """Send requests ``counter[0]`` .. ``total - 1`` over ``concurrency`` connections.
+
+    Passing ``counter`` and ``result`` lets a caller watch progress and resume after a
+    server restart where the previous run stopped.
+    """
+    result = result if result is not None else LoadResult()
+    counter = counter if counter is not None else [0]
     cpu0 = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(_connection(host, port, make_request, counter, total, result,

@@ -25,7 +25,13 @@ from smsrelay.connectors.base import Connector
 from smsrelay.connectors.registry import build_connectors
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy
-from smsrelay.domain.routing import Explanation, Route, explain
+from smsrelay.domain.routing import (
+    Explanation,
+    Route,
+    explain,
+    route_from_dict,
+    route_to_dict,
+)
 from smsrelay.engine.accept import Acceptor, AcceptPolicy
 from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.clock import Clock, SystemClock
@@ -39,6 +45,7 @@ from smsrelay.gateway.http.context import ApiContext
 from smsrelay.gateway.smpp_server import ClientSmppServer, SmppServerConfig
 from smsrelay.simulator import CarrierSimulator
 from smsrelay.store import accounts as account_store
+from smsrelay.store import routes as route_store
 from smsrelay.store.db import Database, upgrade
 
 log = logging.getLogger(__name__)
@@ -142,7 +149,8 @@ class SmsRelay:
         retry = RetryPolicy(max_attempts=s.max_attempts,
                             backoff=Backoff(base=s.retry_base, cap=s.retry_cap))
         self.dispatcher = Dispatcher(
-            db, self.connectors, routes_from(s), retry, self.clock,
+            db, self.connectors, await self._stored_routes() or routes_from(s), retry,
+            self.clock,
             settings=DispatchSettings(
                 worker_id=f"{socket.gethostname()}-{os.getpid()}", claim_batch=s.claim_batch,
                 max_inflight=s.max_inflight, lease_seconds=s.lease_seconds,
@@ -249,8 +257,32 @@ class SmsRelay:
         return list(self.connectors)
 
     async def replace_routes(self, routes: list[Route]) -> None:
+        """Use ``routes`` from now on, and keep them (they outlive a restart)."""
+        assert self.db is not None
+        async with self.db.transaction() as conn:
+            await route_store.save_routes(conn, [route_to_dict(r) for r in routes],
+                                          self.clock.now())
         self.dispatcher.set_routes(routes)
         log.info("route table replaced: %s", ", ".join(r.name for r in routes))
+
+    async def _stored_routes(self) -> list[Route] | None:
+        """The route table set through the admin API, if any and if still usable."""
+        assert self.db is not None
+        async with self.db.read() as conn:
+            definitions = await route_store.load_routes(conn)
+        if not definitions:
+            return None
+        try:
+            routes = [route_from_dict(d) for d in definitions]
+        except ValueError as error:
+            log.error("stored route table unusable (%s); using the configured routes", error)
+            return None
+        unknown = {c for r in routes for c in r.connectors} - set(self.connectors)
+        if unknown:
+            log.error("stored route table names unknown connectors %s; using the configured "
+                      "routes", sorted(unknown))
+            return None
+        return routes
 
     def explain(self, *, to: str, country: str | None, kind: str,
                 account: str) -> Explanation:

@@ -89,3 +89,17 @@ async def test_webhook_replay_sends_callbacks_again(tmp_path: Path) -> None:
                 return [d.state for d in deliveries] == ["delivered"] * 4
 
             await wait_for(all_recorded)
+
+
+async def test_route_table_set_by_the_admin_api_survives_a_restart(tmp_path: Path) -> None:
+    table = {"routes": [{"name": "only-b", "connectors": ["b"]}]}
+    async with running_gateway(tmp_path, connectors=TWO) as gw:
+        put = await gw.client.put("/v1/admin/routes", headers=gw.auth(), json=table)
+        assert put.status_code == 200
+    async with running_gateway(tmp_path, connectors=TWO) as gw:
+        routes = (await gw.client.get("/v1/admin/routes", headers=gw.auth())).json()["routes"]
+        assert [(r["name"], r["connectors"]) for r in routes] == [("only-b", ["b"])]
+    # a stored table naming a connector that no longer exists falls back to the config
+    async with running_gateway(tmp_path, connectors=TWO[:1]) as gw:
+        routes = (await gw.client.get("/v1/admin/routes", headers=gw.auth())).json()["routes"]
+        assert [r["connectors"] for r in routes] == [["a"]]

@@ -21,6 +21,7 @@ import hashlib
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,3 +158,27 @@ def explain(routes: Sequence[Route], *, to: str, country: str | None, kind: str,
     order = () if route is None else connector_order(route, message_id=message_id,
                                                      country=country, prices=prices)
     return Explanation(route, order, reasons)
+
+
+def route_to_dict(route: Route) -> dict[str, Any]:
+    """The JSON form of a route (admin API, stored route table)."""
+    return {"name": route.name, "countries": sorted(route.countries),
+            "prefixes": list(route.prefixes), "kinds": sorted(route.kinds),
+            "accounts": sorted(route.accounts), "strategy": route.strategy,
+            "connectors": list(route.connectors), "weights": dict(route.weights)}
+
+
+def route_from_dict(data: Mapping[str, Any]) -> Route:
+    """A route from its JSON form; raises ``ValueError`` for an unusable definition."""
+    connectors = tuple(data.get("connectors") or ())
+    if not data.get("name") or not connectors:
+        raise ValueError("a route needs a name and at least one connector")
+    strategy = data.get("strategy", "failover")
+    if strategy not in ("failover", "weighted", "least_cost"):
+        raise ValueError(f"unknown routing strategy {strategy!r}")
+    return Route(name=str(data["name"]), connectors=connectors,
+                 countries=frozenset(str(c).upper() for c in data.get("countries", ())),
+                 prefixes=tuple(data.get("prefixes", ())),
+                 kinds=frozenset(data.get("kinds", ())),
+                 accounts=frozenset(data.get("accounts", ())), strategy=strategy,
+                 weights={str(k): float(v) for k, v in (data.get("weights") or {}).items()})

@@ -1,9 +1,12 @@
 """A queue drained in batches by one task: the shape of receipt and inbound processing.
 
-Connectors hand items over from their read loops and must never wait, so ``put`` only
-queues. One task takes everything queued so far (up to ``max_batch``) and applies it in one
-transaction; a failed batch is retried after a pause. ``stop`` waits for the batch in
-progress instead of cancelling it mid-transaction, then applies what is left.
+Connectors hand items over from their read loops. ``submit`` returns once the item is
+committed, so a connector acknowledges a receipt or an MO message to the carrier only when
+it can no longer be lost (the carrier keeps and re-sends what we did not acknowledge); each
+such handler runs as its own task, so waiting does not stall the read loop. One task takes
+everything queued so far (up to ``max_batch``) and applies it in one transaction: the commit
+is shared. A failed batch is retried after a pause. ``stop`` waits for the batch in progress
+instead of cancelling it mid-transaction, then applies what is left.
 """
 
 from __future__ import annotations
@@ -24,13 +27,20 @@ class BatchWorker(Generic[T]):
     def __init__(self, *, max_batch: int = 1000, retry_pause: float = 1.0) -> None:
         self._max_batch = max_batch
         self._retry_pause = retry_pause
-        self._queue: asyncio.Queue[T] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[T, asyncio.Future[None] | None]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._busy = asyncio.Lock()  # held while a batch is applied: stop() waits for it
         self.applied = 0
 
     def put(self, item: T) -> None:
-        self._queue.put_nowait(item)
+        """Queue ``item`` without waiting for it to be stored."""
+        self._queue.put_nowait((item, None))
+
+    async def submit(self, item: T) -> None:
+        """Queue ``item`` and return once the transaction that stores it has committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((item, done))
+        await asyncio.shield(done)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self.name)
@@ -47,15 +57,20 @@ class BatchWorker(Generic[T]):
         """Apply everything received so far (for shutdown and tests)."""
         while not self._queue.empty():
             async with self._busy:
-                batch = self._take_batch()
-                await self._apply_batch(batch)
-                self.applied += len(batch)
+                await self._apply(self._take_batch())
 
-    def _take_batch(self) -> list[T]:
-        batch: list[T] = []
+    def _take_batch(self) -> list[tuple[T, asyncio.Future[None] | None]]:
+        batch: list[tuple[T, asyncio.Future[None] | None]] = []
         while not self._queue.empty() and len(batch) < self._max_batch:
             batch.append(self._queue.get_nowait())
         return batch
+
+    async def _apply(self, batch: list[tuple[T, asyncio.Future[None] | None]]) -> None:
+        await self._apply_batch([item for item, _ in batch])
+        self.applied += len(batch)
+        for _, done in batch:
+            if done is not None and not done.done():
+                done.set_result(None)
 
     async def _run(self) -> None:
         while True:
@@ -63,8 +78,7 @@ class BatchWorker(Generic[T]):
             batch = [first, *self._take_batch()]
             try:
                 async with self._busy:
-                    await self._apply_batch(batch)
-                self.applied += len(batch)
+                    await self._apply(batch)
             except asyncio.CancelledError:
                 # cancelled only while stop() holds _busy, so before applying: keep the batch
                 for item in batch:

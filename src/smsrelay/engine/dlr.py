@@ -121,8 +121,8 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
         self._on_callbacks = on_callbacks
 
     async def report(self, report: DeliveryReport) -> None:
-        """The connectors' sink: never blocks the connector's read loop."""
-        self.put(report)
+        """The connectors' sink: returns once the receipt is stored (then it may be acked)."""
+        await self.submit(report)
 
     async def _apply_batch(self, batch: Sequence[DeliveryReport]) -> None:
         if not batch:

@@ -83,8 +83,8 @@ class InboundProcessor(BatchWorker[InboundMessage]):
         self._on_callbacks = on_callbacks
 
     async def mo(self, message: InboundMessage) -> None:
-        """The connectors' sink: never blocks the connector's read loop."""
-        self.put(message)
+        """The connectors' sink: returns once the message is stored (then it may be acked)."""
+        await self.submit(message)
 
     async def _apply_batch(self, batch: Sequence[InboundMessage]) -> None:
         if not batch:

@@ -279,3 +279,13 @@ suppressions = Table(
     Column("source", String(16), nullable=False),  # mo | api
     Column("created_at", Float, nullable=False),
 )
+
+route_table = Table(
+    "route_table",
+    metadata,
+    # the route table set through the admin API; when empty, the config file's routes apply
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("definition", Text, nullable=False),  # JSON: match fields, strategy, connectors
+    Column("updated_at", Float, nullable=False),
+)

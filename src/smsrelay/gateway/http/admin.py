@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from smsrelay.domain import numbers
 from smsrelay.domain.errors import ErrorCode, SmsError
-from smsrelay.domain.routing import Route
+from smsrelay.domain.routing import Route, route_from_dict, route_to_dict
 from smsrelay.engine.notify import iso
 from smsrelay.gateway.http.auth import Principal, require
 from smsrelay.gateway.http.context import ApiContext, Operations, get_context
@@ -48,19 +48,8 @@ class ReplayBody(BaseModel):
     until: datetime | None = None
 
 
-def route_json(route: Route) -> dict[str, Any]:
-    return {"name": route.name, "countries": sorted(route.countries),
-            "prefixes": list(route.prefixes), "kinds": sorted(route.kinds),
-            "accounts": sorted(route.accounts), "strategy": route.strategy,
-            "connectors": list(route.connectors), "weights": dict(route.weights)}
-
-
 def to_route(body: RouteBody) -> Route:
-    return Route(name=body.name, connectors=tuple(body.connectors),
-                 countries=frozenset(c.upper() for c in body.countries),
-                 prefixes=tuple(body.prefixes), kinds=frozenset(body.kinds),
-                 accounts=frozenset(body.accounts), strategy=body.strategy,
-                 weights=dict(body.weights))
+    return route_from_dict(body.model_dump())
 
 
 def _ops(ctx: ApiContext) -> Operations:
@@ -78,7 +67,7 @@ async def list_connectors(principal: Principal = Depends(require("admin")),
 @router.get("/routes", summary="The route table in use")
 async def get_routes(principal: Principal = Depends(require("admin")),
                      ctx: ApiContext = Depends(get_context)) -> JsonResponse:
-    return JsonResponse({"routes": [route_json(r) for r in _ops(ctx).routes()]})
+    return JsonResponse({"routes": [route_to_dict(r) for r in _ops(ctx).routes()]})
 
 
 @router.put("/routes", summary="Replace the route table (applies to messages claimed next)")
@@ -98,7 +87,7 @@ async def put_routes(body: RouteTable, principal: Principal = Depends(require("a
                            f"known: {sorted(known)}.", field=f"routes.{index}.connectors")
     routes = [to_route(r) for r in body.routes]
     await ops.replace_routes(routes)
-    return JsonResponse({"routes": [route_json(r) for r in routes]})
+    return JsonResponse({"routes": [route_to_dict(r) for r in routes]})
 
 
 @router.post("/routes/test", summary="Which route and connectors a message would take, and why")
