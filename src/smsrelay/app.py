@@ -24,7 +24,7 @@ from smsrelay.config import ConnectorConfig, Settings
 from smsrelay.connectors.base import Connector
 from smsrelay.connectors.registry import build_connectors
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
-from smsrelay.domain.retry import Backoff, RetryPolicy
+from smsrelay.domain.retry import Backoff, RetryPolicy, WebhookRetryPolicy
 from smsrelay.domain.routing import (
     Explanation,
     Route,
@@ -137,8 +137,12 @@ class SmsRelay:
         self.bootstrap_result = await bootstrap(db, s, self.clock)
         await self._refresh_account_names()
         self.committer = GroupCommitter(db, self.clock.now)
-        self.webhooks = WebhookSender(db, self.clock, timeout=s.webhook_timeout,
-                                      concurrency=s.webhook_concurrency)
+        self.webhooks = WebhookSender(
+            db, self.clock, timeout=s.webhook_timeout, concurrency=s.webhook_concurrency,
+            per_host=s.webhook_per_host,
+            policy=WebhookRetryPolicy(window=s.webhook_retry_window,
+                                      backoff=Backoff(s.webhook_retry_base, 2.0,
+                                                      s.webhook_retry_cap)))
         self.dlr = DlrProcessor(db, self.clock, on_callbacks=self.webhooks.wake)
         self.inbound = InboundProcessor(db, self.clock, optout_keywords=s.optout_keywords,
                                         optin_keywords=s.optin_keywords,

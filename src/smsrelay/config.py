@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     # webhooks
     webhook_timeout: float = Field(default=10.0, gt=0)
     webhook_concurrency: int = Field(default=64, ge=1)
+    webhook_per_host: int = Field(default=16, ge=1)
+    webhook_retry_base: float = Field(default=5.0, gt=0)
+    webhook_retry_cap: float = Field(default=3600.0, gt=0)
+    webhook_retry_window: float = Field(default=86400.0, ge=86400.0)
 
     # SMPP server for client binds (smpp_host:smpp_port; port 0 = ephemeral)
     smpp_server_enabled: bool = True

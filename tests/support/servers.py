@@ -13,7 +13,14 @@ import uvicorn
 @contextlib.asynccontextmanager
 async def serve_app(app: Any, *, lifespan: str = "on") -> AsyncIterator[str]:
     """Serve ``app`` on 127.0.0.1:0; yields its base URL, shuts it down cleanly after."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+    async with serve_app_on(app, 0, lifespan=lifespan) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def serve_app_on(app: Any, port: int, *, lifespan: str = "off") -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1:``port`` (0: ephemeral); yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             access_log=False, lifespan=lifespan)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

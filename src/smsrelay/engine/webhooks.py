@@ -274,7 +274,10 @@ class WebhookSender:
                     self.stats["failed_attempts"] += 1
                     host.failures += 1
                     if host.failures >= self._host_backoff_after:
-                        host.until = now + min(300.0, 2.0 ** min(host.failures, 9))
+                        # the host as a whole waits, growing like one delivery's backoff
+                        excess = host.failures - self._host_backoff_after
+                        host.until = now + min(300.0, self._policy.backoff.nominal(
+                            min(excess + 1, 16)))
                     next_at = self._policy.decide(attempts_made=delivery.attempts + 1,
                                                   first_attempt_at=delivery.created_at,
                                                   now=now, rng=self._rng)
