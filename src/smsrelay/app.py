@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import socket
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,18 @@ async def bootstrap(db: Database, settings: Settings, clock: Clock) -> Bootstrap
                                                     clock.now(), name="first key")
     write_key_file(settings.key_file, key)
     return Bootstrap(settings.key_file)
+
+
+def smpp_tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server TLS context for client binds, when a certificate and key are configured."""
+    if settings.smpp_tls_cert is None and settings.smpp_tls_key is None:
+        return None
+    if settings.smpp_tls_cert is None or settings.smpp_tls_key is None:
+        raise ValueError("SMPP TLS needs both smpp_tls_cert and smpp_tls_key")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.smpp_tls_cert, settings.smpp_tls_key)
+    return context
 
 
 def routes_from(settings: Settings) -> list[Route]:
@@ -184,7 +197,7 @@ class SmsRelay:
                     host=s.smpp_host, port=s.smpp_port, window=s.smpp_window,
                     response_timeout=s.smpp_response_timeout, rate_limit=s.rate_limit,
                     rate_burst=s.rate_burst, reassembly_timeout=s.smpp_reassembly_timeout,
-                    retry_delay=s.smpp_retry_delay),
+                    retry_delay=s.smpp_retry_delay, tls=smpp_tls_context(s)),
                 on_callbacks=self.webhooks.wake)
             await self.smpp_server.start()
         self._tasks.append(asyncio.create_task(self._account_name_loop()))

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
 
     # SMPP server for client binds (smpp_host:smpp_port; port 0 = ephemeral)
     smpp_server_enabled: bool = True
+    # SMPP over TLS for client binds: both set → the SMPP port speaks TLS only
+    smpp_tls_cert: Path | None = None
+    smpp_tls_key: Path | None = None
     smpp_window: int = Field(default=10, ge=1, le=1000,
                              description="outstanding deliver_sm per client bind")
     smpp_response_timeout: float = Field(default=10.0, gt=0,

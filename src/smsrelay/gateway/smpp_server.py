@@ -32,6 +32,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from ssl import SSLContext
 
 from smsrelay.domain import numbers
 from smsrelay.domain.errors import ErrorCode, SmsError
@@ -80,6 +81,7 @@ class SmppServerConfig:
     reassembly_timeout: float = 60.0
     retry_delay: float = 5.0  # first retry of an unacknowledged deliver_sm
     poll_interval: float = 0.1
+    tls: SSLContext | None = None  # SMPP over TLS on this port when set
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,8 @@ class ClientSmppServer(SmscHandler):
         self._on_callbacks = on_callbacks
         self.server = SmppServer(self, config.host, config.port, window=config.window,
                                  response_timeout=config.response_timeout,
-                                 enquire_link_interval=config.enquire_link_interval)
+                                 enquire_link_interval=config.enquire_link_interval,
+                                 ssl=config.tls)
         self.binds: dict[ServerSession, Bound] = {}
         self._authorized: dict[BindRequest, Bound] = {}
         self._reassembler = Reassembler(config.reassembly_timeout)

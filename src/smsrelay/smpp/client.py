@@ -30,6 +30,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from ssl import SSLContext
 from types import TracebackType
 from typing import Any
 
@@ -207,8 +208,11 @@ async def connect(
     max_pdu_size: int = DEFAULT_MAX_PDU_SIZE,
     now: Callable[[], float] = time.monotonic,
     tick_interval: float = 0.5,
+    ssl: SSLContext | None = None,
 ) -> SmppClient:
     """Open a TCP connection to an MC and bind (§4.1). Returns a bound :class:`SmppClient`.
+
+    ``ssl``: a client TLS context, for an MC that speaks SMPP over TLS.
 
     ``window`` bounds outstanding requests; ``response_timeout`` applies to each; an idle
     link is probed every ``enquire_link_interval`` seconds and declared dead (connection
@@ -218,7 +222,8 @@ async def connect(
     Raises OSError/TimeoutError (cannot connect), BindError (bind rejected: see its
     ``command_status``), ResponseTimeout (no bind_resp), or ConnectionLost.
     """
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), connect_timeout)
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(host, port, ssl=ssl), connect_timeout)
     session = Session(
         Role.ESME,
         window=window,

@@ -26,6 +26,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from ssl import SSLContext
 from types import TracebackType
 
 from .constants import BindType, CommandId, CommandStatus, status_name
@@ -228,6 +229,8 @@ class SmppServer:
             adjustable per session in ``on_bound`` via ``session.throughput``.
         max_pdu_size: larger command_length closes the connection.
         now: monotonic clock; tick_interval: real seconds between timer checks.
+        ssl: a server-side TLS context: SMPP over TLS on the same listener (no STARTTLS in
+            SMPP 3.4, so TLS is per port).
     """
 
     def __init__(
@@ -246,8 +249,10 @@ class SmppServer:
         max_pdu_size: int = DEFAULT_MAX_PDU_SIZE,
         now: Callable[[], float] = time.monotonic,
         tick_interval: float = 0.5,
+        ssl: SSLContext | None = None,
     ) -> None:
         self.handler = handler
+        self._ssl = ssl
         self.host = host
         self._port = port
         self.system_id = system_id
@@ -282,8 +287,10 @@ class SmppServer:
 
     async def start(self) -> None:
         """Start listening."""
-        self._server = await asyncio.start_server(self._accept, self.host, self._port)
-        log.info("smpp server listening on %s:%d", self.host, self.port)
+        self._server = await asyncio.start_server(self._accept, self.host, self._port,
+                                                  ssl=self._ssl)
+        log.info("smpp server listening on %s:%d%s", self.host, self.port,
+                 " (TLS)" if self._ssl else "")
 
     async def close(self, unbind_timeout: float = 1.0) -> None:
         """Stop listening, unbind every session (waiting at most ``unbind_timeout``), close."""
