@@ -1,0 +1,84 @@
+"""Does a connector limited to N messages/s deliver N messages/s to the carrier?
+
+Runs a carrier simulator that timestamps every accepted submit_sm, and a whole gateway in
+this process whose only connector is limited to ``--rate`` messages/s; queues a backlog,
+then reports the rate the carrier saw over a steady window (first and last seconds left out).
+
+    python bench/throttle_check.py --rate 100 --seconds 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from smsrelay.app import SmsRelay
+from smsrelay.config import ConnectorConfig, Settings
+from smsrelay.engine.accept import SendRequest
+from smsrelay.simulator.carrier import CarrierConfig, CarrierSimulator
+from smsrelay.smpp.pdu import Pdu
+from smsrelay.smpp.server import ServerSession
+from smsrelay.store import accounts as account_store
+
+
+class TimingCarrier(CarrierSimulator):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.times: list[float] = []
+
+    def handle_request(self, session: ServerSession, pdu: Pdu) -> Pdu | None:
+        answer = super().handle_request(session, pdu)
+        if answer is not None and answer.command_status == 0:
+            self.times.append(time.monotonic())
+        return answer
+
+
+async def main_async(rate: float, seconds: float) -> None:
+    carrier = TimingCarrier(CarrierConfig(dlr_delay=0.05), port=0)
+    await carrier.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), smpp_server_enabled=False, connectors=[
+            ConnectorConfig(name="limited", type="smpp", port=carrier.port, window=100,
+                            binds=2, throughput=rate)])
+        relay = SmsRelay(settings)
+        await relay.start()
+        try:
+            assert relay.db is not None
+            async with relay.db.read() as conn:
+                account = (await account_store.list_accounts(conn))[0]
+            total = int(rate * (seconds + 3))
+            rng = random.Random(1)
+            for start in range(0, total, 500):
+                prepared = relay.acceptor.prepare_all(account.id, [
+                    SendRequest(to="+14155552671", message=f"throttle {n} {rng.random()}")
+                    for n in range(start, min(total, start + 500))])
+                await relay.acceptor.commit(prepared)  # type: ignore[arg-type]
+            deadline = time.monotonic() + seconds + 30
+            while len(carrier.times) < total and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+        finally:
+            await relay.stop()
+            await carrier.stop()
+    times = carrier.times
+    first, last = times[0] + 1.0, times[-1] - 1.0
+    window = [t for t in times if first <= t < last]
+    measured = len(window) / (last - first)
+    print(f"connector limit {rate:g} msg/s: carrier received {measured:.1f} msg/s over "
+          f"{last - first:.1f} s ({len(times)} messages, 2 binds)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=12.0)
+    args = parser.parse_args()
+    asyncio.run(main_async(args.rate, args.seconds))
+
+
+if __name__ == "__main__":
+    main()
