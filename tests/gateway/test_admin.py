@@ -52,6 +52,12 @@ async def test_connectors_routes_and_explanations(tmp_path: Path) -> None:
         assert bad.status_code == 422 and "nope" in bad.json()["error"]["message"]
         empty = await gw.client.put("/v1/admin/routes", headers=gw.auth(), json={"routes": []})
         assert empty.status_code == 422
+        for weights in ({"a": 1e999}, {"a": -1}):
+            bad_weight = await gw.client.put("/v1/admin/routes", headers=gw.auth(), content=(
+                b'{"routes": [{"name": "w", "strategy": "weighted", "connectors": ["a", "b"],'
+                b' "weights": {"a": ' + str(weights["a"]).encode().replace(b"inf", b"1e999")
+                + b'}}]}'))
+            assert bad_weight.status_code == 422, bad_weight.text
 
 
 async def test_admin_needs_the_admin_scope(tmp_path: Path) -> None:

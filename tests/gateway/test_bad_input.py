@@ -35,6 +35,13 @@ async def test_bad_requests_get_clear_errors(tmp_path: Path) -> None:
              "validation_error"),
             (b'{"to": "+14155552671", "message": "' + b"x" * 70_000 + b'"}', 413,
              "body_too_large"),
+            (b'{"to": "+14155552671", "message": "hi", "callback_url": "http://[abc/x"}', 422,
+             "invalid_callback_url"),
+            (b'{"to": "+14155552671", "message": "a\\u0000b"}', 422, "validation_error"),
+            (b'{"to": "+14155552671", "message": "hi", "client_ref": "\\u0000"}', 422,
+             "validation_error"),
+            (b'{"to": "+14155552671", "spintax": true, "message": "' + b"{a|b}" * 120 + b'"}',
+             422, "spintax_syntax"),
         ]
         for body, status, code in cases:
             for path in ("/send", "/v1/messages"):
@@ -50,6 +57,10 @@ async def test_bad_requests_get_clear_errors(tmp_path: Path) -> None:
         assert r.status_code == 404
         r = await gw.client.get("/v1/messages?limit=0", headers=gw.auth())
         assert r.status_code == 422
+        for url in ("/v1/messages?cursor=a%00b", "/v1/messages?client_ref=%00",
+                    "/v1/messages/msg_%00x"):
+            r = await gw.client.get(url, headers=gw.auth())
+            assert r.status_code == 422, (url, r.text)
         r = await gw.client.get("/v1/messages?to=garbage", headers=gw.auth())
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_number"
         r = await gw.client.post("/send", headers={**h, "Idempotency-Key": "x" * 300},
@@ -69,6 +80,17 @@ async def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert limited.status_code == 429
         assert limited.json()["error"]["code"] == "rate_limited"
         assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_batch_larger_than_the_burst_is_refused_not_throttled(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, rate_limit=100.0, rate_burst=10) as gw:
+        r = await gw.client.post("/v1/messages/batch", headers=gw.auth(), json={
+            "messages": [{"to": "+14155552671", "message": f"m{n}"} for n in range(11)]})
+        assert r.status_code == 422
+        assert r.json()["error"]["code"] == "batch_too_large"
+        ok = await gw.client.post("/v1/messages/batch", headers=gw.auth(), json={
+            "messages": [{"to": "+14155552671", "message": f"m{n}"} for n in range(10)]})
+        assert ok.status_code == 202
 
 
 async def test_list_filters_and_cursor_pagination(tmp_path: Path) -> None:

@@ -31,3 +31,18 @@ async def test_put_get_expire_purge(database: Database) -> None:
         assert await idempotency.purge_idempotency(conn, T0 + 1000) == 1  # k1 (k2 lives on)
         assert await idempotency.purge_idempotency(conn, T0 + 1000) == 0
         assert await idempotency.get_idempotency(conn, a.id, "k2", T0 + 1000) is not None
+
+
+async def test_a_live_key_cannot_be_taken_twice(database: Database) -> None:
+    """Two nodes racing on one key: the second commit must fail, not overwrite."""
+    import pytest
+
+    async with database.transaction() as conn:
+        a = await an_account(conn)
+        await idempotency.put_idempotency(conn, a.id, "k", "h1", 202, '{"n": 1}', T0)
+    with pytest.raises(idempotency.IdempotencyTaken):
+        async with database.transaction() as conn:
+            await idempotency.put_idempotency(conn, a.id, "k", "h2", 202, '{"n": 2}', T0 + 1)
+    async with database.read() as conn:
+        rec = await idempotency.get_idempotency(conn, a.id, "k", T0 + 2)
+    assert rec is not None and rec.request_hash == "h1"

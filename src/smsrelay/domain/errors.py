@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     RETRIES_EXHAUSTED = "retries_exhausted"
     DLR_TIMEOUT = "dlr_timeout"
     # ours
+    UNAVAILABLE = "unavailable"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -145,8 +146,9 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
     ErrorCode.RETRIES_EXHAUSTED: ("Every delivery attempt failed.", 502, False,
                                   _ESME_RSUBMITFAIL),
     ErrorCode.DLR_TIMEOUT: ("No delivery report arrived in time.", 504, False, _ESME_RUNKNOWNERR),
-    ErrorCode.INTERNAL_ERROR: ("An internal error occurred; the request was not lost.", 500,
-                               True, _ESME_RSYSERR),
+    ErrorCode.UNAVAILABLE: ("Not accepted: storage is unavailable right now. Retry with the "
+                            "same Idempotency-Key.", 503, True, _ESME_RSYSERR),
+    ErrorCode.INTERNAL_ERROR: ("An internal error occurred.", 500, True, _ESME_RSYSERR),
 }
 
 CATALOGUE: dict[ErrorCode, ErrorSpec] = {

@@ -18,6 +18,7 @@ a failure goes to the next connector: failover.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -176,9 +177,12 @@ def route_from_dict(data: Mapping[str, Any]) -> Route:
     strategy = data.get("strategy", "failover")
     if strategy not in ("failover", "weighted", "least_cost"):
         raise ValueError(f"unknown routing strategy {strategy!r}")
+    weights = {str(k): float(v) for k, v in (data.get("weights") or {}).items()}
+    if any(not math.isfinite(w) or w < 0 for w in weights.values()):
+        raise ValueError("route weights must be finite and not negative")
     return Route(name=str(data["name"]), connectors=connectors,
                  countries=frozenset(str(c).upper() for c in data.get("countries", ())),
                  prefixes=tuple(data.get("prefixes", ())),
                  kinds=frozenset(data.get("kinds", ())),
                  accounts=frozenset(data.get("accounts", ())), strategy=strategy,
-                 weights={str(k): float(v) for k, v in (data.get("weights") or {}).items()})
+                 weights=weights)

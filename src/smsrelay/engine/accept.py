@@ -10,6 +10,7 @@ through the group committer (accepted means committed) and wakes the dispatcher.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ from smsrelay.engine.batcher import GroupCommitter, IdempotencyWrite
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.screening import SuppressionScreen
 from smsrelay.store.db import Database
+from smsrelay.store.idempotency import IdempotencyTaken
+
+log = logging.getLogger(__name__)
 
 MIN_VALIDITY = 30.0
 MAX_VALIDITY = 7 * 86400.0
@@ -74,10 +78,17 @@ class Prepared:
 
 
 def _check_callback_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise SmsError(ErrorCode.INVALID_CALLBACK_URL, field="callback_url") from None
+    if parts.scheme not in ("http", "https") or not host or len(url) > 2000:
         raise SmsError(ErrorCode.INVALID_CALLBACK_URL, field="callback_url")
     return url
+
+
+MAX_VARIANT_LENGTH = 200  # the stored variant id: about 100 spintax groups
 
 
 def _render(text: str, mode: bool | None, rng: random.Random) -> tuple[str, str | None]:
@@ -93,6 +104,9 @@ def _render(text: str, mode: bool | None, rng: random.Random) -> tuple[str, str 
     if mode is None and template.variant_count < 2:
         return text, None
     rendered = spintax.render(template, rng.getrandbits(63))
+    if len(rendered.variant) > MAX_VARIANT_LENGTH:
+        raise SmsError(ErrorCode.SPINTAX_SYNTAX, "The template has too many spintax groups "
+                       "(at most about 100 choices per message).", field="message")
     return rendered.text, rendered.variant
 
 
@@ -207,7 +221,17 @@ class Acceptor:
 
     async def commit(self, prepared: Sequence[Prepared],
                      idempotency: IdempotencyWrite | None = None) -> None:
-        """Persist the prepared messages (and the idempotency record) in one transaction."""
-        await self._committer.commit([p.message for p in prepared], idempotency)
+        """Persist the prepared messages (and the idempotency record) in one transaction.
+
+        Raises ``IdempotencyTaken`` (nothing stored: replay the stored answer) or
+        ``SmsError(UNAVAILABLE)`` when the database did not take the rows.
+        """
+        try:
+            await self._committer.commit([p.message for p in prepared], idempotency)
+        except (IdempotencyTaken, SmsError):
+            raise
+        except Exception as error:
+            log.error("accept not committed: %s", error)
+            raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0) from error
         if prepared and self._on_accepted is not None:
             self._on_accepted()

@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def clean_text(value: str, limit: int) -> str:
+    """A carrier's string made storable: no NUL (PostgreSQL refuses it), at most ``limit``."""
+    return value.replace("\x00", "")[:limit]
+
+
 class BatchWorker(Generic[T]):
     name = "batch"
 
@@ -76,20 +81,52 @@ class BatchWorker(Generic[T]):
         while True:
             first = await self._queue.get()
             batch = [first, *self._take_batch()]
+            retry: list[tuple[T, asyncio.Future[None] | None]] = []
             try:
                 async with self._busy:
-                    await self._apply(batch)
+                    retry = await self._apply_isolating(batch)
             except asyncio.CancelledError:
                 # cancelled only while stop() holds _busy, so before applying: keep the batch
-                for item in batch:
-                    self._queue.put_nowait(item)
+                for entry in batch:
+                    self._queue.put_nowait(entry)
                 raise
-            except Exception:
-                log.exception("%s: applying %d items failed; retrying shortly", self.name,
-                              len(batch))
+            if retry:
+                for entry in retry:  # queued again before the pause: a stop cannot lose them
+                    self._queue.put_nowait(entry)
                 await asyncio.sleep(self._retry_pause)
-                for item in batch:
-                    self._queue.put_nowait(item)
+
+    async def _apply_isolating(self, batch: list[tuple[T, asyncio.Future[None] | None]]
+                               ) -> list[tuple[T, asyncio.Future[None] | None]]:
+        """Apply a batch; if it fails, apply its items one by one.
+
+        Returns what must be retried later. When every item fails on its own too, the cause
+        is the database, not the data: all of them are retried. When only some fail, those
+        are items the database will never take (a carrier's malformed field): they are logged
+        and dropped, so one bad input cannot stop every later one.
+        """
+        try:
+            await self._apply(batch)
+            return []
+        except Exception:
+            if len(batch) == 1:
+                log.exception("%s: applying 1 item failed; retrying shortly", self.name)
+                return batch
+            log.warning("%s: a batch of %d failed; applying its items one by one", self.name,
+                        len(batch))
+        failed = []
+        for entry in batch:
+            try:
+                await self._apply([entry])
+            except Exception:
+                failed.append(entry)
+        if len(failed) == len(batch):
+            log.exception("%s: every item failed; retrying the batch shortly", self.name)
+            return failed
+        for item, done in failed:
+            log.error("%s: dropped an item the database refuses: %r", self.name, item)
+            if done is not None and not done.done():
+                done.set_result(None)
+        return []
 
     async def _apply_batch(self, batch: Sequence[T]) -> None:
         raise NotImplementedError

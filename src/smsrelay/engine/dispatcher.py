@@ -172,26 +172,56 @@ class Dispatcher:
                 conn, worker=self.settings.worker_id, now=now,
                 lease_seconds=self.settings.lease_seconds, limit=room)
         self.stats["claimed"] += len(messages)
+        overflow: list[Message] = []
         for message in messages:
             self._inflight += 1
             self._held[message.id] = message
-            self._assign(message)
-        return len(messages)
+            try:
+                if not self._assign(message):
+                    overflow.append(message)
+            except Exception as error:  # a bad route must not strand a claimed message
+                log.exception("routing failed message_id=%s", message.id)
+                self._results.put_nowait(_Result(message, None, SubmitOutcome(
+                    error=ErrorCode.NO_ROUTE, detail=f"routing failed: {error}")))
+        if overflow:
+            await self._release(overflow)
+            # their lane is full: give it time to drain instead of claiming them again at once
+            await wait_event(self._stop, 0.05)
+        return len(messages) - len(overflow)
 
-    def _assign(self, message: Message) -> None:
-        """Choose the connector for this attempt and queue the message in its lane."""
+    def _assign(self, message: Message) -> bool:
+        """Choose the connector for this attempt and queue the message in its lane.
+
+        False when that lane is already full (its connector is throttled): the message goes
+        back to the queue rather than waiting here, in ``sending``, where it could be neither
+        canceled nor expired.
+        """
         route = self.route_for(message)
         if route is None:
             self._results.put_nowait(_Result(message, None, SubmitOutcome(
                 error=ErrorCode.NO_ROUTE, detail="no route matches this message")))
-            return
+            return True
         name = self._choose_connector(route, message)
         lane = self.lanes.get(name)
         if lane is None:
             self._results.put_nowait(_Result(message, name, SubmitOutcome(
                 error=ErrorCode.NO_ROUTE, detail=f"connector {name!r} is not defined")))
-            return
+            return True
+        if lane.room() <= 0 and message.priority < lane.lowest_waiting_priority():
+            return False
         lane.put(message)
+        return True
+
+    async def _release(self, messages: Sequence[Message]) -> None:
+        """Hand claimed, unsent messages back to the queue (the attempt is not counted)."""
+        async with self._db.transaction() as conn:
+            await queue_store.release_claims(conn, [m.id for m in messages],
+                                             worker=self.settings.worker_id,
+                                             now=self._clock.now())
+        self._inflight -= len(messages)
+        for message in messages:
+            self._held.pop(message.id, None)
+        self._capacity.set()
 
     def _choose_connector(self, route: Route, message: Message) -> str:
         """The attempt's connector in the route's order for this message, skipping connectors
@@ -226,15 +256,8 @@ class Dispatcher:
     async def _release_waiting(self) -> None:
         """Return messages still waiting in lanes to the queue (their attempt is not spent)."""
         waiting = [m for lane in self.lanes.values() for m in lane.drain()]
-        if not waiting:
-            return
-        async with self._db.transaction() as conn:
-            await queue_store.release_claims(conn, [m.id for m in waiting],
-                                             worker=self.settings.worker_id,
-                                             now=self._clock.now())
-        self._inflight -= len(waiting)
-        for message in waiting:
-            self._held.pop(message.id, None)
+        if waiting:
+            await self._release(waiting)
 
     async def _sleep_until_due(self) -> None:
         self._wake.clear()
@@ -310,7 +333,7 @@ class Dispatcher:
             changed: list[Message | None] = list(await queue_store.record_submitted_many(
                 conn, [queue_store.SubmittedItem(r.message.id, r.connector or "",
                                                  r.outcome.carrier_ids, deadline)
-                       for r in accepted], now))
+                       for r in accepted], now, worker=self.settings.worker_id))
             for connector, ids in carrier_ids.items():
                 changed += await apply_early_receipts(conn, connector, ids, now)
             for result in refused:
@@ -335,14 +358,15 @@ class Dispatcher:
             self.stats["retried"] += 1
             await queue_store.record_retry(
                 conn, message.id, error_code=str(outcome.error), detail=outcome.detail,
-                retry_at=decision.retry_at, now=now, connector=result.connector)
+                retry_at=decision.retry_at, now=now, connector=result.connector,
+                worker=self.settings.worker_id)
             return None
         self.stats["failed"] += 1
         code = decision.give_up_code or outcome.error
         detail = outcome.detail if code == outcome.error else decision.reason
         return await queue_store.record_failed(
             conn, message.id, error_code=str(code), detail=detail, now=now,
-            connector=result.connector)
+            connector=result.connector, worker=self.settings.worker_id)
 
     # -- housekeeping ----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ Receipts are applied in batches: one transaction for everything that arrived mea
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import DeliveryReport, Message, ReceiptStatus
 from smsrelay.domain.states import MessageStatus
-from smsrelay.engine.batch_worker import BatchWorker
+from smsrelay.engine.batch_worker import BatchWorker, clean_text
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.notify import enqueue_status_callbacks
 from smsrelay.store import messages as message_store
@@ -122,7 +123,9 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
 
     async def report(self, report: DeliveryReport) -> None:
         """The connectors' sink: returns once the receipt is stored (then it may be acked)."""
-        await self.submit(report)
+        await self.submit(dataclasses.replace(
+            report, carrier_id=clean_text(report.carrier_id, 80),
+            error=None if report.error is None else clean_text(report.error, 40)))
 
     async def _apply_batch(self, batch: Sequence[DeliveryReport]) -> None:
         if not batch:

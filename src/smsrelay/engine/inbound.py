@@ -16,6 +16,7 @@ taken at all or stored and forwarded, never stored and forgotten.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
 
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsrelay.domain.ids import new_id
 from smsrelay.domain.messages import InboundMessage
 from smsrelay.domain.optout import DEFAULT_OPTIN, DEFAULT_OPTOUT, KeywordAction, match_keyword
-from smsrelay.engine.batch_worker import BatchWorker
+from smsrelay.engine.batch_worker import BatchWorker, clean_text
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.notify import iso
 from smsrelay.store import accounts as account_store
@@ -84,7 +85,11 @@ class InboundProcessor(BatchWorker[InboundMessage]):
 
     async def mo(self, message: InboundMessage) -> None:
         """The connectors' sink: returns once the message is stored (then it may be acked)."""
-        await self.submit(message)
+        await self.submit(dataclasses.replace(
+            message, sender=clean_text(message.sender, 64), to=clean_text(message.to, 64),
+            body=clean_text(message.body, 10_000),
+            carrier_id=None if message.carrier_id is None else clean_text(message.carrier_id,
+                                                                          80)))
 
     async def _apply_batch(self, batch: Sequence[InboundMessage]) -> None:
         if not batch:

@@ -60,6 +60,13 @@ class Lane:
         cap = int(self.rate * self.lookahead) + 1 if self.rate > 0 else self.unlimited_room
         return max(0, cap - len(self))
 
+    def lowest_waiting_priority(self) -> int:
+        """The lowest priority waiting here (a full lane still takes anything above it)."""
+        heap = self._marketing or self._high
+        if not heap:
+            return 1 << 30
+        return min(-entry.key[0] for entry in heap)
+
     def put(self, message: Message) -> None:
         entry = _Entry((-message.priority, next(self._order)), message)
         heapq.heappush(self._marketing if message.priority <= _MARKETING_FLOOR else self._high,

@@ -59,6 +59,7 @@ class _Host:
     semaphore: asyncio.Semaphore
     failures: int = 0
     until: float = 0.0
+    active: int = 0  # requests holding or waiting for a slot
 
 
 class WebhookSender:
@@ -75,7 +76,9 @@ class WebhookSender:
         self._per_host = per_host
         self._host_backoff_after = host_backoff_after
         self._idle_poll = idle_poll
-        self._lease = max(lease_seconds, timeout * 3)
+        # a leased delivery may wait for a per-host slot behind others: cover that wait too
+        queue_ahead = -(-concurrency // max(per_host, 1))
+        self._lease = max(lease_seconds, timeout * (queue_ahead + 2))
         self._rng = rng or random.Random()
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
@@ -209,6 +212,10 @@ class WebhookSender:
             key = ""
         host = self._hosts.get(key)
         if host is None:
+            if len(self._hosts) >= 10_000:  # hosts come from user input: keep the map bounded
+                for name, known in list(self._hosts.items()):
+                    if known.failures == 0 and known.active == 0:
+                        del self._hosts[name]
             host = self._hosts[key] = _Host(asyncio.Semaphore(self._per_host))
         return host
 
@@ -243,7 +250,17 @@ class WebhookSender:
             "X-Smsrelay-Delivery": str(delivery.id),
             "X-Smsrelay-Message-Id": delivery.message_id,
         }
-        async with self._host(delivery.url).semaphore:
+        host = self._host(delivery.url)
+        host.active += 1
+        try:
+            return await self._post_in_slot(delivery, host, body, headers)
+        finally:
+            host.active -= 1
+
+    async def _post_in_slot(self, delivery: WebhookDelivery, host: _Host, body: bytes,
+                            headers: dict[str, str]) -> _Attempt:
+        assert self._client is not None
+        async with host.semaphore:
             started = time.perf_counter()
             try:
                 response = await self._client.post(delivery.url, content=body,

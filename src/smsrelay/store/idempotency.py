@@ -15,8 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.store.schema import idempotency_keys
 
-__all__ = ["DEFAULT_TTL", "IdempotencyRecord", "get_idempotency", "purge_idempotency",
-           "put_idempotency"]
+__all__ = [
+    "DEFAULT_TTL",
+    "IdempotencyRecord",
+    "IdempotencyTaken",
+    "get_idempotency",
+    "purge_idempotency",
+    "put_idempotency",
+]
 
 DEFAULT_TTL = 86400.0
 
@@ -51,7 +57,12 @@ async def get_idempotency(conn: AsyncConnection, account_id: str, key: str,
 async def put_idempotency(conn: AsyncConnection, account_id: str, key: str, request_hash: str,
                           response_status: int, response_body: str, now: float,
                           ttl: float = DEFAULT_TTL) -> None:
-    """Store (or replace: an expired record may still be there) the answer for a key."""
+    """Store the answer for a key (replacing an expired record for it, if one is left).
+
+    Raises :class:`IdempotencyTaken` when a live record exists: another request (maybe on
+    another node) committed the same key first. The caller's transaction must then roll
+    back, so nothing is sent twice, and the stored answer be replayed.
+    """
     values = {
         "account_id": account_id, "key": key, "request_hash": request_hash,
         "response_status": response_status, "response_body": response_body,
@@ -60,11 +71,22 @@ async def put_idempotency(conn: AsyncConnection, account_id: str, key: str, requ
     # both dialects spell the upsert the same way, but it is a dialect construct
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = insert(idempotency_keys).values(values)
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[idempotency_keys.c.account_id, idempotency_keys.c.key],
         set_={k: stmt.excluded[k] for k in values if k not in ("account_id", "key")},
-    )
-    await conn.execute(stmt)
+        where=idempotency_keys.c.expires_at <= now,
+    ).returning(idempotency_keys.c.key)
+    if (await conn.execute(upsert)).first() is None:
+        raise IdempotencyTaken(account_id, key)
+
+
+class IdempotencyTaken(Exception):
+    """A live record already holds this Idempotency-Key."""
+
+    def __init__(self, account_id: str, key: str) -> None:
+        super().__init__(f"idempotency key already used: account={account_id}")
+        self.account_id = account_id
+        self.key = key
 
 
 async def purge_idempotency(conn: AsyncConnection, now: float) -> int:

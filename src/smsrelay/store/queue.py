@@ -235,10 +235,12 @@ async def record_submitted(
 
 
 async def record_submitted_many(conn: AsyncConnection, items: Sequence[SubmittedItem],
-                                now: float) -> list[Message]:
+                                now: float, *, worker: str | None = None) -> list[Message]:
     """:func:`record_submitted` for a batch: three statements however many messages.
 
     Returns the messages that were still ``sending`` (and are now ``sent``), in item order.
+    With ``worker``, only messages that worker still holds: a late answer for a message whose
+    lease ran out and that another worker claimed again changes nothing.
     """
     by_id = {item.message_id: item for item in items}
     if not by_id:
@@ -246,7 +248,7 @@ async def record_submitted_many(conn: AsyncConnection, items: Sequence[Submitted
     ids = list(by_id)
     stmt = (
         update(messages)
-        .where(messages.c.id.in_(ids), status_is(S.SENDING))
+        .where(messages.c.id.in_(ids), status_is(S.SENDING), *_held_by(worker))
         .values(
             status=S.SENT.value,
             updated_at=now,
@@ -290,16 +292,18 @@ async def record_retry(
     retry_at: float,
     now: float,
     connector: str | None = None,
+    worker: str | None = None,
 ) -> Message | None:
     """A retryable failure: ``sending`` → ``queued``, due again at ``retry_at``, lease cleared.
 
-    None when the message is not ``sending`` any more.
+    None when the message is not ``sending`` any more (or, with ``worker``, not held by it).
     """
     values: dict[str, Any] = {"not_before": retry_at, "lease_until": None, "worker": None}
     if connector is not None:
         values["connector"] = connector
     stmt = guarded_update(message_id, S.QUEUED, now, sources=[S.SENDING],
-                          error_code=error_code, detail=detail, values=values)
+                          error_code=error_code, detail=detail, values=values,
+                          extra_where=_held_by(worker))
     return await apply_guarded(conn, stmt, S.QUEUED, now, error_code, detail)
 
 
@@ -311,14 +315,24 @@ async def record_failed(
     detail: str | None,
     now: float,
     connector: str | None = None,
+    worker: str | None = None,
 ) -> Message | None:
-    """A permanent failure: ``sending`` (or still waiting, e.g. no route) → ``failed``."""
+    """A permanent failure: ``sending`` (or still waiting, e.g. no route) → ``failed``.
+
+    With ``worker``, a ``sending`` message must still be held by that worker.
+    """
     values: dict[str, Any] = {"lease_until": None}
     if connector is not None:
         values["connector"] = connector
+    guard = () if worker is None else (or_(messages.c.status != S.SENDING.value,
+                                           messages.c.worker == worker),)
     stmt = guarded_update(message_id, S.FAILED, now, error_code=error_code, detail=detail,
-                          values=values)
+                          values=values, extra_where=guard)
     return await apply_guarded(conn, stmt, S.FAILED, now, error_code, detail)
+
+
+def _held_by(worker: str | None) -> tuple[ColumnElement[bool], ...]:
+    return () if worker is None else (messages.c.worker == worker,)
 
 
 async def next_due_at(conn: AsyncConnection, now: float) -> float | None:
@@ -327,8 +341,8 @@ async def next_due_at(conn: AsyncConnection, now: float) -> float | None:
     Lets the dispatcher sleep until there is work instead of polling. Served by the partial
     index ``ix_messages_waiting_not_before``.
     """
-    del now  # part of the signature so a future filter (e.g. expiry) needs no caller change
-    value = await conn.scalar(select(func.min(messages.c.not_before)).where(waiting()))
+    live = or_(messages.c.expires_at.is_(None), messages.c.expires_at > now)
+    value = await conn.scalar(select(func.min(messages.c.not_before)).where(waiting(), live))
     return float(value) if value is not None else None
 
 

@@ -15,6 +15,7 @@ from smsrelay.gateway.http.auth import Principal
 from smsrelay.gateway.http.context import ApiContext
 from smsrelay.gateway.http.responses import JsonResponse
 from smsrelay.store import idempotency as idem_store
+from smsrelay.store.idempotency import IdempotencyTaken
 
 Outcome = tuple[int, dict[str, Any], Callable[[IdempotencyWrite | None], Awaitable[None]] | None]
 """(HTTP status, JSON body, commit function or None when nothing is to be stored)."""
@@ -34,6 +35,10 @@ def check_rate(ctx: ApiContext, principal: Principal, count: int) -> None:
     account = principal.account
     rate = account.rate_limit if account.rate_limit is not None else ctx.rate_limit
     burst = account.rate_burst if account.rate_burst is not None else ctx.rate_burst
+    if rate > 0 and count > max(burst, 1):
+        raise SmsError(ErrorCode.BATCH_TOO_LARGE,
+                       f"{count} messages in one request exceed this account's burst of "
+                       f"{burst}; send smaller batches.", field="messages")
     wait = ctx.limiter.check(account.id, count, rate=rate, burst=max(burst, 1),
                              now=ctx.clock.now())
     if wait > 0:
@@ -70,7 +75,22 @@ async def run_accept(request: Request, ctx: ApiContext, principal: Principal,
         if commit is not None:
             write = IdempotencyWrite(account_id, key, digest, status,
                                      orjson.dumps(body).decode())
-            await commit(write)
+            try:
+                await commit(write)
+            except IdempotencyTaken:
+                # another node committed this key first: nothing of ours was stored
+                return await _replay(ctx, account_id, key, digest)
         return JsonResponse(body, status_code=status)
+
+
+async def _replay(ctx: ApiContext, account_id: str, key: str, digest: str) -> JsonResponse:
+    async with ctx.db.read() as conn:
+        record = await idem_store.get_idempotency(conn, account_id, key, ctx.clock.now())
+    if record is None:  # expired in between: extremely unlikely, safe to ask for a retry
+        raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0)
+    if record.request_hash != digest:
+        raise SmsError(ErrorCode.IDEMPOTENCY_CONFLICT, field="Idempotency-Key")
+    return JsonResponse(orjson.loads(record.response_body), status_code=record.response_status,
+                        headers={"Idempotent-Replayed": "true"})
 
 

@@ -48,8 +48,12 @@ class ReplayBody(BaseModel):
     until: datetime | None = None
 
 
-def to_route(body: RouteBody) -> Route:
-    return route_from_dict(body.model_dump())
+def to_route(body: RouteBody, index: int) -> Route:
+    try:
+        return route_from_dict(body.model_dump())
+    except ValueError as error:
+        raise SmsError(ErrorCode.VALIDATION_ERROR, f"Route {body.name!r}: {error}.",
+                       field=f"routes.{index}") from None
 
 
 def _ops(ctx: ApiContext) -> Operations:
@@ -85,7 +89,7 @@ async def put_routes(body: RouteTable, principal: Principal = Depends(require("a
             raise SmsError(ErrorCode.VALIDATION_ERROR,
                            f"Route {route.name!r} names unknown connectors {unknown}; "
                            f"known: {sorted(known)}.", field=f"routes.{index}.connectors")
-    routes = [to_route(r) for r in body.routes]
+    routes = [to_route(r, i) for i, r in enumerate(body.routes)]
     await ops.replace_routes(routes)
     return JsonResponse({"routes": [route_to_dict(r) for r in routes]})
 

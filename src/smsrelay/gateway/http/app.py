@@ -12,6 +12,7 @@ from smsrelay.gateway.http import admin, admin_numbers, errors, inbound, message
 from smsrelay.gateway.http.bodylimit import BodyLimitMiddleware
 from smsrelay.gateway.http.context import ApiContext
 from smsrelay.gateway.http.jsonbody import JsonBodyMiddleware
+from smsrelay.gateway.http.nulguard import NulGuardMiddleware
 from smsrelay.gateway.http.responses import JsonResponse
 
 DESCRIPTION = """Send SMS with one call and follow every status change.
@@ -44,6 +45,7 @@ def create_app(context: ApiContext | None = None, *, max_body_bytes: int = 8 * 1
         app.state.context = context
     errors.install(app)
     app.add_middleware(JsonBodyMiddleware)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.include_router(messages.router)
     app.include_router(suppressions.router)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,18 +45,27 @@ class ApiContext:
     key_cache_seconds: float = 5.0
     on_callbacks: Callable[[], None] | None = None
     operations: Operations | None = None
-    _idempotency_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+    _idempotency_locks: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
 
-    def idempotency_lock(self, account_id: str, key: str) -> asyncio.Lock:
-        """Serialise requests that share an Idempotency-Key, so only one of them sends."""
-        lock = self._idempotency_locks.get((account_id, key))
-        if lock is None:
-            if len(self._idempotency_locks) > 10_000:
-                for k, v in list(self._idempotency_locks.items()):
-                    if not v.locked():
-                        del self._idempotency_locks[k]
-            lock = self._idempotency_locks[(account_id, key)] = asyncio.Lock()
-        return lock
+    @contextlib.asynccontextmanager
+    async def idempotency_lock(self, account_id: str, key: str) -> AsyncIterator[None]:
+        """Serialise requests that share an Idempotency-Key, so only one of them sends.
+
+        Locks are counted by their users and dropped when the last one leaves, so the map
+        never holds more than the requests in flight.
+        """
+        name = (account_id, key)
+        entry = self._idempotency_locks.get(name)
+        if entry is None:
+            entry = self._idempotency_locks[name] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                self._idempotency_locks.pop(name, None)
 
 
 async def get_context(request: Request) -> ApiContext:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from smsrelay.domain.messages import MessageKind
 
@@ -38,6 +38,16 @@ class SendBody(BaseModel):
                                  description="true: render spintax, errors reported; false: "
                                              "send the text as is; absent: render when the "
                                              "text is well-formed spintax.")
+
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> SendBody:
+        """PostgreSQL cannot store a NUL character, and no SMS or URL needs one."""
+        for name in ("to", "message", "sender", "callback_url", "client_ref"):
+            value = getattr(self, name)
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError(f"{name} must not contain NUL characters")
+        return self
 
 
 class BatchBody(BaseModel):
