@@ -175,7 +175,8 @@ class SmsRelay:
             account_names=lambda account_id: self._account_names.get(account_id, account_id),
             on_callbacks=self.webhooks.wake,
             rates={c.name: c.throughput for c in s.effective_connectors()},
-            prices={c.name: c.prices for c in s.effective_connectors()})
+            prices={c.name: c.prices for c in s.effective_connectors()},
+            country_rates={c.name: c.country_throughput for c in s.effective_connectors()})
         self.acceptor = Acceptor(
             self.committer,
             AcceptPolicy(max_segments=s.max_segments,

@@ -33,6 +33,8 @@ class ConnectorConfig(BaseModel):
     binds: int = Field(default=1, ge=1, le=64)
     window: int = Field(default=10, ge=1, le=1000)
     throughput: float = Field(default=0.0, ge=0)
+    # messages/s per destination country on this connector, e.g. {IN = 20}; others: no limit
+    country_throughput: dict[str, float] = Field(default_factory=dict)
     # price per segment by destination country ("default" for the rest): least-cost routing
     prices: dict[str, float] = Field(default_factory=dict)
     long_messages: Literal["udh", "sar", "payload"] = "udh"

@@ -97,3 +97,20 @@ def test_room_follows_the_rate() -> None:
         lane.put(_message(n, MessageKind.MARKETING))
     assert lane.room() == 151
     assert Lane("b", unlimited_room=500).room() == 500
+
+
+async def test_a_country_at_its_limit_does_not_hold_up_the_others() -> None:
+    clock = FakeTime()
+    lane = Lane("a", rate=100.0, country_rates={"in": 10.0}, now=clock.now, sleep=clock.sleep)
+    for n in range(300):
+        message = _message(n, MessageKind.TRANSACTIONAL)
+        lane.put(replace(message, country="IN" if n % 2 else "US"))
+    sent: list[tuple[float, str | None]] = []
+    for _ in range(300):
+        message = await lane.next()
+        sent.append((clock.t, message.country))
+    india = [t for t, c in sent if c == "IN"]
+    in_ten_seconds = sum(1 for t in india if 2.0 <= t < 12.0)
+    assert 95 <= in_ten_seconds <= 105  # 10/s for India
+    us_done = max(t for t, c in sent if c == "US")
+    assert us_done < 2.0  # the US messages went at the connector's 100/s meanwhile

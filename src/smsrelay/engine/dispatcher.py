@@ -72,6 +72,7 @@ class Dispatcher:
                  on_callbacks: Callable[[], None] | None = None,
                  rates: Mapping[str, float] | None = None,
                  prices: PriceTable | None = None,
+                 country_rates: Mapping[str, Mapping[str, float]] | None = None,
                  rng: random.Random | None = None) -> None:
         self._db = db
         self._connectors = dict(connectors)
@@ -79,6 +80,7 @@ class Dispatcher:
         rates = rates or {}
         self.lanes = {name: Lane(name, rates.get(name, 0.0),
                                  marketing_share=self.settings.marketing_share,
+                                 country_rates=(country_rates or {}).get(name),
                                  unlimited_room=self.settings.max_inflight)
                       for name in self._connectors}
         self.circuits = {name: CircuitBreaker() for name in self._connectors}

@@ -17,7 +17,7 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from smsrelay.domain.messages import LANES, Message, MessageKind
@@ -34,6 +34,7 @@ class _Entry:
 
 class Lane:
     def __init__(self, name: str, rate: float = 0.0, *, marketing_share: float = 0.1,
+                 country_rates: Mapping[str, float] | None = None,
                  lookahead: float = 2.0, unlimited_room: int = 1000,
                  now: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
@@ -46,6 +47,9 @@ class Lane:
         self._sleep = sleep
         self._bucket = TokenBucket.full(rate, max(1.0, rate * 0.1), now()) if rate > 0 \
             else None
+        self._countries = {
+            country.upper(): TokenBucket.full(r, max(1.0, r * 0.1), now())
+            for country, r in (country_rates or {}).items() if r > 0}
         self._high: list[_Entry] = []
         self._marketing: list[_Entry] = []
         self._order = itertools.count()
@@ -68,9 +72,7 @@ class Lane:
         return min(-entry.key[0] for entry in heap)
 
     def put(self, message: Message) -> None:
-        entry = _Entry((-message.priority, next(self._order)), message)
-        heapq.heappush(self._marketing if message.priority <= _MARKETING_FLOOR else self._high,
-                       entry)
+        self._push(_Entry((-message.priority, next(self._order)), message))
         self._nonempty.set()
 
     def drain(self) -> list[Message]:
@@ -80,15 +82,44 @@ class Lane:
         self._marketing.clear()
         return waiting
 
-    def _pick(self) -> Message:
+    def _pick(self) -> _Entry:
         if self._high and self._marketing:
             self._credit += self.marketing_share
             if self._credit >= 1.0:
                 self._credit -= 1.0
-                return heapq.heappop(self._marketing).message
-            return heapq.heappop(self._high).message
+                return heapq.heappop(self._marketing)
+            return heapq.heappop(self._high)
         self._credit = 0.0
-        return heapq.heappop(self._high or self._marketing).message
+        return heapq.heappop(self._high or self._marketing)
+
+    def _push(self, entry: _Entry) -> None:
+        heapq.heappush(self._marketing if entry.message.priority <= _MARKETING_FLOOR
+                       else self._high, entry)
+
+    def _pick_sendable(self, now: float) -> tuple[Message | None, float]:
+        """The best message whose destination country's own limit lets it go now.
+
+        Messages to a country at its limit are passed over (and put back, keeping their
+        place), so one throttled country does not hold up the others. Returns the message,
+        or None and how long until the first passed-over country has a token again.
+        """
+        if not self._countries:
+            return self._pick().message, 0.0
+        passed: list[_Entry] = []
+        chosen: Message | None = None
+        soonest = float("inf")
+        while len(self):
+            entry = self._pick()
+            bucket = self._countries.get((entry.message.country or "").upper())
+            wait = 0.0 if bucket is None else bucket.take(1, now)
+            if wait <= 0:
+                chosen = entry.message
+                break
+            passed.append(entry)
+            soonest = min(soonest, wait)
+        for entry in passed:
+            self._push(entry)
+        return chosen, soonest
 
     def _peek_cost(self) -> int:
         heap = self._high or self._marketing
@@ -101,11 +132,18 @@ class Lane:
                 self._nonempty.clear()
                 await self._nonempty.wait()
                 continue
+            cost = 0.0
             if self._bucket is not None:
                 cost = min(self._peek_cost(), self._bucket.burst)
                 wait = self._bucket.take(cost, self._now())
                 if wait > 0:
                     await self._sleep(wait)
                     continue
+            message, wait = self._pick_sendable(self._now())
+            if message is None:  # every waiting message goes to a country at its limit
+                if self._bucket is not None:
+                    self._bucket.tokens = min(self._bucket.burst, self._bucket.tokens + cost)
+                await self._sleep(wait)
+                continue
             self.sent += 1
-            return self._pick()
+            return message
