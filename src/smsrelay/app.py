@@ -23,7 +23,7 @@ from fastapi import FastAPI
 
 from smsrelay.config import ConnectorConfig, Settings
 from smsrelay.connectors.base import Connector
-from smsrelay.connectors.registry import build_connectors
+from smsrelay.connectors.registry import build_connector, build_connectors
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy, WebhookRetryPolicy
 from smsrelay.domain.routing import (
@@ -142,6 +142,8 @@ class SmsRelay:
         self._account_names: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.embedded_carrier: CarrierSimulator | None = None
+        self._runtime_connectors: set[str] = set()  # added through the admin API
+        self._definitions: dict[str, dict[str, Any]] = {}
         self.smpp_server: ClientSmppServer | None = None
 
     async def start(self) -> None:
@@ -161,8 +163,12 @@ class SmsRelay:
                                         optin_keywords=s.optin_keywords,
                                         on_callbacks=self.webhooks.wake)
         self.limiter = RateLimiter()
-        self.connectors = self._given_connectors or build_connectors(
-            await self._connector_definitions())
+        definitions = await self._connector_definitions()
+        stored = await self._stored_connectors({d["name"] for d in definitions})
+        self._runtime_connectors = {d["name"] for d in stored}
+        self.connectors = self._given_connectors or build_connectors(definitions + stored)
+        self._definitions = {c.name: c.model_dump() for c in s.effective_connectors()}
+        self._definitions.update({d["name"]: d for d in definitions + stored})
         retry = RetryPolicy(max_attempts=s.max_attempts,
                             backoff=Backoff(base=s.retry_base, cap=s.retry_cap))
         self.dispatcher = Dispatcher(
@@ -174,9 +180,10 @@ class SmsRelay:
                 dlr_timeout=s.dlr_timeout, unmatched_receipt_ttl=s.unmatched_receipt_ttl),
             account_names=lambda account_id: self._account_names.get(account_id, account_id),
             on_callbacks=self.webhooks.wake,
-            rates={c.name: c.throughput for c in s.effective_connectors()},
-            prices={c.name: c.prices for c in s.effective_connectors()},
-            country_rates={c.name: c.country_throughput for c in s.effective_connectors()})
+            rates={n: float(d.get("throughput", 0.0)) for n, d in self._definitions.items()},
+            prices={n: d.get("prices") or {} for n, d in self._definitions.items()},
+            country_rates={n: d.get("country_throughput") or {}
+                           for n, d in self._definitions.items()})
         self.acceptor = Acceptor(
             self.committer,
             AcceptPolicy(max_segments=s.max_segments,
@@ -274,6 +281,61 @@ class SmsRelay:
     def connector_names(self) -> list[str]:
         return list(self.connectors)
 
+    async def _stored_connectors(self, taken: set[str]) -> list[dict[str, Any]]:
+        """Connectors added through the admin API, validated; a name the config file already
+        uses is skipped (the file wins)."""
+        assert self.db is not None
+        async with self.db.read() as conn:
+            stored = await route_store.load_connectors(conn)
+        usable = []
+        for definition in stored:
+            try:
+                config = ConnectorConfig.model_validate(definition)
+            except ValueError as error:
+                log.error("stored connector %r unusable: %s", definition.get("name"), error)
+                continue
+            if config.name in taken:
+                log.error("stored connector %r: the config file defines that name; using the "
+                          "file's", config.name)
+                continue
+            usable.append(config.model_dump())
+        return usable
+
+    async def add_connector(self, definition: dict[str, Any]) -> None:
+        """Build, start and store a connector; routes may name it at once."""
+        assert self.db is not None
+        config = ConnectorConfig.model_validate(definition)
+        if config.name in self.connectors:
+            raise ValueError(f"a connector named {config.name!r} exists")
+        connector = build_connector(config.model_dump())
+        await connector.start(self.sink)
+        async with self.db.transaction() as conn:
+            await route_store.save_connector(conn, config.model_dump(), self.clock.now())
+        self.connectors[config.name] = connector
+        self._definitions[config.name] = config.model_dump()
+        self._runtime_connectors.add(config.name)
+        self.dispatcher.add_connector(config.name, connector, rate=config.throughput,
+                                      country_rates=config.country_throughput,
+                                      prices=config.prices)
+        log.info("connector %s added (%s)", config.name, config.type)
+
+    async def remove_connector(self, name: str) -> None:
+        """Stop and forget a connector added at run time that no route names."""
+        assert self.db is not None
+        if name not in self.connectors:
+            raise LookupError(name)
+        if name not in self._runtime_connectors:
+            raise ValueError(f"connector {name!r} is declared in the configuration file")
+        await self.dispatcher.remove_connector(name)
+        connector = self.connectors.pop(name)
+        self._runtime_connectors.discard(name)
+        self._definitions.pop(name, None)
+        with contextlib.suppress(Exception):
+            await connector.stop()
+        async with self.db.transaction() as conn:
+            await route_store.delete_connector(conn, name)
+        log.info("connector %s removed", name)
+
     async def replace_routes(self, routes: list[Route]) -> None:
         """Use ``routes`` from now on, and keep them (they outlive a restart)."""
         assert self.db is not None
@@ -306,7 +368,7 @@ class SmsRelay:
                 account: str) -> Explanation:
         return explain(self.dispatcher.routes, to=to, country=country, kind=kind,
                        account=account,
-                       prices={c.name: c.prices for c in self.settings.effective_connectors()})
+                       prices={n: d.get("prices") or {} for n, d in self._definitions.items()})
 
     async def _refresh_account_names(self) -> None:
         assert self.db is not None

@@ -109,3 +109,44 @@ async def test_route_table_set_by_the_admin_api_survives_a_restart(tmp_path: Pat
     async with running_gateway(tmp_path, connectors=TWO[:1]) as gw:
         routes = (await gw.client.get("/v1/admin/routes", headers=gw.auth())).json()["routes"]
         assert [r["connectors"] for r in routes] == [["a"]]
+
+
+async def test_connectors_added_and_removed_at_run_time(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, connectors=TWO[:1]) as gw:
+        added = await gw.client.post("/v1/admin/connectors", headers=gw.auth(), json={
+            "name": "late", "type": "simulator", "latency_ms": 1, "dlr_delay_ms": 10,
+            "throughput": 20})
+        assert added.status_code == 201, added.text
+        assert added.json()["rate"] == 20 and added.json()["up"]
+        again = await gw.client.post("/v1/admin/connectors", headers=gw.auth(),
+                                     json={"name": "late", "type": "simulator"})
+        assert again.status_code == 409
+        bad = await gw.client.post("/v1/admin/connectors", headers=gw.auth(),
+                                   json={"name": "x", "type": "carrier-pigeon"})
+        assert bad.status_code == 422
+        put = await gw.client.put("/v1/admin/routes", headers=gw.auth(), json={"routes": [
+            {"name": "default", "connectors": ["late"]}]})
+        assert put.status_code == 200, put.text
+        sent = await gw.client.post("/send", headers=gw.auth(),
+                                    json={"to": "+14155552671", "message": "via late"})
+        message_id = sent.json()["message_id"]
+
+        async def delivered_via_late() -> bool:
+            got = (await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())).json()
+            return got["status"] == "delivered" and got["connector"] == "late"
+
+        await wait_for(delivered_via_late)
+        in_use = await gw.client.delete("/v1/admin/connectors/late", headers=gw.auth())
+        assert in_use.status_code == 409 and in_use.json()["error"]["code"] == "in_use"
+        from_file = await gw.client.delete("/v1/admin/connectors/a", headers=gw.auth())
+        assert from_file.status_code == 409
+    async with running_gateway(tmp_path, connectors=TWO[:1]) as gw:  # kept across a restart
+        names = [c["name"] for c in
+                 (await gw.client.get("/v1/admin/connectors", headers=gw.auth())).json()["data"]]
+        assert names == ["a", "late"]
+        await gw.client.put("/v1/admin/routes", headers=gw.auth(), json={"routes": [
+            {"name": "default", "connectors": ["a"]}]})
+        gone = await gw.client.delete("/v1/admin/connectors/late", headers=gw.auth())
+        assert gone.status_code == 200
+        missing = await gw.client.delete("/v1/admin/connectors/late", headers=gw.auth())
+        assert missing.status_code == 404

@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     NOT_CANCELABLE = "not_cancelable"
     ALREADY_EXISTS = "already_exists"
+    IN_USE = "in_use"
     # delivery (reported on messages and webhooks)
     NO_ROUTE = "no_route"
     CARRIER_THROTTLED = "carrier_throttled"
@@ -123,6 +124,8 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
                                _ESME_RCANCELFAIL),
     ErrorCode.ALREADY_EXISTS: ("A resource with this name already exists.", 409, False,
                                _ESME_RSYSERR),
+    ErrorCode.IN_USE: ("The resource is in use and cannot be removed.", 409, False,
+                       _ESME_RSYSERR),
     ErrorCode.NO_ROUTE: ("No route or connector can carry this message.", 422, False,
                          _ESME_RSUBMITFAIL),
     ErrorCode.CARRIER_THROTTLED: ("The carrier asked us to slow down.", 503, True,

@@ -239,6 +239,35 @@ class Dispatcher:
                 return name
         return order[start]
 
+    def add_connector(self, name: str, connector: Connector, *, rate: float = 0.0,
+                      country_rates: Mapping[str, float] | None = None,
+                      prices: Mapping[str, float] | None = None) -> None:
+        """Start sending through a new connector (routes may name it from now on)."""
+        if name in self._connectors:
+            raise ValueError(f"connector {name!r} exists")
+        self._connectors[name] = connector
+        self.lanes[name] = lane = Lane(name, rate, marketing_share=self.settings.marketing_share,
+                                       country_rates=country_rates,
+                                       unlimited_room=self.settings.max_inflight)
+        self.circuits[name] = CircuitBreaker()
+        self._prices = {**self._prices, name: dict(prices or {})}
+        if self._tasks:
+            self._tasks.append(asyncio.create_task(self._lane_loop(lane), name=f"lane-{name}"))
+
+    async def remove_connector(self, name: str) -> None:
+        """Stop using a connector no route names; its waiting messages go back to the queue."""
+        if any(name in route.connectors for route in self._routes):
+            raise ValueError(f"connector {name!r} is still named by a route")
+        lane = self.lanes.pop(name, None)
+        self._connectors.pop(name, None)
+        self.circuits.pop(name, None)
+        for task in list(self._tasks):
+            if task.get_name() == f"lane-{name}":
+                task.cancel()  # a lane loop does no database work: safe to cancel
+                self._tasks.remove(task)
+        if lane is not None and len(lane):
+            await self._release(lane.drain())
+
     @property
     def routes(self) -> list[Route]:
         return list(self._routes)

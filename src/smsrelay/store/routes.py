@@ -1,7 +1,8 @@
-"""The route table set through the admin API, kept so it survives a restart.
+"""Routing set through the admin API, kept so it survives a restart.
 
-Routes are stored as JSON definitions in order; the engine turns them back into domain
-``Route`` values. An empty table means "use the configuration file's routes".
+The route table is stored as JSON definitions in order (an empty table means "use the
+configuration file's routes"); connectors added at run time are stored as their JSON
+definitions, which are the config file's ``[[connectors]]`` fields.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import orjson
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsrelay.store.schema import route_table
+from smsrelay.store.schema import connector_defs, route_table
 
-__all__ = ["load_routes", "save_routes"]
+__all__ = ["delete_connector", "load_connectors", "load_routes", "save_connector",
+           "save_routes"]
 
 
 async def load_routes(conn: AsyncConnection) -> list[dict[str, Any]]:
@@ -33,3 +35,21 @@ async def save_routes(conn: AsyncConnection, definitions: Sequence[dict[str, Any
         await conn.execute(route_table.insert(), [
             {"position": i, "name": d["name"], "definition": orjson.dumps(d).decode(),
              "updated_at": now} for i, d in enumerate(definitions)])
+
+
+async def load_connectors(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Connector definitions added through the admin API, by name."""
+    rows = await conn.execute(select(connector_defs.c.definition)
+                              .order_by(connector_defs.c.name))
+    return [orjson.loads(definition) for (definition,) in rows]
+
+
+async def save_connector(conn: AsyncConnection, definition: dict[str, Any], now: float) -> None:
+    """Store a new connector definition (its ``name`` must be unused)."""
+    await conn.execute(connector_defs.insert().values(
+        name=definition["name"], definition=orjson.dumps(definition).decode(), updated_at=now))
+
+
+async def delete_connector(conn: AsyncConnection, name: str) -> bool:
+    result = await conn.execute(delete(connector_defs).where(connector_defs.c.name == name))
+    return bool(result.rowcount)

@@ -289,3 +289,12 @@ route_table = Table(
     Column("definition", Text, nullable=False),  # JSON: match fields, strategy, connectors
     Column("updated_at", Float, nullable=False),
 )
+
+connector_defs = Table(
+    "connector_defs",
+    metadata,
+    # connectors added through the admin API (the config file's are not stored here)
+    Column("name", String(64), primary_key=True),
+    Column("definition", Text, nullable=False),  # JSON, the [[connectors]] fields
+    Column("updated_at", Float, nullable=False),
+)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from smsrelay.domain import numbers
 from smsrelay.domain.errors import ErrorCode, SmsError
@@ -66,6 +66,42 @@ def _ops(ctx: ApiContext) -> Operations:
 async def list_connectors(principal: Principal = Depends(require("admin")),
                           ctx: ApiContext = Depends(get_context)) -> JsonResponse:
     return JsonResponse({"data": _ops(ctx).connector_status()})
+
+
+@router.post("/connectors", status_code=201,
+             summary="Add a connector (the [[connectors]] fields of the config file)")
+async def add_connector(body: dict[str, Any], principal: Principal = Depends(require("admin")),
+                        ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+    """Starts it at once and keeps it across restarts; add it to a route to use it."""
+    ops = _ops(ctx)
+    name = body.get("name")
+    if isinstance(name, str) and name in ops.connector_names():
+        raise SmsError(ErrorCode.ALREADY_EXISTS, f"A connector named {name!r} exists.",
+                       field="name")
+    try:
+        await ops.add_connector(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or None
+        raise SmsError(ErrorCode.VALIDATION_ERROR, f"{field}: {first.get('msg')}",
+                       field=field) from None
+    except ValueError as error:
+        raise SmsError(ErrorCode.VALIDATION_ERROR, str(error)) from None
+    status = {r["name"]: r for r in ops.connector_status()}
+    return JsonResponse(status.get(str(name), {"name": name}), status_code=201)
+
+
+@router.delete("/connectors/{name}", summary="Remove a connector added through this API")
+async def remove_connector(name: str, principal: Principal = Depends(require("admin")),
+                           ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+    """Refused while a route names it, and for connectors of the configuration file."""
+    try:
+        await _ops(ctx).remove_connector(name)
+    except LookupError:
+        raise SmsError(ErrorCode.NOT_FOUND, f"No connector named {name!r}.") from None
+    except ValueError as error:
+        raise SmsError(ErrorCode.IN_USE, f"{error}.") from None
+    return JsonResponse({"removed": name})
 
 
 @router.get("/routes", summary="The route table in use")
