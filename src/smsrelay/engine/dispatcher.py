@@ -35,7 +35,7 @@ from smsrelay.engine.clock import Clock
 from smsrelay.engine.dlr import apply_early_receipts, apply_late_matches
 from smsrelay.engine.lanes import Lane
 from smsrelay.engine.notify import enqueue_status_callbacks
-from smsrelay.engine.tasks import finish, wait_event
+from smsrelay.engine.tasks import finish, record_batches, wait_event
 from smsrelay.store import idempotency as idem_store
 from smsrelay.store import queue as queue_store
 from smsrelay.store import receipts as receipt_store
@@ -322,24 +322,7 @@ class Dispatcher:
     # -- record ----------------------------------------------------------------------------
 
     async def _record_loop(self) -> None:
-        while True:
-            first = await self._results.get()
-            if first is None:
-                return
-            batch = [first]
-            while not self._results.empty() and len(batch) < 2000:
-                item = self._results.get_nowait()
-                if item is None:
-                    self._results.put_nowait(None)  # stop after this batch
-                    break
-                batch.append(item)
-            while True:
-                try:
-                    await self._record(batch)
-                    break
-                except Exception:
-                    log.exception("recording %d results failed; retrying", len(batch))
-                    await asyncio.sleep(0.5)
+        await record_batches(self._results, self._record, what="submit results")
 
     async def _record_pending(self) -> None:
         batch = []

@@ -11,8 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def wait_event(event: asyncio.Event, seconds: float) -> bool:
@@ -31,3 +35,32 @@ async def finish(task: asyncio.Task[None] | None, timeout: float = 30.0) -> None
         log.warning("task %s did not stop in %.0f s; cancelling it", task.get_name(), timeout)
         task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def record_batches(queue: asyncio.Queue[T | None],
+                         record: Callable[[list[T]], Awaitable[None]], *, what: str,
+                         limit: int = 2000, pause: float = 0.5) -> None:
+    """Record what arrives on ``queue`` in batches until a ``None`` says stop.
+
+    Each batch is everything queued so far (up to ``limit``); a batch whose recording fails
+    is retried after ``pause`` until it succeeds: results are never dropped. The ``None`` is
+    honoured only after the items queued before it are recorded.
+    """
+    while True:
+        first = await queue.get()
+        if first is None:
+            return
+        batch = [first]
+        while not queue.empty() and len(batch) < limit:
+            item = queue.get_nowait()
+            if item is None:
+                queue.put_nowait(None)  # stop after this batch
+                break
+            batch.append(item)
+        while True:
+            try:
+                await record(batch)
+                break
+            except Exception:
+                log.exception("recording %d %s failed; retrying", len(batch), what)
+                await asyncio.sleep(pause)

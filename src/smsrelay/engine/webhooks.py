@@ -29,7 +29,7 @@ import httpx
 from smsrelay.domain import signing
 from smsrelay.domain.retry import WebhookRetryPolicy
 from smsrelay.engine.clock import Clock
-from smsrelay.engine.tasks import finish, wait_event
+from smsrelay.engine.tasks import finish, record_batches, wait_event
 from smsrelay.store import accounts as account_store
 from smsrelay.store import webhooks as webhook_store
 from smsrelay.store.db import Database
@@ -153,23 +153,7 @@ class WebhookSender:
                     await asyncio.wait_for(self._wake.wait(), self._idle_poll)
 
     async def _record_loop(self) -> None:
-        while True:
-            first = await self._results.get()
-            if first is None:
-                return
-            batch = [first]
-            for item in self._drain_results():
-                if item is None:
-                    self._results.put_nowait(None)  # stop after this batch
-                    break
-                batch.append(item)
-            while True:
-                try:
-                    await self._record(batch)
-                    break
-                except Exception:
-                    log.exception("recording %d webhook attempts failed; retrying", len(batch))
-                    await asyncio.sleep(1.0)
+        await record_batches(self._results, self._record, what="webhook attempts", pause=1.0)
 
     async def _claim_and_post(self, limit: int) -> int:
         """Claim up to ``limit`` due deliveries and start posting them; returns how many."""
