@@ -12,6 +12,7 @@ from smsrelay.gateway.http.auth import Principal, require
 from smsrelay.gateway.http.context import ApiContext, get_context
 from smsrelay.gateway.http.responses import JsonResponse
 from smsrelay.gateway.http.schemas import ErrorResponse
+from smsrelay.gateway.http.views import paged
 from smsrelay.store import inbound as store
 from smsrelay.store.inbound import StoredInbound
 
@@ -49,6 +50,5 @@ async def list_inbound(cursor: str | None = Query(default=None, max_length=40),
     async with ctx.db.read() as conn:
         rows = await store.list_inbound(conn, principal.account.id, cursor=cursor,
                                         limit=limit + 1)
-    page = rows[:limit]
-    return JsonResponse({"data": [_out(i) for i in page],
-                         "next_cursor": page[-1].id if len(rows) > limit else None})
+    page, next_cursor = paged(rows, limit, lambda item: item.id)
+    return JsonResponse({"data": [_out(i) for i in page], "next_cursor": next_cursor})

@@ -30,7 +30,7 @@ from smsrelay.gateway.http.schemas import (
     MessageOut,
     SendBody,
 )
-from smsrelay.gateway.http.views import accepted, message_out, timestamp, to_request
+from smsrelay.gateway.http.views import accepted, message_out, paged, timestamp, to_request
 from smsrelay.store import messages as message_store
 
 router = APIRouter()
@@ -179,8 +179,7 @@ async def list_messages(
         rows = await message_store.list_messages(
             conn, principal.account.id, status=status, to=number, client_ref=client_ref,
             since=timestamp(since), until=timestamp(until), cursor=cursor, limit=limit + 1)
-    page = rows[:limit]
-    next_cursor = page[-1].id if len(rows) > limit else None
+    page, next_cursor = paged(rows, limit, lambda message: message.id)
     return JsonResponse({"data": [message_out(m) for m in page], "next_cursor": next_cursor})
 
 

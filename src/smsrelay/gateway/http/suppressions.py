@@ -18,6 +18,7 @@ from smsrelay.gateway.http.auth import Principal, require
 from smsrelay.gateway.http.context import ApiContext, get_context
 from smsrelay.gateway.http.responses import JsonResponse
 from smsrelay.gateway.http.schemas import ErrorResponse
+from smsrelay.gateway.http.views import paged
 from smsrelay.store import suppressions as store
 from smsrelay.store.suppressions import Suppression
 
@@ -56,9 +57,8 @@ async def list_suppressions(cursor: str | None = Query(default=None, max_length=
     async with ctx.db.read() as conn:
         rows = await store.list_suppressions(conn, principal.account.id, cursor=cursor,
                                              limit=limit + 1)
-    page = rows[:limit]
-    return JsonResponse({"data": [_out(s) for s in page],
-                         "next_cursor": page[-1].number if len(rows) > limit else None})
+    page, next_cursor = paged(rows, limit, lambda item: item.number)
+    return JsonResponse({"data": [_out(s) for s in page], "next_cursor": next_cursor})
 
 
 @router.post("/v1/suppressions", status_code=201, response_model=SuppressionOut,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from smsrelay.domain.messages import Message, MessageEvent, request_priority
 from smsrelay.engine.accept import Prepared, SendRequest
 from smsrelay.engine.notify import iso
 from smsrelay.gateway.http.schemas import SendBody
+
+T = TypeVar("T")
 
 
 def timestamp(value: datetime | None) -> float | None:
@@ -79,3 +81,10 @@ def message_out(m: Message, events: Sequence[MessageEvent] | None = None) -> dic
             for e in events
         ]
     return body
+
+
+def paged(rows: Sequence[T], limit: int,
+          cursor_of: Callable[[T], str]) -> tuple[list[T], str | None]:
+    """One page from ``limit + 1`` fetched rows, and the cursor of the next page (or None)."""
+    page = list(rows[:limit])
+    return page, (cursor_of(page[-1]) if len(rows) > limit and page else None)
