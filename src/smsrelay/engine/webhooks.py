@@ -85,6 +85,7 @@ class WebhookSender:
         self._secrets: dict[str, str] = {}
         self._hosts: dict[str, _Host] = {}
         self._inflight = 0
+        self._last_sweep = 0.0
         self._room = asyncio.Event()
         self._wake = asyncio.Event()
         self._results: asyncio.Queue[_Attempt | None] = asyncio.Queue()
@@ -159,6 +160,9 @@ class WebhookSender:
         """Claim up to ``limit`` due deliveries and start posting them; returns how many."""
         now = self._clock.now()
         async with self._db.transaction() as conn:
+            if now - self._last_sweep >= 2.0 or now < self._last_sweep:
+                self._last_sweep = now
+                await webhook_store.release_blocked(conn, now)
             due = await webhook_store.claim_webhooks(conn, now=now, lease_seconds=self._lease,
                                                      limit=limit)
             deferred: dict[float, list[int]] = {}

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import and_, exists, literal, or_, select, update
+from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.store.schema import webhook_attempts, webhook_deliveries
 
 __all__ = [
+    "BLOCKED",
     "WebhookAttempt",
     "WebhookDelivery",
     "claim_webhooks",
@@ -28,6 +29,7 @@ __all__ = [
     "list_webhook_attempts",
     "list_webhook_deliveries",
     "record_webhook_attempt",
+    "release_blocked",
     "replay_webhooks",
 ]
 
@@ -77,19 +79,54 @@ def _delivery(row: Row[Any]) -> WebhookDelivery:
     )
 
 
+BLOCKED = 1e15
+"""``next_attempt_at`` of a delivery waiting behind an earlier one of the same message.
+
+Keeping such deliveries out of the due range of the claim index means a claim never wades
+through a backlog of blocked callbacks; the earlier delivery's end releases the next.
+"""
+
+
 async def enqueue_webhooks(conn: AsyncConnection,
                            items: Sequence[tuple[str, str, str, str]], now: float) -> None:
-    """Queue ``(account_id, message_id, url, payload_json)`` deliveries, due now.
+    """Queue ``(account_id, message_id, url, payload_json)`` deliveries.
 
-    One multi-row INSERT; call it in the transaction that made the status changes.
+    The first pending delivery of a message is due now; later ones wait (``BLOCKED``) until
+    it is delivered or dead. Two statements; call it in the transaction that made the status
+    changes.
     """
     if not items:
         return
-    await conn.execute(d.insert(), [
-        {"account_id": account_id, "message_id": message_id, "url": url, "payload": payload,
-         "state": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
-        for account_id, message_id, url, payload in items
-    ])
+    ids = sorted({message_id for _, message_id, _, _ in items})
+    busy = set((await conn.execute(
+        select(d.c.message_id).where(d.c.message_id.in_(ids), d.c.state == literal(PENDING))
+    )).scalars())
+    rows = []
+    for account_id, message_id, url, payload in items:
+        due = BLOCKED if message_id in busy else now
+        busy.add(message_id)
+        rows.append({"account_id": account_id, "message_id": message_id, "url": url,
+                     "payload": payload, "state": PENDING, "attempts": 0,
+                     "next_attempt_at": due, "created_at": now})
+    await conn.execute(d.insert(), rows)
+
+
+async def release_blocked(conn: AsyncConnection, now: float, *, limit: int = 1000) -> int:
+    """Make due every blocked delivery with no earlier pending one for its message.
+
+    The normal release happens when the earlier delivery ends; this sweep settles the rare
+    case of two transactions enqueueing for one message at once. Returns how many.
+    """
+    earlier = d.alias("earlier")
+    ready = (
+        select(d.c.id).where(
+            d.c.state == literal(PENDING), d.c.next_attempt_at >= BLOCKED,
+            ~exists().where(earlier.c.message_id == d.c.message_id, earlier.c.id < d.c.id,
+                            earlier.c.state == literal(PENDING)))
+        .limit(limit).scalar_subquery()
+    )
+    result = await conn.execute(update(d).where(d.c.id.in_(ready)).values(next_attempt_at=now))
+    return max(result.rowcount, 0)
 
 
 async def claim_webhooks(conn: AsyncConnection, *, now: float, lease_seconds: float,
@@ -173,7 +210,15 @@ async def record_webhook_attempt(
         values["next_attempt_at"] = next_attempt_at
     if outcome == "delivered":
         values["delivered_at"] = now
-    await conn.execute(update(d).where(d.c.id == delivery_id).values(values))
+    row = (await conn.execute(update(d).where(d.c.id == delivery_id).values(values)
+                              .returning(d.c.message_id))).first()
+    if row is not None and outcome != "retry":
+        nxt = (select(func.min(d.c.id))
+               .where(d.c.message_id == row.message_id, d.c.state == literal(PENDING),
+                      d.c.id > delivery_id)
+               .scalar_subquery())
+        await conn.execute(update(d).where(d.c.id == nxt, d.c.next_attempt_at >= BLOCKED)
+                           .values(next_attempt_at=now))
 
 
 async def list_webhook_deliveries(conn: AsyncConnection,
@@ -208,7 +253,7 @@ async def replay_webhooks(
     """
     source = select(
         d.c.account_id, d.c.message_id, d.c.url, d.c.payload, literal(PENDING),
-        literal(0), literal(now), literal(now),
+        literal(0), literal(BLOCKED), literal(now),
     ).where(d.c.state.in_([DELIVERED, DEAD]))
     if message_id is not None:
         source = source.where(d.c.message_id == message_id)
@@ -224,4 +269,6 @@ async def replay_webhooks(
                       "next_attempt_at", "created_at"], source.order_by(d.c.id))
         .returning(d.c.id)
     )
-    return len(result.all())
+    count = len(result.all())
+    await release_blocked(conn, now, limit=max(count, 1))  # the first of each message goes
+    return count
