@@ -33,7 +33,7 @@ class LoadResult:
 
 async def _connection(host: str, port: int, make_request: Callable[[int], bytes],
                       counter: list[int], total: int, result: LoadResult,
-                      keep_bodies: bool) -> None:
+                      keep_bodies: bool, pace: tuple[float, float] | None = None) -> None:
     try:
         reader, writer = await asyncio.open_connection(host, port)
     except OSError:
@@ -46,6 +46,10 @@ async def _connection(host: str, port: int, make_request: Callable[[int], bytes]
             if index >= total:
                 return
             counter[0] += 1
+            if pace is not None:  # open-loop pacing: request i is due at t0 + i / rate
+                delay = pace[0] + index / pace[1] - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             started = time.perf_counter()
             writer.write(make_request(index))
             status_line = await reader.readline()
@@ -92,18 +96,20 @@ def post_request(host: str, port: int, path: str, key: str,
 async def run_load(host: str, port: int, make_request: Callable[[int], bytes], *,
                    total: int, concurrency: int, keep_bodies: bool = False,
                    counter: list[int] | None = None,
-                   result: LoadResult | None = None) -> LoadResult:
+                   result: LoadResult | None = None, rate: float = 0.0) -> LoadResult:
     """Send requests ``counter[0]`` .. ``total - 1`` over ``concurrency`` connections.
 
     Passing ``counter`` and ``result`` lets a caller watch progress and resume after a
-    server restart where the previous run stopped.
+    server restart where the previous run stopped. ``rate`` > 0 paces the requests to that
+    many per second in total (as long as ``concurrency`` connections can keep up).
     """
     result = result if result is not None else LoadResult()
     counter = counter if counter is not None else [0]
     cpu0 = time.process_time()
     started = time.perf_counter()
+    pace = (started - counter[0] / rate, rate) if rate > 0 else None
     await asyncio.gather(*(_connection(host, port, make_request, counter, total, result,
-                                       keep_bodies) for _ in range(concurrency)))
+                                       keep_bodies, pace) for _ in range(concurrency)))
     result.elapsed = time.perf_counter() - started
     result.cpu = time.process_time() - cpu0
     return result
