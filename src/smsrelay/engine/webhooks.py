@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 from smsrelay.domain import signing
 from smsrelay.domain.retry import WebhookRetryPolicy
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.http_post import HttpPoster
 from smsrelay.engine.tasks import finish, record_batches, wait_event
 from smsrelay.store import accounts as account_store
 from smsrelay.store import webhooks as webhook_store
@@ -66,8 +65,7 @@ class WebhookSender:
     def __init__(self, db: Database, clock: Clock, *, policy: WebhookRetryPolicy | None = None,
                  timeout: float = 10.0, concurrency: int = 64, per_host: int = 16,
                  host_backoff_after: int = 3, idle_poll: float = 0.5,
-                 lease_seconds: float = 60.0, rng: random.Random | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 lease_seconds: float = 60.0, rng: random.Random | None = None) -> None:
         self._db = db
         self._clock = clock
         self._policy = policy or WebhookRetryPolicy()
@@ -80,8 +78,7 @@ class WebhookSender:
         queue_ahead = -(-concurrency // max(per_host, 1))
         self._lease = max(lease_seconds, timeout * (queue_ahead + 2))
         self._rng = rng or random.Random()
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client: HttpPoster | None = None
         self._secrets: dict[str, str] = {}
         self._hosts: dict[str, _Host] = {}
         self._inflight = 0
@@ -95,11 +92,8 @@ class WebhookSender:
         self.stats = {"delivered": 0, "failed_attempts": 0, "dead": 0, "deferred": 0}
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            timeout=self._timeout, transport=self._transport, follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=self._concurrency,
-                                max_keepalive_connections=self._concurrency))
+        self._client = HttpPoster(timeout=self._timeout, max_idle_per_host=self._per_host,
+                                  user_agent=USER_AGENT)
 
     async def run(self) -> None:
         """Start the background pipeline (``start`` alone leaves delivery to the caller)."""
@@ -251,51 +245,51 @@ class WebhookSender:
         async with host.semaphore:
             started = time.perf_counter()
             try:
-                response = await self._client.post(delivery.url, content=body,
-                                                   headers=headers)
-            except httpx.TimeoutException:
+                status = await self._client.post(delivery.url, body, headers)
+            except TimeoutError:
                 return _Attempt(delivery, None, "timeout", _ms(started))
             except Exception as error:  # refused, reset, malformed URL: all just a failure
                 return _Attempt(delivery, None, f"{type(error).__name__}: {error}"[:500],
                                 _ms(started))
-            return _Attempt(delivery, response.status_code, None, _ms(started))
+            return _Attempt(delivery, status, None, _ms(started))
 
     async def _record(self, attempts: Sequence[_Attempt]) -> None:
         if not attempts:
             return
         now = self._clock.now()
+        records = []
+        for attempt in attempts:
+            delivery = attempt.delivery
+            host = self._host(delivery.url)
+            outcome: Literal["delivered", "retry", "dead"]
+            error = attempt.error
+            next_at: float | None = None
+            if attempt.ok:
+                outcome = "delivered"
+                self.stats["delivered"] += 1
+                host.failures, host.until = 0, 0.0
+            else:
+                self.stats["failed_attempts"] += 1
+                host.failures += 1
+                if host.failures >= self._host_backoff_after:
+                    # the host as a whole waits, growing like one delivery's backoff
+                    excess = host.failures - self._host_backoff_after
+                    host.until = now + min(300.0, self._policy.backoff.nominal(
+                        min(excess + 1, 16)))
+                next_at = self._policy.decide(attempts_made=delivery.attempts + 1,
+                                              first_attempt_at=delivery.created_at,
+                                              now=now, rng=self._rng)
+                outcome = "retry" if next_at is not None else "dead"
+                if next_at is None:
+                    self.stats["dead"] += 1
+                    log.warning("webhook dead-lettered delivery=%s message_id=%s",
+                                delivery.id, delivery.message_id)
+                if error is None:
+                    error = f"HTTP {attempt.status}"
+            records.append(webhook_store.AttemptRecord(
+                delivery.id, attempt.status, error, attempt.duration_ms, outcome, next_at))
         async with self._db.transaction() as conn:
-            for attempt in attempts:
-                delivery = attempt.delivery
-                host = self._host(delivery.url)
-                outcome: Literal["delivered", "retry", "dead"]
-                error = attempt.error
-                next_at: float | None = None
-                if attempt.ok:
-                    outcome = "delivered"
-                    self.stats["delivered"] += 1
-                    host.failures, host.until = 0, 0.0
-                else:
-                    self.stats["failed_attempts"] += 1
-                    host.failures += 1
-                    if host.failures >= self._host_backoff_after:
-                        # the host as a whole waits, growing like one delivery's backoff
-                        excess = host.failures - self._host_backoff_after
-                        host.until = now + min(300.0, self._policy.backoff.nominal(
-                            min(excess + 1, 16)))
-                    next_at = self._policy.decide(attempts_made=delivery.attempts + 1,
-                                                  first_attempt_at=delivery.created_at,
-                                                  now=now, rng=self._rng)
-                    outcome = "retry" if next_at is not None else "dead"
-                    if next_at is None:
-                        self.stats["dead"] += 1
-                        log.warning("webhook dead-lettered delivery=%s message_id=%s",
-                                    delivery.id, delivery.message_id)
-                    if error is None:
-                        error = f"HTTP {attempt.status}"
-                await webhook_store.record_webhook_attempt(
-                    conn, delivery.id, now=now, status_code=attempt.status, error=error,
-                    duration_ms=attempt.duration_ms, outcome=outcome, next_attempt_at=next_at)
+            await webhook_store.record_webhook_attempts(conn, records, now)
 
 
 def _ms(started: float) -> float:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import and_, exists, func, literal, or_, select, update
+from sqlalchemy import Float, and_, bindparam, exists, func, literal, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,6 +21,7 @@ from smsrelay.store.schema import webhook_attempts, webhook_deliveries
 
 __all__ = [
     "BLOCKED",
+    "AttemptRecord",
     "WebhookAttempt",
     "WebhookDelivery",
     "claim_webhooks",
@@ -29,6 +30,7 @@ __all__ = [
     "list_webhook_attempts",
     "list_webhook_deliveries",
     "record_webhook_attempt",
+    "record_webhook_attempts",
     "release_blocked",
     "replay_webhooks",
 ]
@@ -178,6 +180,18 @@ async def defer_webhooks(conn: AsyncConnection, delivery_ids: Sequence[int], *,
                            .values(next_attempt_at=until, lease_until=None))
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One finished attempt, for :func:`record_webhook_attempts`."""
+
+    delivery_id: int
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    outcome: Literal["delivered", "retry", "dead"]
+    next_attempt_at: float | None = None
+
+
 async def record_webhook_attempt(
     conn: AsyncConnection,
     delivery_id: int,
@@ -194,30 +208,45 @@ async def record_webhook_attempt(
     ``outcome="retry"`` needs ``next_attempt_at`` (the backoff is the engine's decision).
     The lease is released in every case.
     """
-    if outcome not in _STATE_AFTER:
-        raise ValueError(f"unknown webhook outcome {outcome!r}")
-    if outcome == "retry" and next_attempt_at is None:
-        raise ValueError("a retry needs next_attempt_at")
-    await conn.execute(webhook_attempts.insert().values(
-        delivery_id=delivery_id, at=now, status_code=status_code, error=error,
-        duration_ms=duration_ms,
-    ))
-    values: dict[str, Any] = {
-        "attempts": d.c.attempts + 1, "state": _STATE_AFTER[outcome], "lease_until": None,
-        "last_status_code": status_code, "last_error": error,
-    }
-    if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
-    if outcome == "delivered":
-        values["delivered_at"] = now
-    row = (await conn.execute(update(d).where(d.c.id == delivery_id).values(values)
-                              .returning(d.c.message_id))).first()
-    if row is not None and outcome != "retry":
-        nxt = (select(func.min(d.c.id))
-               .where(d.c.message_id == row.message_id, d.c.state == literal(PENDING),
-                      d.c.id > delivery_id)
-               .scalar_subquery())
-        await conn.execute(update(d).where(d.c.id == nxt, d.c.next_attempt_at >= BLOCKED)
+    await record_webhook_attempts(conn, [AttemptRecord(
+        delivery_id, status_code, error, duration_ms, outcome, next_attempt_at)], now)
+
+
+async def record_webhook_attempts(conn: AsyncConnection, attempts: Sequence[AttemptRecord],
+                                  now: float) -> None:
+    """Log many attempts and settle their deliveries, in three statements however many.
+
+    A delivery that ends (delivered or dead) releases the next pending delivery of its
+    message (see ``BLOCKED``).
+    """
+    if not attempts:
+        return
+    for a in attempts:
+        if a.outcome not in _STATE_AFTER:
+            raise ValueError(f"unknown webhook outcome {a.outcome!r}")
+        if a.outcome == "retry" and a.next_attempt_at is None:
+            raise ValueError("a retry needs next_attempt_at")
+    await conn.execute(webhook_attempts.insert(), [
+        {"delivery_id": a.delivery_id, "at": now, "status_code": a.status_code,
+         "error": a.error, "duration_ms": a.duration_ms} for a in attempts])
+    await conn.execute(
+        update(d).where(d.c.id == bindparam("w_id")).values(
+            attempts=d.c.attempts + 1, state=bindparam("w_state"), lease_until=None,
+            last_status_code=bindparam("w_code"), last_error=bindparam("w_error"),
+            next_attempt_at=func.coalesce(bindparam("w_next", type_=Float),
+                                          d.c.next_attempt_at),
+            delivered_at=func.coalesce(bindparam("w_delivered", type_=Float),
+                                       d.c.delivered_at)),
+        [{"w_id": a.delivery_id, "w_state": _STATE_AFTER[a.outcome], "w_code": a.status_code,
+          "w_error": a.error, "w_next": a.next_attempt_at,
+          "w_delivered": now if a.outcome == "delivered" else None} for a in attempts])
+    ended = [a.delivery_id for a in attempts if a.outcome != "retry"]
+    if ended:
+        messages = select(d.c.message_id).where(d.c.id.in_(ended))
+        nxt = (select(func.min(d.c.id)).where(d.c.message_id.in_(messages),
+                                              d.c.state == literal(PENDING))
+               .group_by(d.c.message_id))
+        await conn.execute(update(d).where(d.c.id.in_(nxt), d.c.next_attempt_at >= BLOCKED)
                            .values(next_attempt_at=now))
 
 

@@ -1,0 +1,165 @@
+"""A small HTTP/1.1 client for webhook POSTs: keep-alive connections per host, timeouts.
+
+Webhook delivery is one POST after another to a handful of customer hosts. Profiling the
+delivery of callbacks with httpx showed three quarters of the event loop's time inside the
+client's own machinery (async-library detection, pool bookkeeping), so this module does just
+what delivery needs: HTTP/1.1 over asyncio streams, TLS for https, a pool of idle
+keep-alive connections per (scheme, host, port), a connect and a total timeout, responses
+with Content-Length, chunked encoding or read-to-close. No redirects, no cookies, no proxies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+MAX_HEADER_BYTES = 64 * 1024
+MAX_BODY_BYTES = 1024 * 1024  # a receiver's answer is read (and dropped) up to this size
+
+
+class HttpError(Exception):
+    """The request could not be completed (connect, TLS, protocol or size problem)."""
+
+
+@dataclass(slots=True)
+class _Conn:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+
+@dataclass(slots=True)
+class _Pool:
+    idle: list[_Conn] = field(default_factory=list)
+
+
+class HttpPoster:
+    def __init__(self, *, timeout: float = 10.0, max_idle_per_host: int = 16,
+                 user_agent: str = "smsrelay", ssl_context: ssl.SSLContext | None = None) -> None:
+        self.timeout = timeout
+        self.max_idle_per_host = max_idle_per_host
+        self.user_agent = user_agent
+        self._ssl = ssl_context or ssl.create_default_context()
+        self._pools: dict[tuple[str, str, int], _Pool] = {}
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        """POST ``body`` to ``url``; the response status. Raises TimeoutError or HttpError."""
+        try:
+            parts = urlsplit(url)
+            host, scheme = parts.hostname, parts.scheme
+            port = parts.port or (443 if scheme == "https" else 80)
+        except ValueError as error:
+            raise HttpError(f"bad URL: {error}") from None
+        if scheme not in ("http", "https") or not host:
+            raise HttpError("only http and https URLs")
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host_header = parts.netloc.rsplit("@", 1)[-1]
+        lines = [f"POST {target} HTTP/1.1", f"Host: {host_header}",
+                 f"User-Agent: {self.user_agent}", f"Content-Length: {len(body)}"]
+        lines += [f"{k}: {v}" for k, v in headers.items() if "\r" not in v and "\n" not in v]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        key = (scheme, host, port)
+        async with asyncio.timeout(self.timeout):
+            conn, reused = await self._connection(key)
+            try:
+                status, keep = await self._exchange(conn, request)
+            except (OSError, asyncio.IncompleteReadError, HttpError) as error:
+                conn.writer.close()
+                if not reused:
+                    raise HttpError(str(error) or type(error).__name__) from None
+                # a kept-alive connection the server had closed: one fresh try
+                conn, _ = await self._connection(key, fresh=True)
+                try:
+                    status, keep = await self._exchange(conn, request)
+                except (OSError, asyncio.IncompleteReadError) as retry_error:
+                    conn.writer.close()
+                    raise HttpError(str(retry_error) or type(retry_error).__name__) from None
+            except BaseException:
+                conn.writer.close()
+                raise
+        pool = self._pools.setdefault(key, _Pool())
+        if keep and len(pool.idle) < self.max_idle_per_host:
+            pool.idle.append(conn)
+        else:
+            conn.writer.close()
+        return status
+
+    async def _connection(self, key: tuple[str, str, int], *,
+                          fresh: bool = False) -> tuple[_Conn, bool]:
+        pool = self._pools.get(key)
+        while pool and pool.idle and not fresh:
+            conn = pool.idle.pop()
+            if not conn.writer.is_closing() and not conn.reader.at_eof():
+                return conn, True
+            conn.writer.close()
+        scheme, host, port = key
+        try:
+            reader, writer = await asyncio.open_connection(
+                host, port, ssl=self._ssl if scheme == "https" else None,
+                limit=MAX_HEADER_BYTES)
+        except ssl.SSLError as error:
+            raise HttpError(f"TLS: {error}") from None
+        except OSError as error:
+            raise HttpError(f"connect: {error}") from None
+        return _Conn(reader, writer), False
+
+    async def _exchange(self, conn: _Conn, request: bytes) -> tuple[int, bool]:
+        conn.writer.write(request)
+        await conn.writer.drain()
+        status_line = await conn.reader.readline()
+        if not status_line:
+            raise HttpError("connection closed before a response")
+        try:
+            version, code, *_ = status_line.decode("latin-1").split(" ", 2)
+            status = int(code)
+        except ValueError:
+            raise HttpError(f"bad status line {status_line[:80]!r}") from None
+        headers: dict[str, str] = {}
+        size = 0
+        while True:
+            line = await conn.reader.readline()
+            size += len(line)
+            if size > MAX_HEADER_BYTES:
+                raise HttpError("response headers too large")
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            await self._skip_chunked(conn.reader)
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+            if length > MAX_BODY_BYTES:
+                raise HttpError("response body too large")
+            await conn.reader.readexactly(length)
+        elif status not in (204, 304) and not 100 <= status < 200:
+            await conn.reader.read(MAX_BODY_BYTES)  # until the server closes
+            keep = False
+        return status, keep
+
+    @staticmethod
+    async def _skip_chunked(reader: asyncio.StreamReader) -> None:
+        total = 0
+        while True:
+            size_line = await reader.readline()
+            try:
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+            except ValueError:
+                raise HttpError("bad chunk size") from None
+            if size == 0:
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise HttpError("response body too large")
+            await reader.readexactly(size + 2)
+
+    async def aclose(self) -> None:
+        for pool in self._pools.values():
+            for conn in pool.idle:
+                conn.writer.close()
+            pool.idle.clear()
