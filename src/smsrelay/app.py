@@ -154,7 +154,7 @@ class SmsRelay:
         self.committer = GroupCommitter(db, self.clock.now)
         self.webhooks = WebhookSender(
             db, self.clock, timeout=s.webhook_timeout, concurrency=s.webhook_concurrency,
-            per_host=s.webhook_per_host,
+            per_host=s.webhook_per_host, block_private=s.webhook_block_private,
             policy=WebhookRetryPolicy(window=s.webhook_retry_window,
                                       backoff=Backoff(s.webhook_retry_base, 2.0,
                                                       s.webhook_retry_cap)))

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(default=10.0, gt=0)
     webhook_concurrency: int = Field(default=64, ge=1)
     webhook_per_host: int = Field(default=16, ge=1)
+    # refuse callbacks to loopback/private/link-local addresses (SSRF guard for shared setups)
+    webhook_block_private: bool = False
     webhook_retry_base: float = Field(default=5.0, gt=0)
     webhook_retry_cap: float = Field(default=3600.0, gt=0)
     webhook_retry_window: float = Field(default=86400.0, ge=86400.0)

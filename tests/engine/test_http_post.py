@@ -80,3 +80,15 @@ async def test_a_connection_closed_by_the_server_is_replaced() -> None:
         assert await poster.post(f"{base}/ok", b"2", {}) == 200
     assert [body for body, _ in seen] == [b"1", b"2"]
     await poster.aclose()
+
+
+async def test_private_targets_are_refused_when_asked() -> None:
+    seen: list[tuple[bytes, dict[str, str]]] = []
+    guarded = HttpPoster(timeout=1.0, block_private=True)
+    async with serve_app(_app(seen), lifespan="off") as base:
+        for url in (f"{base}/ok", base.replace("127.0.0.1", "localhost") + "/ok",
+                    "http://10.0.0.1/hook", "http://169.254.169.254/latest"):
+            with pytest.raises(HttpError, match="non-public"):
+                await guarded.post(url, b"{}", {})
+        assert seen == []
+        assert await HttpPoster(timeout=1.0).post(f"{base}/ok", b"{}", {}) == 200

@@ -11,6 +11,8 @@ with Content-Length, chunked encoding or read-to-close. No redirects, no cookies
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,8 +39,10 @@ class _Pool:
 
 class HttpPoster:
     def __init__(self, *, timeout: float = 10.0, max_idle_per_host: int = 16,
-                 user_agent: str = "smsrelay", ssl_context: ssl.SSLContext | None = None) -> None:
+                 user_agent: str = "smsrelay", ssl_context: ssl.SSLContext | None = None,
+                 block_private: bool = False) -> None:
         self.timeout = timeout
+        self.block_private = block_private
         self.max_idle_per_host = max_idle_per_host
         self.user_agent = user_agent
         self._ssl = ssl_context or ssl.create_default_context()
@@ -95,10 +99,13 @@ class HttpPoster:
                 return conn, True
             conn.writer.close()
         scheme, host, port = key
+        address = host
+        if self.block_private:
+            address = await _public_address(host, port)
         try:
             reader, writer = await asyncio.open_connection(
-                host, port, ssl=self._ssl if scheme == "https" else None,
-                limit=MAX_HEADER_BYTES)
+                address, port, ssl=self._ssl if scheme == "https" else None,
+                server_hostname=host if scheme == "https" else None, limit=MAX_HEADER_BYTES)
         except ssl.SSLError as error:
             raise HttpError(f"TLS: {error}") from None
         except OSError as error:
@@ -163,3 +170,21 @@ class HttpPoster:
             for conn in pool.idle:
                 conn.writer.close()
             pool.idle.clear()
+
+
+async def _public_address(host: str, port: int) -> str:
+    """Resolve ``host`` and refuse loopback, private, link-local and reserved addresses.
+
+    Connecting to the address checked (not resolving again) closes the window in which a
+    DNS answer could change between the check and the connection.
+    """
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port,
+                                                              type=socket.SOCK_STREAM)
+    except OSError as error:
+        raise HttpError(f"resolve: {error}") from None
+    for *_, sockaddr in infos:
+        ip = ipaddress.ip_address(sockaddr[0])
+        if not ip.is_global or ip.is_multicast:
+            raise HttpError(f"{host} resolves to a non-public address ({ip}); refused")
+    return str(infos[0][4][0])

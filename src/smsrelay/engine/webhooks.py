@@ -65,6 +65,7 @@ class WebhookSender:
     def __init__(self, db: Database, clock: Clock, *, policy: WebhookRetryPolicy | None = None,
                  timeout: float = 10.0, concurrency: int = 64, per_host: int = 16,
                  host_backoff_after: int = 3, idle_poll: float = 0.5,
+                 block_private: bool = False,
                  lease_seconds: float = 60.0, rng: random.Random | None = None) -> None:
         self._db = db
         self._clock = clock
@@ -74,6 +75,7 @@ class WebhookSender:
         self._per_host = per_host
         self._host_backoff_after = host_backoff_after
         self._idle_poll = idle_poll
+        self._block_private = block_private
         # a leased delivery may wait for a per-host slot behind others: cover that wait too
         queue_ahead = -(-concurrency // max(per_host, 1))
         self._lease = max(lease_seconds, timeout * (queue_ahead + 2))
@@ -93,7 +95,7 @@ class WebhookSender:
 
     async def start(self) -> None:
         self._client = HttpPoster(timeout=self._timeout, max_idle_per_host=self._per_host,
-                                  user_agent=USER_AGENT)
+                                  user_agent=USER_AGENT, block_private=self._block_private)
 
     async def run(self) -> None:
         """Start the background pipeline (``start`` alone leaves delivery to the caller)."""
