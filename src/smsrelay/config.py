@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     log_level: str = "info"
+    # HTTP worker processes, each a whole gateway on the same database (PostgreSQL advised
+    # for more than 1); worker_index is set by the supervising process
+    workers: int = Field(default=1, ge=1, le=64)
+    worker_index: int | None = None
 
     # accept
     max_segments: int = Field(default=10, ge=1, le=255)

@@ -45,13 +45,20 @@ def banner(settings: Settings, relay: SmsRelay) -> str:
 def run(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.workers > 1 and settings.worker_index is None:
+        from smsrelay.supervise import supervise
+
+        supervise(settings)
+        return
     relay = SmsRelay(settings)
+    show_banner = not settings.worker_index  # None (single process) or worker 0
 
     async def on_startup(app: FastAPI) -> None:
         await relay.start()
         app.state.context = relay.api_context()
         app.state.relay = relay
-        print(banner(settings, relay), file=sys.stderr, flush=True)
+        if show_banner:
+            print(banner(settings, relay), file=sys.stderr, flush=True)
 
     async def on_shutdown(app: FastAPI) -> None:
         await relay.stop()
@@ -64,5 +71,12 @@ def run(settings: Settings) -> None:
         loop = "uvloop"
     except ImportError:
         loop = "asyncio"
+    if settings.worker_index is not None:  # one of several workers sharing the port
+        from smsrelay.supervise import listen_shared
+
+        sock = listen_shared(settings.http_host, settings.http_port)
+        uvicorn.run(app, fd=sock.fileno(), loop=loop, log_level="warning",
+                    access_log=False, lifespan="on")
+        return
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, loop=loop,
                 log_level="warning", access_log=False, lifespan="on")

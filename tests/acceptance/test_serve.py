@@ -99,3 +99,47 @@ def test_seed_request_is_delivered(served: tuple[str, Path, dict[str, str],
     proc.wait(timeout=30)
     banner = proc.stderr.read()  # type: ignore[union-attr]
     assert str(key_file) in banner and "/send" in banner
+
+
+def test_several_workers_share_the_port_and_the_queue(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "SMSRELAY_DATA_DIR": str(tmp_path / "data"),
+           "SMSRELAY_HTTP_PORT": str(port), "SMSRELAY_SMPP_PORT": "0",
+           "SMSRELAY_WORKERS": "2", "SMSRELAY_CONFIG": str(tmp_path / "none.toml")}
+    env.pop("SMSRELAY_DATABASE_URL", None)
+    proc = subprocess.Popen([SMSRELAY, "serve"], env=env, cwd=tmp_path,
+                            stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.time() < deadline, "serve did not start"
+            time.sleep(0.2)
+        key = (tmp_path / "data" / "api-key").read_text().strip()
+        auth = {"Authorization": f"Bearer {key}"}
+        ids = []
+        for n in range(20):  # fresh connections: the kernel spreads them over the workers
+            r = httpx.post(f"{base}/send", headers=auth,
+                           json={"to": "+14155552671", "message": f"w{n}"})
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["message_id"])
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            statuses = {httpx.get(f"{base}/v1/messages/{i}", headers=auth).json()["status"]
+                        for i in ids}
+            if statuses == {"delivered"}:
+                break
+            time.sleep(0.2)
+        assert statuses == {"delivered"}
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        assert len(children) == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
