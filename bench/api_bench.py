@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,17 +24,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import post_request, run_load
+from suite.procs import free_port
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_gateway(data_dir: Path, port: int, database_url: str | None) -> subprocess.Popen[bytes]:
+def start_gateway(data_dir: Path, port: int, database_url: str | None = None, *,
+                  env_extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start `smsrelay serve` on ``port`` as its own process; return once it answers."""
     env = {**os.environ, "SMSRELAY_DATA_DIR": str(data_dir), "SMSRELAY_HTTP_PORT": str(port),
-           "SMSRELAY_RATE_LIMIT": "0", "SMSRELAY_LOG_LEVEL": "warning"}
+           "SMSRELAY_SMPP_PORT": "0", "SMSRELAY_RATE_LIMIT": "0",
+           "SMSRELAY_LOG_LEVEL": "warning", **(env_extra or {})}
     if database_url:
         env["SMSRELAY_DATABASE_URL"] = database_url
     exe = Path(sys.executable).with_name("smsrelay")
@@ -46,7 +43,7 @@ def start_gateway(data_dir: Path, port: int, database_url: str | None) -> subpro
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
-            time.sleep(0.2)
+            time.sleep(0.1)
     proc.kill()
     raise SystemExit("gateway did not start: " + (proc.stderr.read() or b"").decode()[-2000:])
 

@@ -29,11 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_bench import free_port
+from api_bench import free_port, start_gateway
 from loadgen import LoadResult, post_request, run_load
 
 from smsrelay.simulator.carrier import CarrierConfig, CarrierSimulator
@@ -59,22 +58,12 @@ class RecordingCarrier(CarrierSimulator):
         return answer
 
 
-def start_gateway(tmp: Path, port: int, env_extra: dict[str, str]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SMSRELAY_DATA_DIR": str(tmp / "data"), "SMSRELAY_HTTP_PORT": str(port),
-           "SMSRELAY_SMPP_PORT": "0", "SMSRELAY_RATE_LIMIT": "0", "SMSRELAY_LOG_LEVEL": "error",
-           "SMSRELAY_CONFIG": str(tmp / "smsrelay.toml"), "SMSRELAY_LEASE_SECONDS": "5",
-           **env_extra}
-    exe = Path(sys.executable).with_name("smsrelay")
-    proc = subprocess.Popen([str(exe), "serve"], env=env, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("gateway did not start")
+def start_crashable_gateway(tmp: Path, port: int,
+                            database_url: str | None) -> subprocess.Popen[bytes]:
+    """The gateway under test: its carrier from smsrelay.toml, short leases to reclaim."""
+    return start_gateway(tmp / "data", port, database_url, env_extra={
+        "SMSRELAY_LOG_LEVEL": "error", "SMSRELAY_CONFIG": str(tmp / "smsrelay.toml"),
+        "SMSRELAY_LEASE_SECONDS": "5"})
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
@@ -85,10 +74,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         (tmp / "smsrelay.toml").write_text(
             "[[connectors]]\nname = \"carrier\"\ntype = \"smpp\"\nhost = \"127.0.0.1\"\n"
             f"port = {carrier.port}\nwindow = 100\n")
-        env_extra = {"SMSRELAY_DATABASE_URL": args.database_url} if args.database_url else {}
         url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'data' / 'smsrelay.db'}"
         port = free_port()
-        proc = start_gateway(tmp, port, env_extra)
+        proc = start_crashable_gateway(tmp, port, args.database_url)
         key = (tmp / "data" / "api-key").read_text().strip()
         make = post_request("127.0.0.1", port, "/send", key, lambda i: orjson.dumps(
             {"to": "+14155552671", "message": f"crash-test {i}"}))
@@ -102,7 +90,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         killed_at = len(result.answered)
         proc.wait()
         await load
-        proc = start_gateway(tmp, port, env_extra)
+        proc = start_crashable_gateway(tmp, port, args.database_url)
         await run_load("127.0.0.1", port, make, total=args.messages, concurrency=64,
                        keep_bodies=True, counter=counter, result=result)
         accepted = {i: orjson.loads(body)["message_id"]

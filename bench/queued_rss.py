@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,15 +18,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_bench import free_port
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from api_bench import free_port, start_gateway
+from suite.procs import rss_bytes
 
 
 def main() -> None:
@@ -41,21 +32,11 @@ def main() -> None:
         (tmp / "smsrelay.toml").write_text(
             '[[connectors]]\nname = "slow"\ntype = "simulator"\nthroughput = 10\n')
         port = free_port()
-        env = {**os.environ, "SMSRELAY_DATA_DIR": str(tmp / "data"),
-               "SMSRELAY_HTTP_PORT": str(port), "SMSRELAY_SMPP_PORT": "0",
-               "SMSRELAY_RATE_LIMIT": "0", "SMSRELAY_CONFIG": str(tmp / "smsrelay.toml"),
-               "SMSRELAY_LOG_LEVEL": "warning"}
-        exe = Path(sys.executable).with_name("smsrelay")
-        proc = subprocess.Popen([str(exe), "serve"], env=env, stderr=subprocess.DEVNULL)
+        proc = start_gateway(tmp / "data", port, env_extra={
+            "SMSRELAY_CONFIG": str(tmp / "smsrelay.toml")})
         try:
-            for _ in range(300):
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             key = (tmp / "data" / "api-key").read_text().strip()
-            start = rss_mb(proc.pid)
+            start = rss_bytes(proc.pid) / 2**20
             client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
                                   headers={"Authorization": f"Bearer {key}"})
             began = time.time()
@@ -67,7 +48,7 @@ def main() -> None:
             accepted_in = time.time() - began
             time.sleep(5)
             print(json.dumps({"messages": args.messages, "rss_start_mb": round(start, 1),
-                              "rss_queued_mb": round(rss_mb(proc.pid), 1),
+                              "rss_queued_mb": round(rss_bytes(proc.pid) / 2**20, 1),
                               "accept_s": round(accepted_in, 1)}))
         finally:
             proc.terminate()

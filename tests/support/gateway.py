@@ -14,7 +14,7 @@ from smsrelay.app import SmsRelay, build_http_app
 from smsrelay.config import ConnectorConfig, Settings
 from smsrelay.gateway.http.auth import forget_cached_keys
 from smsrelay.gateway.webhook_listener import create_listener
-from tests.support.pg import fresh_postgres_url
+from tests.support.database import empty_postgres_database
 from tests.support.servers import serve_app
 
 
@@ -45,7 +45,7 @@ class RunningGateway:
 @contextlib.asynccontextmanager
 async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str | None]:
     if backend == "postgresql":
-        async with fresh_postgres_url() as url:
+        with empty_postgres_database("gateway") as url:
             yield url
     else:
         yield None
