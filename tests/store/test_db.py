@@ -52,6 +52,9 @@ async def test_sqlite_pragmas(sqlite_database: Database) -> None:
         assert await conn.scalar(text("PRAGMA journal_mode")) == "wal"
         assert await conn.scalar(text("PRAGMA synchronous")) == 2  # FULL
         assert await conn.scalar(text("PRAGMA foreign_keys")) == 1
+        # the writer never waits on the loop's thread (see test_sqlite_inline.py)
+        assert await conn.scalar(text("PRAGMA busy_timeout")) == 0
+    async with sqlite_database.read() as conn:
         assert await conn.scalar(text("PRAGMA busy_timeout")) >= 1000
 
 

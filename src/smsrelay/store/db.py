@@ -7,7 +7,8 @@ the differences that are not SQL:
   "database is locked" instead of waiting, so every write transaction starts with
   ``BEGIN IMMEDIATE`` (it takes the write lock up front and waits ``busy_timeout`` for it), and
   writers inside this process queue on an ``asyncio.Lock`` instead of on that timeout. Readers
-  use a separate pool: under WAL they never wait for the writer.
+  use a separate pool: under WAL they never wait for the writer. Statements run on the event
+  loop's thread and only the commit (the fsync) goes to a worker thread (``sqlite_inline``).
 - ``synchronous=FULL``: when a request is answered its rows are on disk. Throughput comes from
   group commit (many requests per transaction), not from weaker durability.
 - PostgreSQL needs none of that: the pool hands out connections, and the claim statements use
@@ -32,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.store import sqlite_inline
 
 log = logging.getLogger(__name__)
 
@@ -71,32 +73,39 @@ def _sqlite_path(url: str) -> Path:
     return Path(database)
 
 
-def _sqlite_engine(url: str, *, begin: str, readers: bool) -> AsyncEngine:
-    """An aiosqlite engine whose transactions start with ``begin`` and whose pragmas are set.
+def _sqlite_engine(url: str, *, begin: str, readers: bool,
+                   offload: ThreadPoolExecutor | None = None) -> AsyncEngine:
+    """An engine whose connections run SQLite on the loop's thread (``sqlite_inline``).
 
-    The driver's own implicit ``BEGIN`` is turned off (``isolation_level = None``) so that ours
-    is the only one; this is SQLAlchemy's documented recipe for controlling SQLite transactions.
+    Transactions start with ``begin``; the driver's own implicit ``BEGIN`` is off
+    (``isolation_level=None``) so that ours is the only one, SQLAlchemy's documented recipe for
+    controlling SQLite transactions. The writer's commits (the fsync) run on ``offload``.
     """
+    path = str(_sqlite_path(url))
     engine = create_async_engine(
         url,
+        async_creator=sqlite_inline.connector(path, writer=not readers, offload=offload),
         pool_size=4 if readers else 1,
         max_overflow=8 if readers else 0,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in (
             "journal_mode=WAL",
             "synchronous=FULL",
             "foreign_keys=ON",
-            f"busy_timeout={_BUSY_TIMEOUT_MS}",
+            # a writer never waits on the loop's thread: a contended BEGIN IMMEDIATE waits
+            # busy_timeout on the worker thread instead (sqlite_inline)
+            f"busy_timeout={_BUSY_TIMEOUT_MS if readers else 0}",
             # a write through read() is a bug: fail loudly instead of taking the write lock
             "query_only=ON" if readers else "query_only=OFF",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        if not readers:
+            dbapi_connection.driver_connection.set_busy_timeout(_BUSY_TIMEOUT_MS)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -113,8 +122,10 @@ class Database:
     """
 
     def __init__(self, url: str, dialect: str, engine: AsyncEngine,
-                 read_engine: AsyncEngine | None = None) -> None:
+                 read_engine: AsyncEngine | None = None,
+                 offload: ThreadPoolExecutor | None = None) -> None:
         self.url = url
+        self._offload = offload
         self.dialect = dialect
         self.engine = engine
         self._read_engine = read_engine or engine
@@ -132,9 +143,11 @@ class Database:
         dialect = make_url(url).get_backend_name()
         if dialect == "sqlite":
             _sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
-            writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", readers=False)
+            offload = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsrelay-sqlite")
+            writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", readers=False,
+                                    offload=offload)
             reader = _sqlite_engine(url, begin="BEGIN", readers=True)
-            db = cls(url, "sqlite", writer, reader)
+            db = cls(url, "sqlite", writer, reader, offload)
         else:
             # no pre-ping: it would cost a round trip per transaction. After a server restart
             # the first failing statement invalidates the whole pool instead.
@@ -184,6 +197,8 @@ class Database:
         await self.engine.dispose()
         if self._read_engine is not self.engine:
             await self._read_engine.dispose()
+        if self._offload is not None:
+            self._offload.shutdown(wait=False)
 
 
 @contextlib.contextmanager
