@@ -77,16 +77,20 @@ def attempt(name: str, database: str, fn: Callable[[], dict[str, Any]]) -> dict[
     return report.finish(result)
 
 
+WORKERS = os.cpu_count() or 1
+
+
 def with_stack(database: str, tag: str,
                body: Callable[[Stack], Coroutine[Any, Any, dict[str, Any]]]
                ) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
-        with Stack(database, tag=tag) as stack:
+        with Stack(database, tag=tag, workers=WORKERS) as stack:
             return run_async(body(stack))
     return run
 
 
 def main() -> int:
+    global WORKERS
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
@@ -97,9 +101,12 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=None,
                         help="messages for send, batch and e2e (default 20,000; --quick 600)")
     parser.add_argument("--soak-seconds", type=float, default=600.0)
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help="gateway processes (SMSRELAY_WORKERS; default: one per core)")
     parser.add_argument("--soak-rate", type=float, default=None,
                         help="messages/s for the soak (default: half the e2e rate of the run)")
     args = parser.parse_args()
+    WORKERS = args.workers
     only = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
     unknown = set(only) - set(SCENARIOS)
     if unknown:
@@ -112,8 +119,10 @@ def main() -> int:
     databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
 
     info = machine()
+    info["workers"] = WORKERS
     print(f"smsrelay bench {report.STAMP}: {info['nproc']} cpu ({info['cpu']}), "
-          f"{info['memory_gb']} GB, Python {info['python']}, load average "
+          f"{info['memory_gb']} GB, Python {info['python']}, SMSRELAY_WORKERS={WORKERS}, "
+          f"load average "
           f"{' '.join(f'{x:.2f}' for x in info['load_average_start'])}", flush=True)
     print(report.header(), flush=True)
     results: list[dict[str, Any]] = []

@@ -45,8 +45,9 @@ async def _default_secret(url: str) -> str:
 
 class Stack:
     def __init__(self, database: str, *, dlr_delay_ms: float = 50.0, webhooks: bool = True,
-                 tag: str = "bench") -> None:
+                 tag: str = "bench", workers: int = 1) -> None:
         self.database = database
+        self.workers = workers
         self.dlr_delay_ms = dlr_delay_ms
         self.webhooks = webhooks
         self.tag = tag
@@ -87,7 +88,8 @@ class Stack:
         self.env = {**os.environ, "SMSRELAY_DATA_DIR": str(self.data_dir),
                     "SMSRELAY_HTTP_PORT": str(self.http_port), "SMSRELAY_SMPP_PORT": "0",
                     "SMSRELAY_RATE_LIMIT": "0", "SMSRELAY_LOG_LEVEL": "warning",
-                    "SMSRELAY_CONFIG": str(self.tmp / "smsrelay.toml")}
+                    "SMSRELAY_CONFIG": str(self.tmp / "smsrelay.toml"),
+                    "SMSRELAY_WORKERS": str(self.workers)}
         if self.pg_name:
             self.env["SMSRELAY_DATABASE_URL"] = self.database_url
 

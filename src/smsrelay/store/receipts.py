@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -128,9 +128,16 @@ async def find_parts(conn: AsyncConnection,
     if not keys:
         return {}
     p = message_parts
-    rows = await conn.execute(
-        select(p).where(tuple_(p.c.connector, p.c.carrier_id).in_(list(set(keys))))
-        .order_by(p.c.message_id, p.c.seq))
+    by_connector: dict[str, set[str]] = {}
+    for connector, carrier_id in keys:
+        by_connector.setdefault(connector, set()).add(carrier_id)
+    rows: list[Any] = []
+    # one query per connector, ``connector = ? AND carrier_id IN (...)``: SQLite answers a
+    # row-value ``(connector, carrier_id) IN (...)`` with a scan of the whole table
+    for connector, carrier_ids in by_connector.items():
+        rows.extend(await conn.execute(
+            select(p).where(p.c.connector == connector, p.c.carrier_id.in_(sorted(carrier_ids)))))
+    rows.sort(key=lambda row: (row.message_id, row.seq))
     found: dict[tuple[str, str], Part] = {}
     for row in rows:  # should a carrier reuse an id, the newest message wins (sorted last)
         found[(row.connector, row.carrier_id)] = _part(row)

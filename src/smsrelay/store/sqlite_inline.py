@@ -7,23 +7,22 @@ gateway spending more time handing SQLite calls between threads than running the
 write transaction holding the writer lock across a dozen loop turns.
 
 SQLite statements on indexed rows take microseconds, so this driver runs them where they are
-awaited. Only the two calls that can wait on something outside the process leave the loop:
+awaited, commit included: a write transaction then never yields the loop, so the writers of one
+process never queue behind each other, and a commit (an fsync with ``synchronous=FULL``:
+accepted means on disk) holds the loop for the fsync, about 2 ms here, instead of holding the
+writer lock across a turn of a busy loop while it runs on a thread, which measured slower: the
+lock was then held by whoever waited for the loop, and writers queued 70 ms for it.
 
-- ``COMMIT`` of a write transaction, which waits for the disk (``synchronous=FULL``: accepted
-  means on disk). It runs on a worker thread, so the loop serves requests meanwhile.
-- Waiting for another *process* that is writing (``smsrelay`` CLI commands, several gateway
-  processes on one file, ``SMSRELAY_WORKERS``). Writers take an advisory lock on
-  ``<database>-writer`` before ``BEGIN IMMEDIATE`` and drop it after ``COMMIT``: the first
-  attempt does not wait, and if another process holds it the wait happens on the worker thread,
-  where the kernel hands the lock over the moment it is released. SQLite's own busy handler
-  would instead poll with sleeps of up to 100 ms, which made processes sharing a file wait on
-  each other more than they worked. A writer that does not take the advisory lock (the
-  ``sqlite3`` shell) is still waited for, by ``busy_timeout`` on the worker thread.
+Only waiting for another *process* leaves the loop (``smsrelay`` CLI commands, several gateway
+processes on one file, ``SMSRELAY_WORKERS``). Writers take an advisory lock on
+``<database>-writer`` before ``BEGIN IMMEDIATE`` and drop it after ``COMMIT``: the first attempt
+does not wait, and if another process holds it the wait happens on a worker thread, where the
+kernel hands the lock over the moment it is released. SQLite's own busy handler would instead
+poll with sleeps of up to 100 ms. A writer that does not take the advisory lock (the ``sqlite3``
+shell) is still waited for, by ``busy_timeout`` on the worker thread.
 
-Writers inside one process are already queued on an ``asyncio.Lock`` (``store/db.py``), so the
-lock is normally free and a write transaction is one thread hand-off (its commit) instead of
-about fifteen. SQLAlchemy's aiosqlite dialect drives these objects unchanged; they implement
-the part of aiosqlite's interface it calls.
+SQLAlchemy's aiosqlite dialect drives these objects unchanged; they implement the part of
+aiosqlite's interface it calls.
 """
 
 from __future__ import annotations
@@ -124,8 +123,8 @@ class _CursorContext:
 class InlineConnection:
     """aiosqlite's ``Connection`` over one ``sqlite3`` connection used on the loop's thread.
 
-    ``offload`` is the worker thread for the waits that must not block the loop (commit of a
-    write, a contended ``BEGIN IMMEDIATE``); reader connections pass None and never wait.
+    ``offload`` is the worker thread for the waits that must not block the loop (another
+    process writing); reader connections pass None and never wait.
     """
 
     def __init__(self, connection: sqlite3.Connection,
@@ -198,14 +197,8 @@ class InlineConnection:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     async def commit(self) -> None:
-        connection = self._conn
         try:
-            if not connection.in_transaction:
-                return
-            if self._offload is None:
-                connection.commit()
-                return
-            await self._in_thread(connection.commit)
+            self._conn.commit()
         finally:
             self._unlock_writers()
 
@@ -239,8 +232,8 @@ def connector(path: str, *, writer: bool,
               offload: ThreadPoolExecutor | None) -> Callable[[], Any]:
     """An ``async_creator`` for SQLAlchemy: opens ``path`` as an :class:`InlineConnection`.
 
-    ``check_same_thread=False`` because the commit of a writer runs on ``offload``; the
-    connection is never used from two threads at once (the loop awaits that commit).
+    ``check_same_thread=False`` because a contended ``BEGIN IMMEDIATE`` runs on ``offload``;
+    the connection is never used from two threads at once (the loop awaits that call).
     """
 
     async def connect() -> InlineConnection:
