@@ -11,6 +11,7 @@ from smsrelay import __version__
 from smsrelay.gateway.http import admin, admin_numbers, errors, inbound, messages, suppressions
 from smsrelay.gateway.http.bodylimit import BodyLimitMiddleware
 from smsrelay.gateway.http.context import ApiContext
+from smsrelay.gateway.http.fast_send import FastSendMiddleware
 from smsrelay.gateway.http.jsonbody import JsonBodyMiddleware
 from smsrelay.gateway.http.nulguard import NulGuardMiddleware
 from smsrelay.gateway.http.responses import JsonResponse
@@ -44,6 +45,7 @@ def create_app(context: ApiContext | None = None, *, max_body_bytes: int = 8 * 1
     if context is not None:
         app.state.context = context
     errors.install(app)
+    app.add_middleware(FastSendMiddleware)  # innermost of ours: after the guards below
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)

@@ -85,9 +85,13 @@ def require(scope: str):  # type: ignore[no-untyped-def]
     """A dependency that authenticates and checks that the key has ``scope``."""
 
     async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
-        if scope not in principal.key.scopes and "admin" not in principal.key.scopes:
-            raise SmsError(ErrorCode.FORBIDDEN,
-                           f"This API key lacks the '{scope}' scope.")
+        check_scope(principal, scope)
         return principal
 
     return dependency
+
+
+def check_scope(principal: Principal, scope: str) -> None:
+    """Raise FORBIDDEN unless the key has ``scope`` (or ``admin``)."""
+    if scope not in principal.key.scopes and "admin" not in principal.key.scopes:
+        raise SmsError(ErrorCode.FORBIDDEN, f"This API key lacks the '{scope}' scope.")

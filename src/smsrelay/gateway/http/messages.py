@@ -40,8 +40,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _send_one(request: Request, body: SendBody, principal: Principal,
-                    ctx: ApiContext) -> JsonResponse:
+async def send_one(request: Request, body: SendBody, principal: Principal,
+                   ctx: ApiContext) -> JsonResponse:
+    """Accept one validated message for an authenticated caller (also ``fast_send.py``)."""
     async def handle() -> Outcome:
         check_rate(ctx, principal, 1)
         result = (await ctx.acceptor.screen(principal.account.id, ctx.acceptor.prepare_all(
@@ -68,7 +69,7 @@ async def send(request: Request, body: SendBody,
     Answers 202 once the message is durably stored; delivery happens in the background and
     each status change is pushed to the callback URL.
     """
-    return await _send_one(request, body, principal, ctx)
+    return await send_one(request, body, principal, ctx)
 
 
 @router.post("/v1/messages", status_code=202, response_model=Accepted, responses=_ERRORS,
@@ -76,7 +77,7 @@ async def send(request: Request, body: SendBody,
 async def create_message(request: Request, body: SendBody,
                          principal: Principal = Depends(require("send")),
                          ctx: ApiContext = Depends(get_context)) -> JsonResponse:
-    return await _send_one(request, body, principal, ctx)
+    return await send_one(request, body, principal, ctx)
 
 
 def _parse_batch(raw: bytes, max_batch: int) -> list[Any]:

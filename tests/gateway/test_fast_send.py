@@ -1,0 +1,69 @@
+"""POST /send and /v1/messages skip FastAPI's routing but answer exactly as the routes would."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from smsrelay.store import accounts as account_store
+from tests.support.gateway import running_gateway
+
+GOOD = b'{"to": "+14155552671", "message": "hello"}'
+
+
+async def test_authentication_comes_before_the_body(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as gw:
+        async with gw.relay.db.transaction() as conn:
+            account = await account_store.get_account_by_name(conn, "default")
+            assert account is not None
+            _, read_only = await account_store.create_api_key(conn, account.id, ["read"],
+                                                              time.time())
+        for path in ("/send", "/v1/messages"):
+            r = await gw.client.post(path, content=b"not json")
+            assert (r.status_code, r.json()["error"]["code"]) == (401, "unauthorized")
+            assert r.headers["www-authenticate"] == "Bearer"
+            r = await gw.client.post(path, content=b"not json",
+                                     headers={"Authorization": "Bearer sr_nope_nope"})
+            assert r.status_code == 401
+            r = await gw.client.post(path, content=GOOD, headers=gw.auth(read_only))
+            assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden")
+
+
+async def test_body_shapes_the_routes_would_refuse(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as gw:
+        for body, status, code, field in [
+            (b"", 422, "validation_error", None),
+            (b"null", 422, "validation_error", None),
+            (b"{", 400, "invalid_json", None),
+            (b'{"to": "+14155552671"}', 422, "validation_error", "message"),
+            (b'{"to": "+14155552671", "message": "hi", "priority": "x"}', 422,
+             "validation_error", "priority"),
+        ]:
+            r = await gw.client.post("/send", content=body, headers=gw.auth())
+            error = r.json()["error"]
+            assert (r.status_code, error["code"]) == (status, code), (body, r.text)
+            assert error.get("field") == field, (body, r.text)
+
+
+async def test_a_body_sent_in_chunks_is_read_whole(tmp_path: Path) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(GOOD), 7):
+            yield GOOD[start:start + 7]
+
+    async with running_gateway(tmp_path) as gw:
+        r = await gw.client.post("/v1/messages", content=chunks(), headers=gw.auth())
+        assert r.status_code == 202, r.text
+        message_id = r.json()["message_id"]
+        got = await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())
+        assert got.json()["to"] == "+14155552671"
+
+
+async def test_idempotent_replay_through_the_fast_path(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as gw:
+        headers = {**gw.auth(), "Idempotency-Key": "k-1"}
+        first = await gw.client.post("/send", content=GOOD, headers=headers)
+        again = await gw.client.post("/send", content=GOOD, headers=headers)
+        assert first.status_code == again.status_code == 202
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert again.json()["message_id"] == first.json()["message_id"]
