@@ -56,7 +56,7 @@ async def test_upgrade_matches_schema_and_downgrade_empties(empty_url: str) -> N
     assert current_revision(empty_url) is None
     upgrade(empty_url)
     upgrade(empty_url)  # idempotent: a second run is a no-op
-    assert current_revision(empty_url) == head_revision() == "0004"
+    assert current_revision(empty_url) == head_revision() == "0005"
     db = await Database.open(empty_url)
     try:
         assert await _diff(db) == []
@@ -64,6 +64,8 @@ async def test_upgrade_matches_schema_and_downgrade_empties(empty_url: str) -> N
         for name in PARTIAL_INDEXES:  # compare_metadata does not look at WHERE clauses
             sql = await _index_sql(db, name)
             assert "WHERE" in sql and "'queued'" in sql and "'scheduled'" in sql, sql
+        sql = await _index_sql(db, "ix_webhook_deliveries_pending_message")
+        assert "WHERE" in sql and "'pending'" in sql, sql
 
         downgrade(empty_url)
         assert current_revision(empty_url) is None

@@ -178,6 +178,14 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
     Index("ix_webhook_deliveries_message_id_id", "message_id", "id"),
 )
+# "is there an earlier pending delivery for this message?", asked for every claim candidate:
+# only pending rows, so the answer is one probe of a small index. Without it PostgreSQL, with
+# statistics lagging a fast-growing table, combined the two indexes above and spent 12 s on
+# one claim of 64 under a 20,000-message burst.
+_pending_delivery = webhook_deliveries.c.state == "pending"
+Index("ix_webhook_deliveries_pending_message", webhook_deliveries.c.message_id,
+      webhook_deliveries.c.id, sqlite_where=_pending_delivery,
+      postgresql_where=_pending_delivery)
 
 webhook_attempts = Table(
     "webhook_attempts",

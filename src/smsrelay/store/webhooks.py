@@ -13,9 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Float, and_, bindparam, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    Float,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from smsrelay.store.schema import webhook_attempts, webhook_deliveries
 
@@ -36,6 +48,9 @@ __all__ = [
 ]
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+# written into the SQL, not bound: a partial index on ``state = 'pending'`` is only used when
+# the planner can see the value (SQLite never, PostgreSQL not in a generic plan)
+_IS_PENDING: ColumnElement[str] = literal_column("'pending'")
 _STATE_AFTER = {"delivered": DELIVERED, "retry": PENDING, "dead": DEAD}
 
 d = webhook_deliveries
@@ -101,7 +116,7 @@ async def enqueue_webhooks(conn: AsyncConnection,
         return
     ids = sorted({message_id for _, message_id, _, _ in items})
     busy = set((await conn.execute(
-        select(d.c.message_id).where(d.c.message_id.in_(ids), d.c.state == literal(PENDING))
+        select(d.c.message_id).where(d.c.message_id.in_(ids), d.c.state == _IS_PENDING)
     )).scalars())
     rows = []
     for account_id, message_id, url, payload in items:
@@ -124,7 +139,7 @@ async def release_blocked(conn: AsyncConnection, now: float, *, limit: int = 100
         select(d.c.id).where(
             d.c.state == literal(PENDING), d.c.next_attempt_at >= BLOCKED,
             ~exists().where(earlier.c.message_id == d.c.message_id, earlier.c.id < d.c.id,
-                            earlier.c.state == literal(PENDING)))
+                            earlier.c.state == _IS_PENDING))
         .limit(limit).scalar_subquery()
     )
     result = await conn.execute(update(d).where(d.c.id.in_(ready)).values(next_attempt_at=now))
@@ -145,7 +160,7 @@ async def claim_webhooks(conn: AsyncConnection, *, now: float, lease_seconds: fl
     blocked = exists().where(
         earlier.c.message_id == d.c.message_id,
         earlier.c.id < d.c.id,
-        earlier.c.state == literal(PENDING),
+        earlier.c.state == _IS_PENDING,
     )
     due = and_(
         d.c.state == literal(PENDING),
@@ -244,7 +259,7 @@ async def record_webhook_attempts(conn: AsyncConnection, attempts: Sequence[Atte
     if ended:
         messages = select(d.c.message_id).where(d.c.id.in_(ended))
         nxt = (select(func.min(d.c.id)).where(d.c.message_id.in_(messages),
-                                              d.c.state == literal(PENDING))
+                                              d.c.state == _IS_PENDING)
                .group_by(d.c.message_id))
         await conn.execute(update(d).where(d.c.id.in_(nxt), d.c.next_attempt_at >= BLOCKED)
                            .values(next_attempt_at=now))
