@@ -77,20 +77,16 @@ def attempt(name: str, database: str, fn: Callable[[], dict[str, Any]]) -> dict[
     return report.finish(result)
 
 
-WORKERS = os.cpu_count() or 1
-
-
-def with_stack(database: str, tag: str,
+def with_stack(database: str, tag: str, workers: int,
                body: Callable[[Stack], Coroutine[Any, Any, dict[str, Any]]]
                ) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
-        with Stack(database, tag=tag, workers=WORKERS) as stack:
+        with Stack(database, tag=tag, workers=workers) as stack:
             return run_async(body(stack))
     return run
 
 
 def main() -> int:
-    global WORKERS
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
@@ -101,12 +97,11 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=None,
                         help="messages for send, batch and e2e (default 20,000; --quick 600)")
     parser.add_argument("--soak-seconds", type=float, default=600.0)
-    parser.add_argument("--workers", type=int, default=WORKERS,
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="gateway processes (SMSRELAY_WORKERS; default: one per core)")
     parser.add_argument("--soak-rate", type=float, default=None,
                         help="messages/s for the soak (default: half the e2e rate of the run)")
     args = parser.parse_args()
-    WORKERS = args.workers
     only = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
     unknown = set(only) - set(SCENARIOS)
     if unknown:
@@ -119,9 +114,9 @@ def main() -> int:
     databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
 
     info = machine()
-    info["workers"] = WORKERS
+    info["workers"] = args.workers
     print(f"smsrelay bench {report.STAMP}: {info['nproc']} cpu ({info['cpu']}), "
-          f"{info['memory_gb']} GB, Python {info['python']}, SMSRELAY_WORKERS={WORKERS}, "
+          f"{info['memory_gb']} GB, Python {info['python']}, SMSRELAY_WORKERS={args.workers}, "
           f"load average "
           f"{' '.join(f'{x:.2f}' for x in info['load_average_start'])}", flush=True)
     print(report.header(), flush=True)
@@ -132,13 +127,13 @@ def main() -> int:
         e2e_rate = 0.0
         if "send" in only:  # each scenario on a fresh stack: no backlog from the one before
             results.append(attempt("send", db, with_stack(
-                db, "send", lambda s: accept.send(s, n))))
+                db, "send", args.workers, lambda s: accept.send(s, n))))
         if "batch" in only:
             results.append(attempt("batch", db, with_stack(
-                db, "batch", lambda s: accept.batch(s, max(10, n // 100)))))
+                db, "batch", args.workers, lambda s: accept.batch(s, max(10, n // 100)))))
         if "e2e" in only:
             results.append(attempt("e2e", db, with_stack(
-                db, "e2e", lambda s: e2e.e2e(s, n, drain_timeout))))
+                db, "e2e", args.workers, lambda s: e2e.e2e(s, n, drain_timeout))))
             e2e_rate = float(results[-1].get("e2e_messages_per_s") or 0.0)
         if "smpp" in only:
             results.append(attempt("smpp-in", db, lambda d=db: smpp.ingest(  # type: ignore[misc]
@@ -146,7 +141,7 @@ def main() -> int:
         if "soak" in only:
             rate = args.soak_rate or (e2e_rate / 2 if e2e_rate else 200.0)
             results.append(attempt("soak", db, with_stack(
-                db, "soak", lambda s, r=rate: e2e.soak(  # type: ignore[misc]
+                db, "soak", args.workers, lambda s, r=rate: e2e.soak(  # type: ignore[misc]
                     s, args.soak_seconds, r, drain_timeout))))
 
     info["load_average_end"] = list(procs.load_average())

@@ -110,7 +110,8 @@ def _sqlite_engine(url: str, *, begin: str, readers: bool,
     path = str(_sqlite_path(url))
     engine = create_async_engine(
         url,
-        async_creator=sqlite_inline.connector(path, writer=not readers, offload=offload),
+        async_creator=sqlite_inline.connector(path, writer=not readers, offload=offload,
+                                              busy_timeout_ms=_BUSY_TIMEOUT_MS),
         pool_size=4 if readers else 1,
         max_overflow=8 if readers else 0,
     )
@@ -130,8 +131,6 @@ def _sqlite_engine(url: str, *, begin: str, readers: bool,
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
-        if not readers:
-            dbapi_connection.driver_connection.set_busy_timeout(_BUSY_TIMEOUT_MS)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -128,10 +128,11 @@ class InlineConnection:
     """
 
     def __init__(self, connection: sqlite3.Connection,
-                 offload: ThreadPoolExecutor | None, lock_path: str | None = None) -> None:
+                 offload: ThreadPoolExecutor | None, lock_path: str | None = None,
+                 busy_timeout_ms: int = 0) -> None:
         self._connection: sqlite3.Connection | None = connection
         self._offload = offload
-        self._busy_timeout_ms = 0
+        self._busy_timeout_ms = busy_timeout_ms  # how long a contended BEGIN waits, off-loop
         self._lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600) if lock_path else -1
         self._locked = False
 
@@ -145,20 +146,8 @@ class InlineConnection:
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction
-
-    def set_busy_timeout(self, milliseconds: int) -> None:
-        """How long a contended ``BEGIN IMMEDIATE`` waits (on the worker thread)."""
-        self._busy_timeout_ms = milliseconds
-
     def cursor(self) -> _CursorContext:
         return _CursorContext(InlineCursor(self, self._conn.cursor()))
-
-    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
-        cursor = InlineCursor(self, self._conn.cursor())
-        return await cursor.execute(sql, parameters)
 
     async def begin_immediate(self, sql: str) -> None:
         connection = self._conn
@@ -228,8 +217,8 @@ class InlineConnection:
         return await asyncio.get_running_loop().run_in_executor(self._offload, fn, *args)
 
 
-def connector(path: str, *, writer: bool,
-              offload: ThreadPoolExecutor | None) -> Callable[[], Any]:
+def connector(path: str, *, writer: bool, offload: ThreadPoolExecutor | None,
+              busy_timeout_ms: int = 0) -> Callable[[], Any]:
     """An ``async_creator`` for SQLAlchemy: opens ``path`` as an :class:`InlineConnection`.
 
     ``check_same_thread=False`` because a contended ``BEGIN IMMEDIATE`` runs on ``offload``;
@@ -240,6 +229,6 @@ def connector(path: str, *, writer: bool,
         connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         if not writer:
             return InlineConnection(connection, None)
-        return InlineConnection(connection, offload, f"{path}-writer")
+        return InlineConnection(connection, offload, f"{path}-writer", busy_timeout_ms)
 
     return connect
