@@ -61,6 +61,15 @@ async def test_expired_lease_is_claimable_again(database: Database) -> None:
     assert await _claim(database, now=NOW + 30) == [only]
 
 
+async def test_a_leased_delivery_leaves_the_due_range_until_its_lease_ends(
+        database: Database) -> None:
+    [only] = await _enqueue(database, "msg_1")
+    assert await _claim(database) == [only]
+    async with database.read() as conn:
+        [delivery] = await webhooks.list_webhook_deliveries(conn, "msg_1")
+    assert (delivery.next_attempt_at, delivery.state) == (NOW + 30, "pending")
+
+
 async def test_claim_limit_and_order(database: Database) -> None:
     ids = await _enqueue(database, *(f"msg_{i}" for i in range(5)))
     assert await _claim(database, limit=2) == ids[:2]
@@ -81,7 +90,7 @@ async def test_attempts_are_recorded(database: Database) -> None:
     assert (delivery.state, delivery.attempts, delivery.delivered_at) == (
         "delivered", 2, NOW + 11)
     assert (delivery.last_status_code, delivery.last_error) == (200, None)
-    assert delivery.next_attempt_at == NOW + 10
+    assert delivery.next_attempt_at == NOW + 11  # the last attempt, not the lease's end
     assert [(a.at, a.status_code, a.error, a.duration_ms) for a in attempts] == [
         (NOW, None, "connect timeout", 12.5), (NOW + 11, 200, None, 12.5)]
     assert await _claim(database, now=NOW + 999) == []

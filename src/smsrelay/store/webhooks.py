@@ -153,6 +153,11 @@ async def claim_webhooks(conn: AsyncConnection, *, now: float, lease_seconds: fl
     Due: pending, ``next_attempt_at <= now``, lease free or run out. A delivery with an earlier
     pending delivery for the same message waits, whatever its own schedule. SKIP LOCKED on
     PostgreSQL; on SQLite the write transaction serialises claimers.
+
+    The lease also moves ``next_attempt_at`` to its end: deliveries in flight leave the due
+    range of the index, so a claim does not walk past every one of them first (under a
+    backlog that walk cost milliseconds per claim), and one whose worker died is due again
+    when its lease runs out. The returned deliveries are oldest first.
     """
     if limit <= 0:
         return []
@@ -167,7 +172,10 @@ async def claim_webhooks(conn: AsyncConnection, *, now: float, lease_seconds: fl
         d.c.next_attempt_at <= now,
         or_(d.c.lease_until.is_(None), d.c.lease_until <= now),
     )
-    # MATERIALIZED: evaluated once, see queue._transition_many
+    # MATERIALIZED: evaluated once, see queue._transition_many. The UPDATE takes the picked
+    # rows by id and nothing else: a second ``due`` there made SQLite walk every due delivery
+    # through the state index for each claim. PostgreSQL re-checks a locked row's ``due``
+    # itself (FOR UPDATE), SQLite's single writer cannot race.
     picked = (
         select(d.c.id).where(due, ~blocked)
         .order_by(d.c.next_attempt_at, d.c.id).limit(limit)
@@ -175,11 +183,11 @@ async def claim_webhooks(conn: AsyncConnection, *, now: float, lease_seconds: fl
         .cte("picked").prefix_with("MATERIALIZED")
     )
     rows = list(await conn.execute(
-        update(d).where(d.c.id.in_(select(picked.c.id)), due)
-        .values(lease_until=now + lease_seconds)
+        update(d).where(d.c.id.in_(select(picked.c.id)))
+        .values(lease_until=now + lease_seconds, next_attempt_at=now + lease_seconds)
         .returning(*d.c)
     ))
-    rows.sort(key=lambda r: (r.next_attempt_at, r.id))
+    rows.sort(key=lambda r: r.id)
     return [_delivery(r) for r in rows]
 
 
@@ -232,7 +240,8 @@ async def record_webhook_attempts(conn: AsyncConnection, attempts: Sequence[Atte
     """Log many attempts and settle their deliveries, in three statements however many.
 
     A delivery that ends (delivered or dead) releases the next pending delivery of its
-    message (see ``BLOCKED``).
+    message (see ``BLOCKED``); its ``next_attempt_at`` becomes the time of this last attempt
+    rather than the end of the lease it held.
     """
     if not attempts:
         return
@@ -248,12 +257,12 @@ async def record_webhook_attempts(conn: AsyncConnection, attempts: Sequence[Atte
         update(d).where(d.c.id == bindparam("w_id")).values(
             attempts=d.c.attempts + 1, state=bindparam("w_state"), lease_until=None,
             last_status_code=bindparam("w_code"), last_error=bindparam("w_error"),
-            next_attempt_at=func.coalesce(bindparam("w_next", type_=Float),
-                                          d.c.next_attempt_at),
+            next_attempt_at=bindparam("w_next", type_=Float),
             delivered_at=func.coalesce(bindparam("w_delivered", type_=Float),
                                        d.c.delivered_at)),
         [{"w_id": a.delivery_id, "w_state": _STATE_AFTER[a.outcome], "w_code": a.status_code,
-          "w_error": a.error, "w_next": a.next_attempt_at,
+          "w_error": a.error,
+          "w_next": a.next_attempt_at if a.outcome == "retry" else now,
           "w_delivered": now if a.outcome == "delivered" else None} for a in attempts])
     ended = [a.delivery_id for a in attempts if a.outcome != "retry"]
     if ended:
