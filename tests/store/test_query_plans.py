@@ -65,6 +65,20 @@ async def test_claim_and_expiry_read_waiting_rows_through_their_partial_indexes(
         assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
 
 
+async def test_lease_and_receipt_sweeps_read_only_rows_of_their_status(
+        sqlite_database: Database) -> None:
+    async def work(conn: AsyncConnection) -> None:
+        await queue.reclaim_expired_leases(conn, T0)
+        await queue.time_out_unconfirmed(conn, T0)
+
+    plans = list(_plans(sqlite_database, await _statements(sqlite_database, work),
+                        "picked").values())
+    assert len(plans) == 2, plans
+    assert "USING INDEX ix_messages_sending_lease_until (lease_until<?)" in plans[0], plans
+    assert "USING INDEX ix_messages_sent_dlr_deadline (dlr_deadline<?)" in plans[1], plans
+    assert "TEMP B-TREE FOR ORDER BY" not in plans[1], plans
+
+
 async def test_pending_callbacks_are_looked_up_per_message(sqlite_database: Database) -> None:
     """Enqueueing, claiming and ending callbacks read a few rows per message or per claimed
     delivery, never every pending one."""

@@ -181,7 +181,7 @@ async def reclaim_expired_leases(conn: AsyncConnection, now: float) -> int:
     """
     expired = and_(status_is(S.SENDING), messages.c.lease_until < now)
     rows = await _transition_many(
-        conn, expired, [messages.c.id], None, S.QUEUED, now,
+        conn, expired, [messages.c.lease_until, messages.c.id], None, S.QUEUED, now,
         {"lease_until": None, "worker": None}, detail="lease expired",
     )
     return len(rows)
