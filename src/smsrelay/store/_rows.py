@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import Encoding, Message, MessageKind
 from smsrelay.domain.states import FINAL, MessageStatus, allowed_sources
+from smsrelay.store.bulk import insert_rows
 from smsrelay.store.schema import WAITING_STATUSES, message_events, message_parts, messages
 
 MESSAGE_COLUMNS = tuple(messages.c)
@@ -145,7 +146,7 @@ async def insert_events(conn: AsyncConnection, events: Sequence[Mapping[str, Any
     Each mapping has ``message_id``, ``status``, ``at``, ``error_code`` and ``detail``.
     """
     if events:
-        await conn.execute(message_events.insert(), list(events))
+        await insert_rows(conn, message_events, events)
 
 
 def guarded_update(

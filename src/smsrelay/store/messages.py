@@ -32,6 +32,7 @@ from smsrelay.store._rows import (
     message_to_row,
     messages_from_rows,
 )
+from smsrelay.store.bulk import insert_rows
 from smsrelay.store.db import already_exists
 from smsrelay.store.schema import message_events
 from smsrelay.store.schema import messages as messages_table
@@ -60,7 +61,7 @@ async def insert_messages(conn: AsyncConnection, messages: Sequence[Message], no
     if not messages:
         return
     with already_exists("message"):
-        await conn.execute(messages_table.insert(), [message_to_row(m) for m in messages])
+        await insert_rows(conn, messages_table, [message_to_row(m) for m in messages])
     await insert_events(conn, [event(m.id, m.status, now) for m in messages])
 
 

@@ -40,6 +40,7 @@ from smsrelay.store._rows import (
     status_is,
     waiting,
 )
+from smsrelay.store.bulk import insert_rows
 from smsrelay.store.schema import message_parts, messages
 
 __all__ = [
@@ -271,7 +272,7 @@ async def record_submitted_many(conn: AsyncConnection, items: Sequence[Submitted
         for seq, carrier_id in enumerate(item.carrier_ids, start=1)
     ]
     if parts:
-        await conn.execute(message_parts.insert(), parts)
+        await insert_rows(conn, message_parts, parts)
     await insert_events(conn, [event(item.message_id, S.SENT, now) for item in applied])
     return await messages_from_rows(conn, [rows[item.message_id] for item in applied])
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
+from smsrelay.store.bulk import insert_rows
 from smsrelay.store.schema import message_parts, pending_receipts
 
 __all__ = ["Part", "find_part", "find_parts", "keep_unmatched", "keep_unmatched_many",
@@ -175,7 +176,7 @@ async def keep_unmatched_many(conn: AsyncConnection, reports: Sequence[DeliveryR
                               now: float) -> None:
     """:func:`keep_unmatched` for many receipts, one INSERT."""
     if reports:
-        await conn.execute(pending_receipts.insert(), [
+        await insert_rows(conn, pending_receipts, [
             {"connector": r.connector, "carrier_id": r.carrier_id,
              "status": ReceiptStatus(r.status).value, "error": r.error, "at": r.at,
              "received_at": now} for r in reports])

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from smsrelay.store.bulk import insert_rows
 from smsrelay.store.schema import webhook_attempts, webhook_deliveries
 
 __all__ = [
@@ -125,7 +126,7 @@ async def enqueue_webhooks(conn: AsyncConnection,
         rows.append({"account_id": account_id, "message_id": message_id, "url": url,
                      "payload": payload, "state": PENDING, "attempts": 0,
                      "next_attempt_at": due, "created_at": now})
-    await conn.execute(d.insert(), rows)
+    await insert_rows(conn, d, rows)
 
 
 async def release_blocked(conn: AsyncConnection, now: float, *, limit: int = 1000) -> int:
@@ -250,7 +251,7 @@ async def record_webhook_attempts(conn: AsyncConnection, attempts: Sequence[Atte
             raise ValueError(f"unknown webhook outcome {a.outcome!r}")
         if a.outcome == "retry" and a.next_attempt_at is None:
             raise ValueError("a retry needs next_attempt_at")
-    await conn.execute(webhook_attempts.insert(), [
+    await insert_rows(conn, webhook_attempts, [
         {"delivery_id": a.delivery_id, "at": now, "status_code": a.status_code,
          "error": a.error, "duration_ms": a.duration_ms} for a in attempts])
     await conn.execute(
