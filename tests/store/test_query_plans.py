@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsrelay.store import queue, webhooks
+from smsrelay.store import queue, receipts, webhooks
 from smsrelay.store.db import Database
 from tests.store.factories import an_account
 
@@ -103,3 +103,13 @@ async def test_pending_callbacks_are_looked_up_per_message(sqlite_database: Data
     [claim] = _plans(sqlite_database, statements, "picked").values()
     assert claim.startswith("SEARCH webhook_deliveries USING INTEGER PRIMARY KEY"), claim
     assert claim.count("ix_webhook_deliveries_state_next_attempt_at") == 1, claim
+
+
+async def test_receipts_find_their_parts_through_indexes(sqlite_database: Database) -> None:
+    async def work(conn: AsyncConnection) -> None:
+        await receipts.parts_for_receipts(conn, [("smpp-a", "A1"), ("smpp-a", "A2")])
+
+    [plan] = _plans(sqlite_database, await _statements(sqlite_database, work),
+                    "message_parts").values()
+    assert "SCAN message_parts" not in plan, plan
+    assert "ix_message_parts_connector_carrier_id (connector=? AND carrier_id=?)" in plan, plan

@@ -67,7 +67,8 @@ async def apply_reports(conn: AsyncConnection, reports: Sequence[DeliveryReport]
     whose parts are now all final takes the combined status. Returns the messages that
     changed. Receipts for the same part apply in arrival order (the last one wins).
     """
-    parts = await receipt_store.find_parts(conn, [(r.connector, r.carrier_id) for r in reports])
+    parts, all_parts = await receipt_store.parts_for_receipts(
+        conn, [(r.connector, r.carrier_id) for r in reports])
     unmatched = [r for r in reports if (r.connector, r.carrier_id) not in parts]
     await receipt_store.keep_unmatched_many(conn, unmatched, now)
     updates: dict[tuple[str, int], tuple[str, int, str, str | None]] = {}
@@ -81,7 +82,12 @@ async def apply_reports(conn: AsyncConnection, reports: Sequence[DeliveryReport]
         return []
     await receipt_store.update_parts(conn, list(updates.values()), now)
     touched = sorted({message_id for message_id, _ in updates})
-    all_parts = await receipt_store.parts_of_many(conn, touched)
+    for message_id in touched:  # the parts as just written, without reading them back
+        all_parts[message_id] = [
+            dataclasses.replace(p, status=updates[key][2], error=updates[key][3],
+                                updated_at=now)
+            if (key := (p.message_id, p.seq)) in updates else p
+            for p in all_parts[message_id]]
     changes = []
     for message_id in touched:
         message_parts = all_parts.get(message_id, [])
@@ -93,7 +99,8 @@ async def apply_reports(conn: AsyncConnection, reports: Sequence[DeliveryReport]
             f"carrier error {errors[0]}"
         changes.append(message_store.StatusChange(message_id, final, _ERROR_OF.get(final),
                                                   detail))
-    return await message_store.change_status_many(conn, changes, now)
+    carrier_ids = {m: [p.carrier_id for p in all_parts.get(m, [])] for m in touched}
+    return await message_store.change_status_many(conn, changes, now, carrier_ids=carrier_ids)
 
 
 async def apply_early_receipts(conn: AsyncConnection, connector: str,

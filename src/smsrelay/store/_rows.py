@@ -132,11 +132,18 @@ async def carrier_ids_of(conn: AsyncConnection,
     return {k: tuple(v) for k, v in found.items()}
 
 
-async def messages_from_rows(conn: AsyncConnection, rows: Iterable[Row[Any]]) -> list[Message]:
-    """Map rows to messages, fetching carrier ids only for statuses that can have parts."""
+async def messages_from_rows(conn: AsyncConnection, rows: Iterable[Row[Any]], *,
+                             known: Mapping[str, Sequence[str]] | None = None) -> list[Message]:
+    """Map rows to messages, fetching carrier ids only for statuses that can have parts.
+
+    ``known``: carrier ids the caller already holds (it just wrote or read the parts), so
+    those messages cost no query.
+    """
     rows = list(rows)
-    need = [r.id for r in rows if r.status in _HAS_PARTS]
-    parts = await carrier_ids_of(conn, need) if need else {}
+    known = known or {}
+    need = [r.id for r in rows if r.status in _HAS_PARTS and r.id not in known]
+    parts: Mapping[str, Sequence[str]] = {**await carrier_ids_of(conn, need), **known} \
+        if need else known
     return [message_from_row(r, parts.get(r.id, ())) for r in rows]
 
 
@@ -206,9 +213,13 @@ async def apply_guarded(conn: AsyncConnection, stmt: Update, new: MessageStatus,
 
 
 async def apply_guarded_many(conn: AsyncConnection, stmt: Update, new: MessageStatus,
-                             now: float, error_code: str | None,
-                             detail: str | None) -> list[Message]:
-    """Run a :func:`guarded_update` over many ids; log an event for each row it changed."""
+                             now: float, error_code: str | None, detail: str | None, *,
+                             known: Mapping[str, Sequence[str]] | None = None
+                             ) -> list[Message]:
+    """Run a :func:`guarded_update` over many ids; log an event for each row it changed.
+
+    ``known`` as for :func:`messages_from_rows`.
+    """
     rows = list(await conn.execute(stmt))
     await insert_events(conn, [event(r.id, new, now, error_code, detail) for r in rows])
-    return await messages_from_rows(conn, rows)
+    return await messages_from_rows(conn, rows, known=known)

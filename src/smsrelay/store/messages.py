@@ -185,12 +185,15 @@ class StatusChange:
 
 
 async def change_status_many(conn: AsyncConnection, changes: Sequence[StatusChange],
-                             now: float) -> list[Message]:
+                             now: float, *,
+                             carrier_ids: Mapping[str, Sequence[str]] | None = None
+                             ) -> list[Message]:
     """:func:`change_status` for a batch: one guarded UPDATE per distinct (status, error).
 
     Receipts arrive by the thousand and mostly say the same thing, so a batch of them costs a
     handful of statements. Returns the messages that changed; the others were not in a status
     the table allows to move (a duplicate or late signal) and are left as they were.
+    ``carrier_ids``: the messages' carrier ids when the caller has just read their parts.
     """
     groups: dict[tuple[MessageStatus, str | None, str | None], list[str]] = {}
     for change in changes:
@@ -199,5 +202,6 @@ async def change_status_many(conn: AsyncConnection, changes: Sequence[StatusChan
     changed: list[Message] = []
     for (new, error_code, detail), ids in groups.items():
         stmt = guarded_update(ids, new, now, error_code=error_code, detail=detail)
-        changed += await apply_guarded_many(conn, stmt, new, now, error_code, detail)
+        changed += await apply_guarded_many(conn, stmt, new, now, error_code, detail,
+                                            known=carrier_ids)
     return changed

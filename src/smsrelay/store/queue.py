@@ -274,7 +274,8 @@ async def record_submitted_many(conn: AsyncConnection, items: Sequence[Submitted
     if parts:
         await insert_rows(conn, message_parts, parts)
     await insert_events(conn, [event(item.message_id, S.SENT, now) for item in applied])
-    return await messages_from_rows(conn, [rows[item.message_id] for item in applied])
+    return await messages_from_rows(conn, [rows[item.message_id] for item in applied],
+                                    known={i.message_id: i.carrier_ids for i in applied})
 
 
 def _per_id(values: dict[str, Any]) -> Any:

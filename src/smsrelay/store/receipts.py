@@ -21,8 +21,8 @@ from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
 from smsrelay.store.bulk import insert_rows
 from smsrelay.store.schema import message_parts, pending_receipts
 
-__all__ = ["Part", "find_part", "find_parts", "keep_unmatched", "keep_unmatched_many",
-           "parts_of", "parts_of_many", "purge_unmatched", "take_matchable", "take_unmatched",
+__all__ = ["Part", "find_part", "keep_unmatched", "keep_unmatched_many",
+           "parts_for_receipts", "parts_of", "purge_unmatched", "take_matchable", "take_unmatched",
            "update_part", "update_parts"]
 
 
@@ -123,26 +123,41 @@ async def take_matchable(conn: AsyncConnection, *, limit: int = 1000) -> list[De
             for row in rows]
 
 
-async def find_parts(conn: AsyncConnection,
-                     keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Part]:
-    """The parts for many (connector, carrier id) pairs in one query; missing ones absent."""
-    if not keys:
-        return {}
+async def parts_for_receipts(
+    conn: AsyncConnection, keys: Sequence[tuple[str, str]],
+) -> tuple[dict[tuple[str, str], Part], dict[str, list[Part]]]:
+    """The parts that receipts for ``keys`` (connector, carrier id) refer to, and every part
+    of those parts' messages, in segment order: one query per connector.
+
+    A message's other parts come along because its status is the combination of all of
+    them. They are locked (FOR UPDATE on PostgreSQL) so that two transactions applying
+    receipts for different parts of one message take turns, and the second sees the first's
+    part when it decides whether the message is final; SQLite's single writer gives the same.
+    Should a carrier reuse an id, the newest message wins.
+    """
     p = message_parts
     by_connector: dict[str, set[str]] = {}
     for connector, carrier_id in keys:
         by_connector.setdefault(connector, set()).add(carrier_id)
     rows: list[Any] = []
-    # one query per connector, ``connector = ? AND carrier_id IN (...)``: SQLite answers a
-    # row-value ``(connector, carrier_id) IN (...)`` with a scan of the whole table
+    # ``connector = ? AND carrier_id IN (...)`` per connector: SQLite answers a row-value
+    # ``(connector, carrier_id) IN (...)`` with a scan of the whole table
     for connector, carrier_ids in by_connector.items():
+        hit = select(p.c.message_id).where(p.c.connector == connector,
+                                           p.c.carrier_id.in_(sorted(carrier_ids)))
         rows.extend(await conn.execute(
-            select(p).where(p.c.connector == connector, p.c.carrier_id.in_(sorted(carrier_ids)))))
+            select(p).where(p.c.message_id.in_(hit)).order_by(p.c.message_id, p.c.seq)
+            .with_for_update()))
     rows.sort(key=lambda row: (row.message_id, row.seq))
-    found: dict[tuple[str, str], Part] = {}
-    for row in rows:  # should a carrier reuse an id, the newest message wins (sorted last)
-        found[(row.connector, row.carrier_id)] = _part(row)
-    return found
+    wanted = set(keys)
+    matched: dict[tuple[str, str], Part] = {}
+    by_message: dict[str, list[Part]] = {}
+    for row in rows:
+        part = _part(row)
+        by_message.setdefault(part.message_id, []).append(part)
+        if (part.connector, part.carrier_id) in wanted:
+            matched[(part.connector, part.carrier_id)] = part  # the newest message last
+    return matched, by_message
 
 
 async def update_parts(conn: AsyncConnection,
@@ -156,20 +171,6 @@ async def update_parts(conn: AsyncConnection,
         .values(status=bindparam("m_status"), error=bindparam("m_error"), updated_at=now),
         [{"m_id": m, "m_seq": seq, "m_status": str(st), "m_error": err}
          for m, seq, st, err in updates])
-
-
-async def parts_of_many(conn: AsyncConnection,
-                        message_ids: Sequence[str]) -> dict[str, list[Part]]:
-    """Every part of each message, in segment order, in one query."""
-    if not message_ids:
-        return {}
-    p = message_parts
-    rows = await conn.execute(select(p).where(p.c.message_id.in_(list(set(message_ids))))
-                              .order_by(p.c.message_id, p.c.seq))
-    found: dict[str, list[Part]] = {}
-    for row in rows:
-        found.setdefault(row.message_id, []).append(_part(row))
-    return found
 
 
 async def keep_unmatched_many(conn: AsyncConnection, reports: Sequence[DeliveryReport],
