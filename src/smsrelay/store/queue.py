@@ -22,10 +22,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    Update,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Message, ReceiptStatus
@@ -92,26 +107,55 @@ async def _transition_many(
     than once per UPDATE, and with SKIP LOCKED each run can pick different rows: the UPDATE
     would take more than ``limit`` (seen in practice).
     """
-    pick = select(messages.c.id).where(where).order_by(*order_by)
-    if limit is not None:
-        pick = pick.limit(limit)
-    picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
     values = {"status": new.value, "updated_at": now, **sets}
     if new in FINAL:
         values["final_at"] = now
     if error_code is not None:
         values.update(error_code=error_code, error_message=detail)
-    stmt = (
+    stmt = _transition_statement(where, order_by, limit, values)
+    return await _run_transition(conn, stmt, {}, new, now, error_code, detail)
+
+
+def _transition_statement(where: ColumnElement[bool], order_by: Sequence[Any],
+                          limit: int | BindParameter[int] | None,
+                          values: dict[str, Any]) -> Update:
+    pick = select(messages.c.id).where(where).order_by(*order_by)
+    if limit is not None:
+        pick = pick.limit(limit)
+    picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+    return (
         update(messages)
         .where(messages.c.id.in_(select(picked.c.id)), where)
         .values(values)
         .returning(*MESSAGE_COLUMNS)
     )
-    rows = list(await conn.execute(stmt))
+
+
+async def _run_transition(conn: AsyncConnection, stmt: Update, params: dict[str, Any],
+                          new: MessageStatus, now: float, error_code: str | None,
+                          detail: str | None) -> list[Message]:
+    rows = list(await conn.execute(stmt, params))
     # RETURNING order is unspecified (and differs between the databases): restore the claim's
     rows.sort(key=lambda r: (-r.priority, r.id))
     await insert_events(conn, [event(r.id, new, now, error_code, detail) for r in rows])
     return await messages_from_rows(conn, rows)
+
+
+@cache
+def _claim_statement() -> Update:
+    """The claim, built once with bound values: building this statement costs more than
+    running it (~0.5 ms of SQLAlchemy per call, inside the write transaction)."""
+    now = bindparam("c_now", type_=Float)
+    due = and_(
+        waiting(),
+        messages.c.not_before <= now,
+        or_(messages.c.expires_at.is_(None), messages.c.expires_at > now),
+    )
+    return _transition_statement(
+        due, [messages.c.priority.desc(), messages.c.id], bindparam("c_limit", type_=Integer),
+        {"status": S.SENDING.value, "updated_at": now,
+         "lease_until": bindparam("c_lease_until", type_=Float),
+         "worker": bindparam("c_worker", type_=String), "attempts": messages.c.attempts + 1})
 
 
 async def claim(conn: AsyncConnection, *, worker: str, now: float, lease_seconds: float,
@@ -124,16 +168,11 @@ async def claim(conn: AsyncConnection, *, worker: str, now: float, lease_seconds
     """
     if limit <= 0:
         return []
-    due = and_(
-        waiting(),
-        messages.c.not_before <= now,
-        or_(messages.c.expires_at.is_(None), messages.c.expires_at > now),
-    )
-    return await _transition_many(
-        conn, due, [messages.c.priority.desc(), messages.c.id], limit, S.SENDING, now,
-        {"lease_until": now + lease_seconds, "worker": worker,
-         "attempts": messages.c.attempts + 1},
-    )
+    return await _run_transition(
+        conn, _claim_statement(),
+        {"c_now": now, "c_limit": limit, "c_lease_until": now + lease_seconds,
+         "c_worker": worker},
+        S.SENDING, now, None, None)
 
 
 async def extend_leases(conn: AsyncConnection, message_ids: Sequence[str], *, worker: str,
