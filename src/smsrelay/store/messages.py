@@ -27,6 +27,7 @@ from smsrelay.store._rows import (
     carrier_ids_of,
     event,
     guarded_update,
+    guarded_update_many,
     insert_events,
     message_from_row,
     message_to_row,
@@ -201,7 +202,8 @@ async def change_status_many(conn: AsyncConnection, changes: Sequence[StatusChan
         groups.setdefault(key, []).append(change.message_id)
     changed: list[Message] = []
     for (new, error_code, detail), ids in groups.items():
-        stmt = guarded_update(ids, new, now, error_code=error_code, detail=detail)
-        changed += await apply_guarded_many(conn, stmt, new, now, error_code, detail,
-                                            known=carrier_ids)
+        changed += await apply_guarded_many(
+            conn, guarded_update_many(new), new, now, error_code, detail,
+            params={"g_ids": ids, "g_now": now, "g_code": error_code, "g_detail": detail},
+            known=carrier_ids)
     return changed

@@ -33,7 +33,6 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
-    case,
     func,
     or_,
     select,
@@ -276,7 +275,8 @@ async def record_submitted(
 
 async def record_submitted_many(conn: AsyncConnection, items: Sequence[SubmittedItem],
                                 now: float, *, worker: str | None = None) -> list[Message]:
-    """:func:`record_submitted` for a batch: three statements however many messages.
+    """:func:`record_submitted` for a batch: three statements however many messages (one
+    more for each further connector or deadline among them).
 
     Returns the messages that were still ``sending`` (and are now ``sent``), in item order.
     With ``worker``, only messages that worker still holds: a late answer for a message whose
@@ -285,24 +285,17 @@ async def record_submitted_many(conn: AsyncConnection, items: Sequence[Submitted
     by_id = {item.message_id: item for item in items}
     if not by_id:
         return []
-    ids = list(by_id)
-    stmt = (
-        update(messages)
-        .where(messages.c.id.in_(ids), status_is(S.SENDING), *_held_by(worker))
-        .values(
-            status=S.SENT.value,
-            updated_at=now,
-            submitted_at=now,
-            lease_until=None,
-            error_code=None,
-            error_message=None,
-            connector=_per_id({i: by_id[i].connector for i in ids}),
-            dlr_deadline=_per_id({i: by_id[i].dlr_deadline for i in ids}),
-        )
-        .returning(*MESSAGE_COLUMNS)
-    )
-    rows = {r.id: r for r in await conn.execute(stmt)}
-    applied = [by_id[i] for i in ids if i in rows]
+    groups: dict[tuple[str, float], list[str]] = {}  # one group in practice: one deadline
+    for item in by_id.values():
+        groups.setdefault((item.connector, item.dlr_deadline), []).append(item.message_id)
+    rows: dict[str, Any] = {}
+    for (connector, deadline), ids in groups.items():
+        params = {"s_ids": ids, "s_now": now, "s_connector": connector, "s_deadline": deadline}
+        if worker is not None:
+            params["s_worker"] = worker
+        rows.update((r.id, r) for r in await conn.execute(_sent_statement(worker is not None),
+                                                           params))
+    applied = [item for item in by_id.values() if item.message_id in rows]
     parts = [
         {"message_id": item.message_id, "seq": seq, "connector": item.connector,
          "carrier_id": carrier_id, "status": ReceiptStatus.ACCEPTED.value, "error": None,
@@ -317,11 +310,20 @@ async def record_submitted_many(conn: AsyncConnection, items: Sequence[Submitted
                                     known={i.message_id: i.carrier_ids for i in applied})
 
 
-def _per_id(values: dict[str, Any]) -> Any:
-    """``CASE id WHEN ... END``: a different value per row in one UPDATE."""
-    if len(set(values.values())) == 1:
-        return next(iter(values.values()))
-    return case(values, value=messages.c.id)
+@cache
+def _sent_statement(held: bool) -> Update:
+    """``sending`` → ``sent`` for the ids ``s_ids`` (and, if ``held``, only those that worker
+    ``s_worker`` holds), built once: see :func:`_claim_statement`."""
+    where = [messages.c.id.in_(bindparam("s_ids", expanding=True)), status_is(S.SENDING)]
+    if held:
+        where.append(messages.c.worker == bindparam("s_worker", type_=String))
+    now = bindparam("s_now", type_=Float)
+    return (update(messages).where(*where)
+            .values(status=S.SENT.value, updated_at=now, submitted_at=now, lease_until=None,
+                    error_code=None, error_message=None,
+                    connector=bindparam("s_connector", type_=String),
+                    dlr_deadline=bindparam("s_deadline", type_=Float))
+            .returning(*MESSAGE_COLUMNS))
 
 
 async def record_retry(
