@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Float, Select, String, Update, bindparam, delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningDelete
 
 from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
 from smsrelay.store.bulk import insert_rows
@@ -89,11 +91,8 @@ async def take_unmatched(conn: AsyncConnection, connector: str,
     """
     if not carrier_ids:
         return []
-    r = pending_receipts
-    rows = list(await conn.execute(
-        delete(r).where(r.c.connector == connector, r.c.carrier_id.in_(list(carrier_ids)))
-        .returning(r.c.id, r.c.connector, r.c.carrier_id, r.c.status, r.c.error, r.c.at)
-    ))
+    rows = list(await conn.execute(_take_statement(),
+                                   {"r_connector": connector, "r_ids": list(carrier_ids)}))
     rows.sort(key=lambda row: (row.at, row.id))
     return [DeliveryReport(connector=row.connector, carrier_id=row.carrier_id,
                            status=ReceiptStatus(row.status), at=row.at, error=row.error)
@@ -135,7 +134,6 @@ async def parts_for_receipts(
     part when it decides whether the message is final; SQLite's single writer gives the same.
     Should a carrier reuse an id, the newest message wins.
     """
-    p = message_parts
     by_connector: dict[str, set[str]] = {}
     for connector, carrier_id in keys:
         by_connector.setdefault(connector, set()).add(carrier_id)
@@ -143,11 +141,9 @@ async def parts_for_receipts(
     # ``connector = ? AND carrier_id IN (...)`` per connector: SQLite answers a row-value
     # ``(connector, carrier_id) IN (...)`` with a scan of the whole table
     for connector, carrier_ids in by_connector.items():
-        hit = select(p.c.message_id).where(p.c.connector == connector,
-                                           p.c.carrier_id.in_(sorted(carrier_ids)))
-        rows.extend(await conn.execute(
-            select(p).where(p.c.message_id.in_(hit)).order_by(p.c.message_id, p.c.seq)
-            .with_for_update()))
+        rows.extend(await conn.execute(_parts_statement(),
+                                       {"p_connector": connector,
+                                        "p_ids": sorted(carrier_ids)}))
     rows.sort(key=lambda row: (row.message_id, row.seq))
     wanted = set(keys)
     matched: dict[tuple[str, str], Part] = {}
@@ -165,12 +161,9 @@ async def update_parts(conn: AsyncConnection,
     """Record many receipt outcomes: ``(message_id, seq, status, error)`` each, one call."""
     if not updates:
         return
-    p = message_parts
-    await conn.execute(
-        update(p).where(p.c.message_id == bindparam("m_id"), p.c.seq == bindparam("m_seq"))
-        .values(status=bindparam("m_status"), error=bindparam("m_error"), updated_at=now),
-        [{"m_id": m, "m_seq": seq, "m_status": str(st), "m_error": err}
-         for m, seq, st, err in updates])
+    await conn.execute(_part_outcome_statement(), [
+        {"m_id": m, "m_seq": seq, "m_status": str(st), "m_error": err, "m_now": now}
+        for m, seq, st, err in updates])
 
 
 async def keep_unmatched_many(conn: AsyncConnection, reports: Sequence[DeliveryReport],
@@ -188,3 +181,37 @@ async def purge_unmatched(conn: AsyncConnection, older_than: float) -> int:
     result = await conn.execute(
         delete(pending_receipts).where(pending_receipts.c.received_at < older_than))
     return max(result.rowcount, 0)
+
+
+# Statements of the receipt path, built once with bound values: it runs for every batch of
+# receipts and of submit results, and building a statement costs SQLAlchemy more than running
+# it does.
+
+@cache
+def _parts_statement() -> Select[Any]:
+    """Every part of the messages with a part of connector ``p_connector`` and a carrier id in
+    ``p_ids``, locked (see :func:`parts_for_receipts`)."""
+    p = message_parts
+    hit = select(p.c.message_id).where(
+        p.c.connector == bindparam("p_connector", type_=String),
+        p.c.carrier_id.in_(bindparam("p_ids", expanding=True)))
+    return (select(p).where(p.c.message_id.in_(hit)).order_by(p.c.message_id, p.c.seq)
+            .with_for_update())
+
+
+@cache
+def _part_outcome_statement() -> Update:
+    """One part's receipt outcome (executemany)."""
+    p = message_parts
+    return (update(p).where(p.c.message_id == bindparam("m_id"), p.c.seq == bindparam("m_seq"))
+            .values(status=bindparam("m_status"), error=bindparam("m_error"),
+                    updated_at=bindparam("m_now", type_=Float)))
+
+
+@cache
+def _take_statement() -> ReturningDelete[Any, Any, Any, Any, Any, Any]:
+    """Remove the parked receipts of connector ``r_connector`` for the carrier ids ``r_ids``."""
+    r = pending_receipts
+    return (delete(r).where(r.c.connector == bindparam("r_connector", type_=String),
+                            r.c.carrier_id.in_(bindparam("r_ids", expanding=True)))
+            .returning(r.c.id, r.c.connector, r.c.carrier_id, r.c.status, r.c.error, r.c.at))
