@@ -75,6 +75,12 @@ GSM_EXTENSION: dict[str, int] = {
 _ENCODE: dict[str, bytes] = {c: bytes([i]) for i, c in enumerate(GSM_BASIC) if i != ESC}
 _ENCODE.update({c: bytes([ESC, code]) for c, code in GSM_EXTENSION.items()})
 _EXT_DECODE: dict[int, str] = {code: c for c, code in GSM_EXTENSION.items()}
+# The same table for C-speed checks and encoding of whole strings (every message is checked
+# when accepted and encoded when submitted): the alphabet as a set, and each character's
+# septets as a str of code points < 128, so that ``translate`` then ``encode("latin-1")``
+# gives the bytes.
+_GSM_CHARS = frozenset(_ENCODE)
+_TO_SEPTETS = str.maketrans({c: code.decode("latin-1") for c, code in _ENCODE.items()})
 
 _LIMITS: dict[Encoding, tuple[int, int]] = {Encoding.GSM7: (160, 153), Encoding.UCS2: (70, 67)}
 """(units in a single segment, units per segment of a concatenated message)."""
@@ -128,7 +134,15 @@ class TextInfo:
 
 def is_gsm7(text: str) -> bool:
     """Whether every character of ``text`` is in the GSM default or extension table."""
-    return all(c in _ENCODE for c in text)
+    return _GSM_CHARS.issuperset(text)
+
+
+def _units(text: str, encoding: Encoding) -> int:
+    """Septets (GSM-7, extension characters two) or UTF-16 code units (UCS-2) of ``text``;
+    the per-character costs of :func:`_cost`, summed in C."""
+    if encoding is Encoding.GSM7:
+        return len(text.translate(_TO_SEPTETS))
+    return len(text.encode("utf-16-be", "surrogatepass")) // 2
 
 
 def _cost(encoding: Encoding) -> Callable[[str], int]:
@@ -204,9 +218,9 @@ def analyze(text: str, *, max_segments: int = 10, smart: bool = False) -> TextIn
         if candidate.strip() and is_gsm7(candidate):
             text, replaced = candidate, pairs
     encoding = Encoding.GSM7 if is_gsm7(text) else Encoding.UCS2
-    cost = _cost(encoding)
-    units = sum(cost(c) for c in text)
-    segments = len(split_segments(text, encoding))
+    units = _units(text, encoding)
+    single, multi = _LIMITS[encoding]
+    segments = 1 if units <= single else len(split_segments(text, encoding))
     if segments > max_segments:
         raise SmsError(
             ErrorCode.MESSAGE_TOO_LONG,
@@ -214,7 +228,6 @@ def analyze(text: str, *, max_segments: int = 10, smart: bool = False) -> TextIn
             f"the maximum is {max_segments}",
             field="message",
         )
-    single, multi = _LIMITS[encoding]
     return TextInfo(encoding, units, segments, single if segments == 1 else multi, replaced, text)
 
 
@@ -225,13 +238,10 @@ def analyze(text: str, *, max_segments: int = 10, smart: bool = False) -> TextIn
 def encode_gsm7(text: str) -> bytes:
     """One septet per byte (unpacked, as SMPP's short_message carries it), extension characters
     as ESC + code. Raises ``ValueError`` naming the first character outside the alphabet."""
-    try:
-        return b"".join(_ENCODE[c] for c in text)
-    except KeyError as exc:
-        position = next(i for i, c in enumerate(text) if c not in _ENCODE)
-        raise ValueError(
-            f"{exc.args[0]!r} at position {position} is not in the GSM 03.38 alphabet"
-        ) from None
+    if not _GSM_CHARS.issuperset(text):
+        position, char = next((i, c) for i, c in enumerate(text) if c not in _ENCODE)
+        raise ValueError(f"{char!r} at position {position} is not in the GSM 03.38 alphabet")
+    return text.translate(_TO_SEPTETS).encode("latin-1")
 
 
 def decode_gsm7(data: bytes) -> str:

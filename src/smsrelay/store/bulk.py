@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Float, Integer, String, Table, Text
@@ -52,4 +53,8 @@ async def insert_rows(conn: AsyncConnection, table: Table,
         return
     columns = tuple(rows[0])
     sql = _insert_sql(conn.dialect.name, table, columns)
-    await conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
+    if len(columns) == 1:
+        values = [(row[columns[0]],) for row in rows]
+    else:
+        values = list(map(itemgetter(*columns), rows))  # a tuple per row, in C
+    await conn.exec_driver_sql(sql, values)
