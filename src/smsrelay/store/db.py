@@ -74,14 +74,15 @@ def _sqlite_path(url: str) -> Path:
     return Path(database)
 
 
+# SQLAlchemy renders no ``INDEXED BY`` for SQLite, so these hints are added to the statement
+# text as (plain, hinted) fragments (tests/store/test_query_plans.py asks SQLite for the plans).
+#
+# SQLite's planner answers the queue's statements with an index that starts with ``status``
+# (an equality it likes) and then sorts every waiting row: with 20,000 queued, each claim read
+# and sorted all of them. The partial indexes over waiting rows return them in the wanted
+# order and stop at LIMIT.
 _WAITING_ROWS = "FROM messages \nWHERE messages.status IN ('queued', 'scheduled') AND "
-_PENDING_FOR_MESSAGES = ("FROM webhook_deliveries \nWHERE webhook_deliveries.message_id IN (",
-                         "webhook_deliveries.state = 'pending'")
-SQLITE_INDEX_HINTS = (
-    # SQLite's planner answers the queue's statements with an index that starts with
-    # ``status`` (an equality it likes) and then sorts every waiting row: with 20,000 queued,
-    # each claim read and sorted all of them. The partial indexes over waiting rows return
-    # them in the wanted order and stop at LIMIT.
+_QUEUE_HINTS = (
     (_WAITING_ROWS + "messages.not_before <= ?",
      _WAITING_ROWS.replace("FROM messages ", "FROM messages INDEXED BY ix_messages_due ")
      + "messages.not_before <= ?"),
@@ -89,27 +90,25 @@ SQLITE_INDEX_HINTS = (
      _WAITING_ROWS.replace("FROM messages ",
                            "FROM messages INDEXED BY ix_messages_waiting_expires_at ")
      + "messages.expires_at <= ?"),
-    # "which of these messages have a pending callback?" (enqueue, and releasing the next
-    # one): without statistics SQLite reads every pending delivery through the ``state``
-    # index, thousands under a backlog, instead of a few rows per message.
-    (_PENDING_FOR_MESSAGES[0],
-     _PENDING_FOR_MESSAGES[0].replace(
-         "FROM webhook_deliveries ",
-         "FROM webhook_deliveries INDEXED BY ix_webhook_deliveries_pending_message ")),
 )
-"""(plain, hinted) statement fragments. SQLAlchemy renders no ``INDEXED BY`` for SQLite, so
-the hint is added to the statement text (tests/store/test_query_plans.py)."""
+# "Which of these messages have a pending callback?" (enqueueing, and releasing the next one):
+# without statistics SQLite reads every pending delivery through the ``state`` index,
+# thousands under a backlog, instead of a few rows per message. Only where the statement
+# states the partial index's condition.
+_PENDING_OF_MESSAGES = "FROM webhook_deliveries \nWHERE webhook_deliveries.message_id IN ("
+_PENDING_HINTED = _PENDING_OF_MESSAGES.replace(
+    "FROM webhook_deliveries ",
+    "FROM webhook_deliveries INDEXED BY ix_webhook_deliveries_pending_message ")
+_PENDING_CONDITION = "webhook_deliveries.state = 'pending'"
 
 
 def _with_index_hints(_conn: Any, _cursor: Any, statement: str, parameters: Any,
                       _context: Any, _executemany: bool) -> tuple[str, Any]:
     if "FROM messages \nWHERE messages.status IN" in statement:
-        for plain, hinted in SQLITE_INDEX_HINTS[:2]:
+        for plain, hinted in _QUEUE_HINTS:
             statement = statement.replace(plain, hinted)
-    elif (_PENDING_FOR_MESSAGES[0] in statement
-          and _PENDING_FOR_MESSAGES[1] in statement):  # the partial index's condition
-        plain, hinted = SQLITE_INDEX_HINTS[2]
-        statement = statement.replace(plain, hinted)
+    elif _PENDING_OF_MESSAGES in statement and _PENDING_CONDITION in statement:
+        statement = statement.replace(_PENDING_OF_MESSAGES, _PENDING_HINTED)
     return statement, parameters
 
 
