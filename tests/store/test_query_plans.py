@@ -102,7 +102,8 @@ async def test_pending_callbacks_are_looked_up_per_message(sqlite_database: Data
     # the claim walks the due range once, to pick; the UPDATE then takes the picked by id
     [claim] = _plans(sqlite_database, statements, "picked").values()
     assert claim.startswith("SEARCH webhook_deliveries USING INTEGER PRIMARY KEY"), claim
-    assert claim.count("ix_webhook_deliveries_state_next_attempt_at") == 1, claim
+    assert claim.count("ix_webhook_deliveries_due (next_attempt_at<?)") == 1, claim
+    assert "TEMP B-TREE" not in claim, claim  # read in claim order, stopping at the LIMIT
 
 
 async def test_receipts_find_their_parts_through_indexes(sqlite_database: Database) -> None:

@@ -183,7 +183,6 @@ webhook_deliveries = Table(
     Column("delivered_at", Float),
     Column("last_status_code", Integer),
     Column("last_error", Text),
-    Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
     Index("ix_webhook_deliveries_message_id_id", "message_id", "id"),
 )
 # "is there an earlier pending delivery for this message?", asked for every claim candidate:
@@ -192,6 +191,13 @@ webhook_deliveries = Table(
 # one claim of 64 under a 20,000-message burst.
 _pending_delivery = webhook_deliveries.c.state == "pending"
 Index("ix_webhook_deliveries_pending_message", webhook_deliveries.c.message_id,
+      webhook_deliveries.c.id, sqlite_where=_pending_delivery,
+      postgresql_where=_pending_delivery)
+# the claim's order, pending rows only (migration 0007): the claim reads due deliveries off it
+# in order and stops at its LIMIT. The (state, next_attempt_at) index it replaces lacked the
+# id, so PostgreSQL, whose statistics lag the table under a burst, fetched every due delivery
+# and sorted them for each claim (9 ms for a claim of 32 with 3,200 due).
+Index("ix_webhook_deliveries_due", webhook_deliveries.c.next_attempt_at,
       webhook_deliveries.c.id, sqlite_where=_pending_delivery,
       postgresql_where=_pending_delivery)
 

@@ -140,7 +140,7 @@ async def release_blocked(conn: AsyncConnection, now: float, *, limit: int = 100
     earlier = d.alias("earlier")
     ready = (
         select(d.c.id).where(
-            d.c.state == literal(PENDING), d.c.next_attempt_at >= BLOCKED,
+            d.c.state == _IS_PENDING, d.c.next_attempt_at >= BLOCKED,
             ~exists().where(earlier.c.message_id == d.c.message_id, earlier.c.id < d.c.id,
                             earlier.c.state == _IS_PENDING))
         .limit(limit).scalar_subquery()
@@ -162,7 +162,7 @@ def _claim_statement() -> Update:
         earlier.c.state == _IS_PENDING,
     )
     due = and_(
-        d.c.state == literal(PENDING),
+        d.c.state == _IS_PENDING,
         d.c.next_attempt_at <= now,
         or_(d.c.lease_until.is_(None), d.c.lease_until <= now),
     )
