@@ -140,7 +140,7 @@ async def parts_for_receipts(
     rows: list[Any] = []
     # ``connector = ? AND carrier_id IN (...)`` per connector: SQLite answers a row-value
     # ``(connector, carrier_id) IN (...)`` with a scan of the whole table
-    for connector, carrier_ids in by_connector.items():
+    for connector, carrier_ids in sorted(by_connector.items()):  # one lock order for all
         rows.extend(await conn.execute(_parts_statement(),
                                        {"p_connector": connector,
                                         "p_ids": sorted(carrier_ids)}))
