@@ -1,10 +1,12 @@
-"""Many-row INSERTs through the driver: same rows, same defaults, same errors as Core's."""
+"""Many-row INSERTs through the driver (same rows, defaults and errors as Core's), and the
+padding of IN lists that keeps the number of distinct statements small."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import exc, select
 
+from smsrelay.store._rows import padded
 from smsrelay.store.bulk import insert_rows
 from smsrelay.store.db import Database
 from smsrelay.store.schema import accounts, pending_receipts, webhook_attempts
@@ -39,3 +41,12 @@ async def test_a_table_needing_type_processing_is_refused(database: Database) ->
     async with database.transaction() as conn:
         with pytest.raises(TypeError, match=r"accounts\.disabled"):
             await insert_rows(conn, accounts, [{"id": "acc_x", "disabled": False}])
+
+
+def test_in_lists_are_padded_to_a_power_of_two_with_the_same_members() -> None:
+    assert padded([]) == []
+    assert padded(["a"]) == ["a"]
+    assert padded(["a", "b", "c"]) == ["a", "b", "c", "c"]
+    assert padded(list(range(5))) == [0, 1, 2, 3, 4, 4, 4, 4]
+    assert padded(list(range(8))) == list(range(8))
+    assert {len(padded(list(range(n)))) for n in range(1, 65)} == {1, 2, 4, 8, 16, 32, 64}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,6 +30,7 @@ from smsrelay.store.bulk import insert_rows
 from smsrelay.store.schema import WAITING_STATUSES, message_events, message_parts, messages
 
 MESSAGE_COLUMNS = tuple(messages.c)
+T = TypeVar("T")
 
 # statuses a message can only reach after record_submitted wrote its parts
 _HAS_PARTS = frozenset({
@@ -204,6 +205,22 @@ def guarded_update(
         .values(sets)
         .returning(*MESSAGE_COLUMNS)
     )
+
+
+def padded(values: Sequence[T]) -> list[T]:
+    """``values`` for an expanding ``IN`` parameter, lengthened to the next power of two by
+    repeating the last one (the same set, so the same rows).
+
+    Each list length renders a different statement, which each database prepares and caches
+    separately: PostgreSQL's per-connection prepared statements (asyncpg keeps 100) and
+    SQLite's statement cache would otherwise see up to one statement per batch size. With
+    padding a statement has about eight shapes.
+    """
+    n = len(values)
+    if n <= 1:
+        return list(values)
+    size = 1 << (n - 1).bit_length()
+    return [*values, *([values[-1]] * (size - n))]
 
 
 @cache

@@ -32,6 +32,7 @@ from smsrelay.store._rows import (
     message_from_row,
     message_to_row,
     messages_from_rows,
+    padded,
 )
 from smsrelay.store.bulk import insert_rows
 from smsrelay.store.db import already_exists
@@ -204,6 +205,6 @@ async def change_status_many(conn: AsyncConnection, changes: Sequence[StatusChan
     for (new, error_code, detail), ids in groups.items():
         changed += await apply_guarded_many(
             conn, guarded_update_many(new), new, now, error_code, detail,
-            params={"g_ids": ids, "g_now": now, "g_code": error_code, "g_detail": detail},
+            params={"g_ids": padded(ids), "g_now": now, "g_code": error_code, "g_detail": detail},
             known=carrier_ids)
     return changed

@@ -51,6 +51,7 @@ from smsrelay.store._rows import (
     guarded_update,
     insert_events,
     messages_from_rows,
+    padded,
     status_is,
     waiting,
 )
@@ -290,7 +291,8 @@ async def record_submitted_many(conn: AsyncConnection, items: Sequence[Submitted
         groups.setdefault((item.connector, item.dlr_deadline), []).append(item.message_id)
     rows: dict[str, Any] = {}
     for (connector, deadline), ids in groups.items():
-        params = {"s_ids": ids, "s_now": now, "s_connector": connector, "s_deadline": deadline}
+        params = {"s_ids": padded(ids), "s_now": now, "s_connector": connector,
+                  "s_deadline": deadline}
         if worker is not None:
             params["s_worker"] = worker
         rows.update((r.id, r) for r in await conn.execute(_sent_statement(worker is not None),

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningDelete
 
 from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
+from smsrelay.store._rows import padded
 from smsrelay.store.bulk import insert_rows
 from smsrelay.store.schema import message_parts, pending_receipts
 
@@ -92,7 +93,7 @@ async def take_unmatched(conn: AsyncConnection, connector: str,
     if not carrier_ids:
         return []
     rows = list(await conn.execute(_take_statement(),
-                                   {"r_connector": connector, "r_ids": list(carrier_ids)}))
+                                   {"r_connector": connector, "r_ids": padded(carrier_ids)}))
     rows.sort(key=lambda row: (row.at, row.id))
     return [DeliveryReport(connector=row.connector, carrier_id=row.carrier_id,
                            status=ReceiptStatus(row.status), at=row.at, error=row.error)
@@ -143,7 +144,7 @@ async def parts_for_receipts(
     for connector, carrier_ids in sorted(by_connector.items()):  # one lock order for all
         rows.extend(await conn.execute(_parts_statement(),
                                        {"p_connector": connector,
-                                        "p_ids": sorted(carrier_ids)}))
+                                        "p_ids": padded(sorted(carrier_ids))}))
     rows.sort(key=lambda row: (row.message_id, row.seq))
     wanted = set(keys)
     matched: dict[tuple[str, str], Part] = {}

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from smsrelay.store._rows import padded
 from smsrelay.store.bulk import insert_rows
 from smsrelay.store.schema import webhook_attempts, webhook_deliveries
 
@@ -120,7 +121,7 @@ async def enqueue_webhooks(conn: AsyncConnection,
     if not items:
         return
     ids = sorted({message_id for _, message_id, _, _ in items})
-    busy = set((await conn.execute(_pending_among(), {"w_ids": ids})).scalars())
+    busy = set((await conn.execute(_pending_among(), {"w_ids": padded(ids)})).scalars())
     rows = []
     for account_id, message_id, url, payload in items:
         due = BLOCKED if message_id in busy else now
@@ -273,7 +274,7 @@ async def record_webhook_attempts(conn: AsyncConnection, attempts: Sequence[Atte
           "w_delivered": now if a.outcome == "delivered" else None} for a in attempts])
     ended = [a.delivery_id for a in attempts if a.outcome != "retry"]
     if ended:
-        await conn.execute(_release_next_statement(), {"w_ended": ended, "w_now": now})
+        await conn.execute(_release_next_statement(), {"w_ended": padded(ended), "w_now": now})
 
 
 # The statements below run for every batch of callbacks; each is built once, with bound
