@@ -135,7 +135,7 @@ async def carrier_ids_of(conn: AsyncConnection,
         return {}
     rows = await conn.execute(
         select(message_parts.c.message_id, message_parts.c.carrier_id)
-        .where(message_parts.c.message_id.in_(ids))
+        .where(message_parts.c.message_id.in_(padded(ids)))
         .order_by(message_parts.c.message_id, message_parts.c.seq)
     )
     found: dict[str, list[str]] = {}

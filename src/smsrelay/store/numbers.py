@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsrelay.store._rows import padded
 from smsrelay.store.db import already_exists
 from smsrelay.store.schema import numbers
 
@@ -61,5 +62,5 @@ async def owners_of(conn: AsyncConnection, wanted: Iterable[str]) -> dict[str, s
     if not keys:
         return {}
     rows = await conn.execute(select(numbers.c.number, numbers.c.account_id)
-                              .where(numbers.c.number.in_(keys)))
+                              .where(numbers.c.number.in_(padded(keys))))
     return {r.number: r.account_id for r in rows}

@@ -186,7 +186,7 @@ async def extend_leases(conn: AsyncConnection, message_ids: Sequence[str], *, wo
         return 0
     result = await conn.execute(
         update(messages)
-        .where(messages.c.id.in_(list(message_ids)), status_is(S.SENDING),
+        .where(messages.c.id.in_(padded(list(message_ids))), status_is(S.SENDING),
                messages.c.worker == worker)
         .values(lease_until=lease_until)
         .returning(messages.c.id)

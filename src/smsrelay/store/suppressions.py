@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsrelay.store._rows import padded
 from smsrelay.store.schema import suppressions
 
 __all__ = ["Suppression", "add_suppression", "list_suppressions", "remove_suppression",
@@ -51,7 +52,7 @@ async def suppressed_among(conn: AsyncConnection, account_id: str,
     if not wanted:
         return set()
     rows = await conn.execute(
-        select(t.c.number).where(t.c.account_id == account_id, t.c.number.in_(wanted)))
+        select(t.c.number).where(t.c.account_id == account_id, t.c.number.in_(padded(wanted))))
     return {r[0] for r in rows}
 
 
