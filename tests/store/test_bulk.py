@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import exc, select
 
-from smsrelay.store._rows import padded
-from smsrelay.store.bulk import insert_rows
+from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.db import Database
 from smsrelay.store.schema import accounts, pending_receipts, webhook_attempts
 from tests.store.factories import T0

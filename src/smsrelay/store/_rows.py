@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,11 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import Encoding, Message, MessageKind
 from smsrelay.domain.states import FINAL, MessageStatus, allowed_sources
-from smsrelay.store.bulk import insert_rows
+from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.schema import WAITING_STATUSES, message_events, message_parts, messages
 
 MESSAGE_COLUMNS = tuple(messages.c)
-T = TypeVar("T")
 
 # statuses a message can only reach after record_submitted wrote its parts
 _HAS_PARTS = frozenset({
@@ -169,7 +168,7 @@ async def insert_events(conn: AsyncConnection, events: Sequence[Mapping[str, Any
 
 
 def guarded_update(
-    message_id: str | Sequence[str],
+    message_id: str,
     new: MessageStatus,
     now: float,
     *,
@@ -192,35 +191,8 @@ def guarded_update(
     bad = set(sets) - (set(messages.c.keys()) - _OWNED)
     if bad:
         raise ValueError(f"change_status cannot set {sorted(bad)}")
-    sets.update(status=new.value, updated_at=now, error_code=error_code, error_message=detail)
-    if new in FINAL:
-        sets["final_at"] = now
-    by_id = (messages.c.id == message_id if isinstance(message_id, str)
-             else messages.c.id.in_(list(message_id)))
-    return (
-        update(messages)
-        .where(by_id,
-               messages.c.status.in_(sorted(s.value for s in allowed)),
-               *extra_where)
-        .values(sets)
-        .returning(*MESSAGE_COLUMNS)
-    )
-
-
-def padded(values: Sequence[T]) -> list[T]:
-    """``values`` for an expanding ``IN`` parameter, lengthened to the next power of two by
-    repeating the last one (the same set, so the same rows).
-
-    Each list length renders a different statement, which each database prepares and caches
-    separately: PostgreSQL's per-connection prepared statements (asyncpg keeps 100) and
-    SQLite's statement cache would otherwise see up to one statement per batch size. With
-    padding a statement has about eight shapes.
-    """
-    n = len(values)
-    if n <= 1:
-        return list(values)
-    size = 1 << (n - 1).bit_length()
-    return [*values, *([values[-1]] * (size - n))]
+    return _guarded(messages.c.id == message_id, new, allowed, sets, now, error_code, detail,
+                    extra_where)
 
 
 @cache
@@ -228,16 +200,22 @@ def guarded_update_many(new: MessageStatus) -> Update:
     """:func:`guarded_update` for the ids ``g_ids``, built once per status (receipts settle
     messages by the thousand; building the statement cost more than running it). Bound:
     ``g_ids``, ``g_now``, ``g_code`` and ``g_detail``."""
-    now = bindparam("g_now", type_=Float)
-    sets: dict[str, Any] = {"status": new.value, "updated_at": now,
-                            "error_code": bindparam("g_code", type_=String),
-                            "error_message": bindparam("g_detail", type_=Text)}
+    return _guarded(messages.c.id.in_(bindparam("g_ids", expanding=True)), new,
+                    allowed_sources(new), {}, bindparam("g_now", type_=Float),
+                    bindparam("g_code", type_=String), bindparam("g_detail", type_=Text))
+
+
+def _guarded(by_id: ColumnElement[bool], new: MessageStatus, allowed: Iterable[MessageStatus],
+             sets: dict[str, Any], now: Any, error_code: Any, detail: Any,
+             extra_where: Iterable[ColumnElement[bool]] = ()) -> Update:
+    """The statement of both: ``now``, ``error_code`` and ``detail`` are values or bound
+    parameters."""
+    sets.update(status=new.value, updated_at=now, error_code=error_code, error_message=detail)
     if new in FINAL:
         sets["final_at"] = now
     return (
         update(messages)
-        .where(messages.c.id.in_(bindparam("g_ids", expanding=True)),
-               messages.c.status.in_(sorted(s.value for s in allowed_sources(new))))
+        .where(by_id, messages.c.status.in_(sorted(s.value for s in allowed)), *extra_where)
         .values(sets)
         .returning(*MESSAGE_COLUMNS)
     )

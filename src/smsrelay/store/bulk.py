@@ -1,4 +1,5 @@
-"""Many-row INSERTs of the hot tables through the driver's own ``executemany``.
+"""Statements over many rows: INSERTs of the hot tables through the driver's own
+``executemany``, and ``IN`` lists padded to a few lengths.
 
 SQLAlchemy's executemany of a Core ``insert()`` builds a parameter dict per row, runs each
 value through the type system and renders multi-row ``VALUES`` text in Python (its
@@ -19,12 +20,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Float, Integer, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_rows", "padded"]
+
+T = TypeVar("T")
 
 _PASS_THROUGH = (String, Text, Float, Integer)  # Text is a String; listed for the reader
 
@@ -58,3 +61,19 @@ async def insert_rows(conn: AsyncConnection, table: Table,
     else:
         values = list(map(itemgetter(*columns), rows))  # a tuple per row, in C
     await conn.exec_driver_sql(sql, values)
+
+
+def padded(values: Sequence[T]) -> list[T]:
+    """``values`` for an expanding ``IN`` parameter, lengthened to the next power of two by
+    repeating the last one (the same set, so the same rows).
+
+    Each list length renders a different statement, which each database prepares and caches
+    separately: PostgreSQL's per-connection prepared statements (asyncpg keeps 100) and
+    SQLite's statement cache would otherwise see up to one statement per batch size. With
+    padding a statement has about eight shapes.
+    """
+    n = len(values)
+    if n <= 1:
+        return list(values)
+    size = 1 << (n - 1).bit_length()
+    return [*values, *([values[-1]] * (size - n))]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsrelay.store._rows import padded
+from smsrelay.store.bulk import padded
 from smsrelay.store.db import already_exists
 from smsrelay.store.schema import numbers
 

@@ -51,11 +51,10 @@ from smsrelay.store._rows import (
     guarded_update,
     insert_events,
     messages_from_rows,
-    padded,
     status_is,
     waiting,
 )
-from smsrelay.store.bulk import insert_rows
+from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.schema import message_parts, messages
 
 __all__ = [

@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningDelete
 
 from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
-from smsrelay.store._rows import padded
-from smsrelay.store.bulk import insert_rows
+from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.schema import message_parts, pending_receipts
 
 __all__ = ["Part", "find_part", "keep_unmatched", "keep_unmatched_many",

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsrelay.store._rows import padded
+from smsrelay.store.bulk import padded
 from smsrelay.store.schema import suppressions
 
 __all__ = ["Suppression", "add_suppression", "list_suppressions", "remove_suppression",

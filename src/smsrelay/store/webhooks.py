@@ -33,8 +33,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from smsrelay.store._rows import padded
-from smsrelay.store.bulk import insert_rows
+from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.schema import webhook_attempts, webhook_deliveries
 
 __all__ = [
