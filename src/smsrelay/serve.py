@@ -12,6 +12,7 @@ from smsrelay import __version__
 from smsrelay.app import SmsRelay
 from smsrelay.config import Settings
 from smsrelay.gateway.http.app import create_app
+from smsrelay.gctuning import tune_for_service
 
 
 def banner(settings: Settings, relay: SmsRelay) -> str:
@@ -57,6 +58,7 @@ def run(settings: Settings) -> None:
         await relay.start()
         app.state.context = relay.api_context()
         app.state.relay = relay
+        tune_for_service()
         if show_banner:
             print(banner(settings, relay), file=sys.stderr, flush=True)
 
