@@ -151,14 +151,17 @@ class SmsRelay:
         self.db = db = await open_database(s)
         self.bootstrap_result = await bootstrap(db, s, self.clock)
         await self._refresh_account_names()
-        self.committer = GroupCommitter(db, self.clock.now)
+        # each accept commit claims what it made due for the dispatcher (built below); a
+        # claim that may have left some wakes the dispatcher itself
+        self.committer = GroupCommitter(db, self.clock.now,
+                                        claim_along=lambda: self.dispatcher.claim_along())
         self.webhooks = WebhookSender(
             db, self.clock, timeout=s.webhook_timeout, concurrency=s.webhook_concurrency,
             per_host=s.webhook_per_host, block_private=s.webhook_block_private,
             policy=WebhookRetryPolicy(window=s.webhook_retry_window,
                                       backoff=Backoff(s.webhook_retry_base, 2.0,
                                                       s.webhook_retry_cap)))
-        self.dlr = DlrProcessor(db, self.clock, on_callbacks=self.webhooks.wake)
+        self.dlr = DlrProcessor(db, self.clock, outbox=self.webhooks)
         self.inbound = InboundProcessor(db, self.clock, optout_keywords=s.optout_keywords,
                                         optin_keywords=s.optin_keywords,
                                         on_callbacks=self.webhooks.wake)
@@ -179,7 +182,7 @@ class SmsRelay:
                 max_inflight=s.max_inflight, lease_seconds=s.lease_seconds,
                 dlr_timeout=s.dlr_timeout, unmatched_receipt_ttl=s.unmatched_receipt_ttl),
             account_names=lambda account_id: self._account_names.get(account_id, account_id),
-            on_callbacks=self.webhooks.wake,
+            outbox=self.webhooks,
             rates={n: float(d.get("throughput", 0.0)) for n, d in self._definitions.items()},
             prices={n: d.get("prices") or {} for n, d in self._definitions.items()},
             country_rates={n: d.get("country_throughput") or {}
@@ -189,7 +192,7 @@ class SmsRelay:
             AcceptPolicy(max_segments=s.max_segments,
                          strict_numbers=s.number_validation == "strict",
                          smart_encoding=s.smart_encoding, default_validity=s.default_validity),
-            self.clock, on_accepted=self.dispatcher.wake, rng=random.Random(), db=db)
+            self.clock, rng=random.Random(), db=db)
         await self.committer.start()
         await self.webhooks.start()
         await self.webhooks.run()

@@ -10,9 +10,13 @@ fails, its pieces are retried one by one so a bad row fails only its own request
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import Message
 from smsrelay.store import idempotency as idem_store
@@ -39,10 +43,26 @@ class _Work:
                                        .create_future())
 
 
+ClaimAlong = Callable[[], AbstractAsyncContextManager[
+    Callable[[AsyncConnection, float], Awaitable[None]]]]
+"""``Dispatcher.claim_along``: claims due messages inside the commit that stored them."""
+
+
+@contextlib.asynccontextmanager
+async def _no_claim() -> AsyncIterator[Callable[[AsyncConnection, float], Awaitable[None]]]:
+    async def claim(conn: AsyncConnection, now: float) -> None:
+        return None
+
+    yield claim
+
+
 class GroupCommitter:
-    def __init__(self, db: Database, now: Callable[[], float], *, max_rows: int = 5000) -> None:
+    def __init__(self, db: Database, now: Callable[[], float], *, max_rows: int = 5000,
+                 claim_along: ClaimAlong | None = None) -> None:
+        """``claim_along``: the dispatcher's, so each commit also claims what it made due."""
         self._db = db
         self._now = now
+        self._claim_along = claim_along or _no_claim
         self._max_rows = max_rows
         self._queue: list[_Work] = []
         self._wakeup = asyncio.Event()
@@ -106,7 +126,8 @@ class GroupCommitter:
 
     async def _write(self, batch: Sequence[_Work]) -> None:
         now = self._now()
-        async with self._db.transaction() as conn:
+        # claim_along outside the transaction: the claimed messages go out after the commit
+        async with self._claim_along() as claim, self._db.transaction() as conn:
             rows = [m for work in batch for m in work.messages]
             if rows:
                 await message_store.insert_messages(conn, rows, now)
@@ -115,6 +136,8 @@ class GroupCommitter:
                     i = work.idempotency
                     await idem_store.put_idempotency(conn, i.account_id, i.key, i.request_hash,
                                                      i.response_status, i.response_body, now)
+            if rows:
+                await claim(conn, now)
         self.commits += 1
 
 

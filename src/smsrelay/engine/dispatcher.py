@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,6 +36,7 @@ from smsrelay.engine.dlr import apply_early_receipts, apply_late_matches
 from smsrelay.engine.lanes import Lane
 from smsrelay.engine.notify import enqueue_status_callbacks
 from smsrelay.engine.tasks import finish, record_batches, wait_event
+from smsrelay.engine.webhooks import CallbackOutbox, UnclaimedOutbox
 from smsrelay.store import idempotency as idem_store
 from smsrelay.store import queue as queue_store
 from smsrelay.store import receipts as receipt_store
@@ -70,6 +71,7 @@ class Dispatcher:
                  settings: DispatchSettings | None = None,
                  account_names: Callable[[str], str] | None = None,
                  on_callbacks: Callable[[], None] | None = None,
+                 outbox: CallbackOutbox | None = None,
                  rates: Mapping[str, float] | None = None,
                  prices: PriceTable | None = None,
                  country_rates: Mapping[str, Mapping[str, float]] | None = None,
@@ -90,9 +92,12 @@ class Dispatcher:
         self._retry = retry
         self._clock = clock
         self._account_names = account_names or (lambda account_id: account_id)
-        self._on_callbacks = on_callbacks
+        # where status-changing transactions open (a WebhookSender claims their callbacks)
+        self._outbox = outbox or UnclaimedOutbox(db, on_callbacks)
         self._rng = rng or random.Random()
         self._inflight = 0
+        self._reserved = 0  # room promised to claims under way
+        self._backlog = True  # the last claim was full: more may be due than was claimed
         self._capacity = asyncio.Event()
         self._wake = asyncio.Event()
         self._results: asyncio.Queue[_Result | None] = asyncio.Queue()
@@ -145,34 +150,91 @@ class Dispatcher:
     async def _claim_loop(self) -> None:
         while not self._stopping:
             try:
-                claimed = await self.claim_and_submit()
+                more = await self.claim_and_submit()
             except Exception:
                 log.exception("claim failed; retrying")
-                claimed = 0
+                more = False
                 await asyncio.sleep(1.0)
-            if claimed:
+            if more:
                 continue
             await self._sleep_until_due()
 
-    def _room(self) -> int:
-        """How many messages to claim: the in-flight budget, and what the lanes can take."""
-        budget = self.settings.max_inflight - self._inflight
+    def _room(self, finishing: int = 0) -> int:
+        """How many messages to claim: the in-flight budget (counting ``finishing`` messages
+        whose results are being recorded as gone), and what the lanes can take."""
+        budget = self.settings.max_inflight - self._inflight - self._reserved + finishing
         lanes = sum(lane.room() for lane in self.lanes.values()) if self.lanes else budget
         return min(budget, lanes, self.settings.claim_batch)
 
-    async def claim_and_submit(self) -> int:
-        """Claim what the budget and the lanes allow; hand each message to its lane."""
+    async def _claim_in(self, conn: AsyncConnection, now: float, limit: int) -> list[Message]:
+        claimed = await queue_store.claim(conn, worker=self.settings.worker_id, now=now,
+                                          lease_seconds=self.settings.lease_seconds,
+                                          limit=limit)
+        self._backlog = len(claimed) >= limit
+        return claimed
+
+    async def claim_and_submit(self) -> bool:
+        """Claim what the budget and the lanes allow; hand each message to its lane.
+
+        True when more may be due at once: the claim was full, or there was no room yet.
+        Otherwise everything due was claimed, and the loop waits to be woken: accepts and
+        recorded results claim in their own transactions (:meth:`claim_along`).
+        """
         room = self._room()
         if room <= 0:
             self._capacity.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._capacity.wait(), 0.05)
-            return 1
+            return True
         now = self._clock.now()
-        async with self._db.transaction() as conn:
-            messages = await queue_store.claim(
-                conn, worker=self.settings.worker_id, now=now,
-                lease_seconds=self.settings.lease_seconds, limit=room)
+        self._reserved += room
+        try:
+            async with self._db.transaction() as conn:
+                messages = await self._claim_in(conn, now, room)
+        finally:
+            self._reserved -= room
+        if await self._take(messages):
+            # their lane is full: give it time to drain instead of claiming them again at once
+            await wait_event(self._stop, 0.05)
+        return self._backlog
+
+    @contextlib.asynccontextmanager
+    async def claim_along(self) -> AsyncIterator[Callable[[AsyncConnection, float],
+                                                           Awaitable[None]]]:
+        """Claim due messages inside another write transaction (the accept's group commit).
+
+        Use it around that transaction and call what it yields with the connection before
+        the commit; the claimed messages go to their lanes once the transaction has
+        committed, so a burst of accepts costs no claim transactions of its own. The room is
+        reserved before the transaction starts; a claim that may have left messages due
+        wakes the claim loop.
+        """
+        room = 0 if self._stopping or not self._tasks else max(0, self._room())
+        self._reserved += room
+        claimed: list[Message] = []
+
+        async def claim(conn: AsyncConnection, now: float) -> None:
+            if room and not claimed:
+                claimed.extend(await self._claim_in(conn, now, room))
+
+        try:
+            yield claim
+        finally:
+            self._reserved -= room
+        # committed: nothing here may fail the caller's commit (an accept retried after its
+        # rows are stored would store them twice); a claim that cannot be handed over keeps
+        # its lease and returns to the queue when the lease runs out
+        try:
+            if claimed:
+                await self._take(claimed)
+        except Exception:
+            log.exception("handing %d claimed messages to their lanes failed", len(claimed))
+        if not room or len(claimed) >= room:
+            self.wake()
+
+    async def _take(self, messages: Sequence[Message]) -> int:
+        """Hand committed claims to their lanes; those a full lane cannot take go back to
+        the queue. Returns how many went back."""
         self.stats["claimed"] += len(messages)
         overflow: list[Message] = []
         for message in messages:
@@ -187,9 +249,7 @@ class Dispatcher:
                     error=ErrorCode.NO_ROUTE, detail=f"routing failed: {error}")))
         if overflow:
             await self._release(overflow)
-            # their lane is full: give it time to drain instead of claiming them again at once
-            await wait_event(self._stop, 0.05)
-        return len(messages) - len(overflow)
+        return len(overflow)
 
     def _assign(self, message: Message) -> bool:
         """Choose the connector for this attempt and queue the message in its lane.
@@ -343,23 +403,35 @@ class Dispatcher:
         carrier_ids: dict[str, list[str]] = {}
         for r in accepted:
             carrier_ids.setdefault(r.connector or "", []).extend(r.outcome.carrier_ids)
-        async with self._db.transaction() as conn:
-            changed: list[Message | None] = list(await queue_store.record_submitted_many(
-                conn, [queue_store.SubmittedItem(r.message.id, r.connector or "",
-                                                 r.outcome.carrier_ids, deadline)
-                       for r in accepted], now, worker=self.settings.worker_id))
-            for connector, ids in carrier_ids.items():
-                changed += await apply_early_receipts(conn, connector, ids, now)
-            for result in refused:
-                changed.append(await self._record_refusal(conn, result, now))
-            queued = await enqueue_status_callbacks(conn, changed, now)
+        # the same transaction claims the callbacks it queues and, while messages wait for
+        # room, the next ones (the room these results free up): under load, neither needs a
+        # transaction of its own
+        room = 0 if self._stopping or not self._tasks or not self._backlog \
+            else max(0, self._room(len(batch)))
+        self._reserved += room
+        try:
+            async with self._outbox.transaction() as tx:
+                conn = tx.conn
+                changed: list[Message | None] = list(await queue_store.record_submitted_many(
+                    conn, [queue_store.SubmittedItem(r.message.id, r.connector or "",
+                                                     r.outcome.carrier_ids, deadline)
+                           for r in accepted], now, worker=self.settings.worker_id))
+                for connector, ids in carrier_ids.items():
+                    changed += await apply_early_receipts(conn, connector, ids, now)
+                for result in refused:
+                    changed.append(await self._record_refusal(conn, result, now))
+                if await enqueue_status_callbacks(conn, changed, now):
+                    await tx.claim_due(now)
+                claimed = await self._claim_in(conn, now, room) if room else []
+        finally:
+            self._reserved -= room
         self.stats["sent"] += len(accepted)
         self._inflight -= len(batch)
         for result in batch:
             self._held.pop(result.message.id, None)
+        if claimed:
+            await self._take(claimed)
         self._capacity.set()
-        if queued and self._on_callbacks is not None:
-            self._on_callbacks()
 
     async def _record_refusal(self, conn: AsyncConnection, result: _Result,
                               now: float) -> Message | None:
@@ -397,7 +469,8 @@ class Dispatcher:
 
     async def housekeeping(self, *, purge: bool = False) -> None:
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._outbox.transaction() as tx:
+            conn = tx.conn
             if self._held:  # messages waiting in a throttled lane keep their lease
                 await queue_store.extend_leases(conn, list(self._held),
                                                 worker=self.settings.worker_id,
@@ -406,7 +479,8 @@ class Dispatcher:
             expired = await queue_store.expire_overdue(conn, now)
             unknown = await queue_store.time_out_unconfirmed(conn, now)
             settled = await apply_late_matches(conn, now)
-            queued = await enqueue_status_callbacks(conn, [*expired, *unknown, *settled], now)
+            if await enqueue_status_callbacks(conn, [*expired, *unknown, *settled], now):
+                await tx.claim_due(now)
             if purge:
                 await receipt_store.purge_unmatched(
                     conn, now - self.settings.unmatched_receipt_ttl)
@@ -414,8 +488,6 @@ class Dispatcher:
         if returned:
             log.warning("returned %d expired leases to the queue", returned)
             self.wake()
-        if queued and self._on_callbacks is not None:
-            self._on_callbacks()
 
 
 def _outbound(message: Message) -> OutboundMessage:

@@ -4,7 +4,8 @@ A receipt names one segment by the carrier's id. Its part row is updated; once e
 the message has a final outcome the message takes it (delivered only if every part was
 delivered, else the first failing part's outcome). A receipt for an id we do not know yet
 (it overtook the recording of its submit_sm_resp) is kept and applied when the submit lands.
-Receipts are applied in batches: one transaction for everything that arrived meanwhile.
+Receipts are applied in batches: one transaction for everything that arrived meanwhile, which
+also claims the status callbacks it queues (``engine/webhooks.py``, ``CallbackOutbox``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.batch_worker import BatchWorker, clean_text
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.notify import enqueue_status_callbacks
+from smsrelay.engine.webhooks import CallbackOutbox, UnclaimedOutbox
 from smsrelay.store import messages as message_store
 from smsrelay.store import receipts as receipt_store
 from smsrelay.store.db import Database
@@ -122,11 +124,12 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
 
     def __init__(self, db: Database, clock: Clock, *,
                  on_callbacks: Callable[[], None] | None = None,
-                 max_batch: int = 1000) -> None:
+                 outbox: CallbackOutbox | None = None, max_batch: int = 1000) -> None:
+        """``outbox``: where the batch's transaction is opened (a ``WebhookSender`` claims the
+        callbacks it queues); without one, ``on_callbacks`` is called after such a commit."""
         super().__init__(max_batch=max_batch)
-        self._db = db
         self._clock = clock
-        self._on_callbacks = on_callbacks
+        self._outbox = outbox or UnclaimedOutbox(db, on_callbacks)
 
     async def report(self, report: DeliveryReport) -> None:
         """The connectors' sink: returns once the receipt is stored (then it may be acked)."""
@@ -138,8 +141,7 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
         if not batch:
             return
         now = self._clock.now()
-        async with self._db.transaction() as conn:
-            changed = await apply_reports(conn, batch, now)
-            queued = await enqueue_status_callbacks(conn, changed, now)
-        if queued and self._on_callbacks is not None:
-            self._on_callbacks()
+        async with self._outbox.transaction() as tx:
+            changed = await apply_reports(tx.conn, batch, now)
+            if await enqueue_status_callbacks(tx.conn, changed, now):
+                await tx.claim_due(now)

@@ -10,6 +10,11 @@ Delivery is a pipeline, so one slow or dead receiver cannot hold the others back
 keeps up to ``concurrency`` requests in flight, at most ``per_host`` to one host; results are
 recorded in batches. A host that keeps failing is backed off as a whole (its deliveries are
 deferred without spending an attempt) while other hosts go on at full speed.
+
+Callbacks are claimed in the transaction that queues them (:meth:`WebhookSender.transaction`:
+receipts, submit results, and this sender's own records, which release a message's next
+callback), so under load a callback costs no claim transaction of its own: the claim loop
+is left with retries, wake-ups from elsewhere and whatever did not fit in the room.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain import signing
 from smsrelay.domain.retry import WebhookRetryPolicy
@@ -61,6 +69,62 @@ class _Host:
     active: int = 0  # requests holding or waiting for a slot
 
 
+class OutboxTransaction:
+    """A write transaction that may claim, before it commits, the callbacks it queued.
+
+    ``conn`` is the transaction's connection. After queueing callbacks, the caller awaits
+    :meth:`claim_due`; whatever it claimed is posted once the transaction has committed (a
+    rollback takes the claim back with everything else).
+    """
+
+    __slots__ = ("_claim", "claimed", "conn", "room", "skipped", "wanted")
+
+    def __init__(self, conn: AsyncConnection, room: int,
+                 claim: Callable[[AsyncConnection, float, int],
+                                 Awaitable[tuple[list[WebhookDelivery], set[int]]]] | None
+                 ) -> None:
+        self.conn = conn
+        self.room = room
+        self._claim = claim
+        self.claimed: list[WebhookDelivery] = []
+        self.skipped: set[int] = set()
+        self.wanted = False
+
+    async def claim_due(self, now: float) -> None:
+        """Callbacks were queued: claim what is due, up to the sender's free room."""
+        self.wanted = True
+        if self._claim is not None and self.room > 0 and not self.claimed:
+            self.claimed, self.skipped = await self._claim(self.conn, now, self.room)
+
+    @property
+    def needs_wake(self) -> bool:
+        """Callbacks were queued that this claim may have left for the claim loop."""
+        return self.wanted and (self._claim is None or len(self.claimed) >= self.room)
+
+
+class CallbackOutbox(Protocol):
+    """Where the engine's status changes open their write transactions."""
+
+    def transaction(self) -> AbstractAsyncContextManager[OutboxTransaction]: ...
+
+
+class UnclaimedOutbox:
+    """An outbox that claims nothing itself: after a commit that queued callbacks it calls
+    ``on_callbacks`` (a sender's ``wake``), for whoever delivers them."""
+
+    def __init__(self, db: Database, on_callbacks: Callable[[], None] | None = None) -> None:
+        self._db = db
+        self._on_callbacks = on_callbacks
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[OutboxTransaction]:
+        async with self._db.transaction() as conn:
+            tx = OutboxTransaction(conn, 0, None)
+            yield tx
+        if tx.wanted and self._on_callbacks is not None:
+            self._on_callbacks()
+
+
 class WebhookSender:
     def __init__(self, db: Database, clock: Clock, *, policy: WebhookRetryPolicy | None = None,
                  timeout: float = 10.0, concurrency: int = 64, per_host: int = 16,
@@ -84,8 +148,8 @@ class WebhookSender:
         self._secrets: dict[str, str] = {}
         self._hosts: dict[str, _Host] = {}
         self._inflight = 0
+        self._reserved = 0  # room promised to claims under way, not yet in flight
         self._last_sweep = 0.0
-        self._room = asyncio.Event()
         self._wake = asyncio.Event()
         self._results: asyncio.Queue[_Attempt | None] = asyncio.Queue()
         self._stop = asyncio.Event()
@@ -107,7 +171,6 @@ class WebhookSender:
         them; no loop is cancelled inside a transaction."""
         self._stop.set()
         self._wake.set()
-        self._room.set()
         claim, record = [*self._tasks, None, None][:2]
         await finish(claim)
         if self._posts:
@@ -135,40 +198,90 @@ class WebhookSender:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                room = self._concurrency - self._inflight
+                room = self._free_room()
                 if room <= 0:
-                    self._room.clear()
-                    await wait_event(self._room, self._idle_poll)
+                    # every post that ends is recorded by a transaction that claims what is
+                    # due in the room it frees (transaction()): wait for a wake-up or the poll
+                    await wait_event(self._wake, self._idle_poll)
                     continue
-                started = await self._claim_and_post(room)
+                claimed, _ = await self._claim_and_post(room)
             except Exception:
                 log.exception("webhook claim failed")
-                started = 0
+                claimed = room = 0
                 await asyncio.sleep(1.0)
-            if not started:
+            if claimed < room or not claimed:
+                # everything due is claimed: the transactions that queue callbacks claim
+                # them themselves and wake this loop only for what they left
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle_poll)
 
     async def _record_loop(self) -> None:
         await record_batches(self._results, self._record, what="webhook attempts", pause=1.0)
 
-    async def _claim_and_post(self, limit: int) -> int:
-        """Claim up to ``limit`` due deliveries and start posting them; returns how many."""
+    def _free_room(self) -> int:
+        return self._concurrency - self._inflight - self._reserved
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[OutboxTransaction]:
+        """A write transaction that claims, before committing, the callbacks it queues
+        (:class:`OutboxTransaction`), and posts them once it has committed.
+
+        The room it may claim is reserved before the transaction starts, so claims running at
+        once never promise more than ``concurrency`` requests between them. Without the
+        background pipeline (``run`` not called) it claims nothing and only wakes.
+        """
+        running = bool(self._tasks) and not self._stop.is_set()
+        room = max(0, self._free_room()) if running else 0
+        self._reserved += room
+        try:
+            async with self._db.transaction() as conn:
+                tx = OutboxTransaction(conn, room, self._claim_in if room else None)
+                yield tx
+        finally:
+            self._reserved -= room
+        # committed: a failure here must not fail the caller's transaction after the fact;
+        # unposted claims keep their lease and are claimed again when it runs out
+        try:
+            await self._post_claimed(tx.claimed, tx.skipped)
+        except Exception:
+            log.exception("posting %d claimed callbacks failed", len(tx.claimed))
+        if tx.needs_wake:
+            self.wake()
+
+    async def _claim_and_post(self, limit: int) -> tuple[int, int]:
+        """Claim up to ``limit`` due deliveries and start posting them; returns how many were
+        claimed and how many started (the others wait for their host)."""
         now = self._clock.now()
-        async with self._db.transaction() as conn:
-            if now - self._last_sweep >= 2.0 or now < self._last_sweep:
-                self._last_sweep = now
-                await webhook_store.release_blocked(conn, now)
-            due = await webhook_store.claim_webhooks(conn, now=now, lease_seconds=self._lease,
-                                                     limit=limit)
-            deferred: dict[float, list[int]] = {}
-            for delivery in due:
-                host = self._host(delivery.url)
-                if host.until > now:
-                    deferred.setdefault(host.until, []).append(delivery.id)
-            for until, ids in deferred.items():
-                await webhook_store.defer_webhooks(conn, ids, until=until)
-        skipped = {i for ids in deferred.values() for i in ids}
+        self._reserved += limit
+        try:
+            async with self._db.transaction() as conn:
+                due, skipped = await self._claim_in(conn, now, limit)
+        finally:
+            self._reserved -= limit
+        return len(due), await self._post_claimed(due, skipped)
+
+    async def _claim_in(self, conn: AsyncConnection, now: float,
+                        limit: int) -> tuple[list[WebhookDelivery], set[int]]:
+        """Claim due deliveries in the caller's transaction; deliveries to a host that is
+        backing off are deferred at once (returned as skipped)."""
+        if now - self._last_sweep >= 2.0 or now < self._last_sweep:
+            self._last_sweep = now
+            await webhook_store.release_blocked(conn, now)
+        due = await webhook_store.claim_webhooks(conn, now=now, lease_seconds=self._lease,
+                                                 limit=limit)
+        deferred: dict[float, list[int]] = {}
+        for delivery in due:
+            host = self._host(delivery.url)
+            if host.until > now:
+                deferred.setdefault(host.until, []).append(delivery.id)
+        for until, ids in deferred.items():
+            await webhook_store.defer_webhooks(conn, ids, until=until)
+        return due, {i for ids in deferred.values() for i in ids}
+
+    async def _post_claimed(self, due: Sequence[WebhookDelivery], skipped: set[int]) -> int:
+        """Start posting committed claims; returns how many were started."""
+        if not due:
+            return 0
         self.stats["deferred"] += len(skipped)
         await self._load_secrets({d.account_id for d in due})
         started = 0
@@ -185,7 +298,6 @@ class WebhookSender:
     def _finished(self, task: asyncio.Task[_Attempt]) -> None:
         self._posts.discard(task)
         self._inflight -= 1
-        self._room.set()
         if not task.cancelled() and task.exception() is None:
             self._results.put_nowait(task.result())
 
@@ -206,7 +318,7 @@ class WebhookSender:
     async def deliver_due(self) -> int:
         """One round without the background pipeline: claim, post, record. For tests and
         tools; returns how many deliveries were attempted."""
-        started = await self._claim_and_post(self._concurrency)
+        _, started = await self._claim_and_post(self._concurrency)
         if started:
             await asyncio.wait(set(self._posts), timeout=self._timeout + 5)
         await self._record([a for a in self._drain_results() if a is not None])
@@ -290,8 +402,11 @@ class WebhookSender:
                     error = f"HTTP {attempt.status}"
             records.append(webhook_store.AttemptRecord(
                 delivery.id, attempt.status, error, attempt.duration_ms, outcome, next_at))
-        async with self._db.transaction() as conn:
-            await webhook_store.record_webhook_attempts(conn, records, now)
+        # the same transaction claims what is due now, among it the next callback of each
+        # message whose delivery just ended
+        async with self.transaction() as tx:
+            await webhook_store.record_webhook_attempts(tx.conn, records, now)
+            await tx.claim_due(now)
 
 
 def _ms(started: float) -> float:
