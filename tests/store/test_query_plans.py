@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsrelay.store import queue, receipts, webhooks
+from smsrelay.store import hot, queue, receipts, webhooks
 from smsrelay.store.db import Database
 from tests.store.factories import an_account
 
@@ -30,8 +30,10 @@ async def _statements(database: Database, work: Callable[[AsyncConnection], Awai
 
     event.listen(database.engine.sync_engine, "after_cursor_execute", capture)
     try:
-        async with database.transaction() as conn:
-            await work(conn)
+        # and the hot statements, which run on the sqlite3 connection directly
+        with hot.observed(lambda sql, args: seen.append((sql, tuple(args)))):
+            async with database.transaction() as conn:
+                await work(conn)
     finally:
         event.remove(database.engine.sync_engine, "after_cursor_execute", capture)
     return seen

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Select,
     String,
     Text,
     Update,
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import Encoding, Message, MessageKind
 from smsrelay.domain.states import FINAL, MessageStatus, allowed_sources
+from smsrelay.store import hot
 from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.schema import WAITING_STATUSES, message_events, message_parts, messages
 
@@ -59,7 +61,8 @@ def status_is(status: MessageStatus) -> ColumnElement[bool]:
 def message_from_row(row: Row[Any] | Mapping[str, Any],
                      carrier_ids: Sequence[str] = ()) -> Message:
     """Build the domain ``Message`` from a ``messages`` row (``to_number`` → ``to``)."""
-    m = row._mapping if isinstance(row, Row) else row
+    # a Row, a hot statement's row (hot.py: a named tuple with _mapping), or a mapping
+    m: Any = row if isinstance(row, Mapping) else row._mapping
     return Message(
         id=m["id"],
         account_id=m["account_id"],
@@ -126,17 +129,20 @@ def message_to_row(message: Message) -> dict[str, Any]:
     }
 
 
+@cache
+def _carrier_ids_statement() -> Select[Any]:
+    return (select(message_parts.c.message_id, message_parts.c.carrier_id)
+            .where(message_parts.c.message_id.in_(bindparam("c_ids", expanding=True)))
+            .order_by(message_parts.c.message_id, message_parts.c.seq))
+
+
 async def carrier_ids_of(conn: AsyncConnection,
                          message_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """Carrier ids per message, in segment order: one query for any number of messages."""
     ids = list(message_ids)
     if not ids:
         return {}
-    rows = await conn.execute(
-        select(message_parts.c.message_id, message_parts.c.carrier_id)
-        .where(message_parts.c.message_id.in_(padded(ids)))
-        .order_by(message_parts.c.message_id, message_parts.c.seq)
-    )
+    rows = await hot.rows(conn, _carrier_ids_statement(), {"c_ids": padded(ids)})
     found: dict[str, list[str]] = {}
     for message_id, carrier_id in rows:
         found.setdefault(message_id, []).append(carrier_id)
@@ -248,6 +254,11 @@ async def apply_guarded_many(conn: AsyncConnection, stmt: Update, new: MessageSt
 
     ``known`` as for :func:`messages_from_rows`.
     """
-    rows = list(await conn.execute(stmt, params))
+    # with params, stmt is guarded_update_many's, built once: a hot statement (hot.py)
+    rows: list[Any]
+    if params is not None:
+        rows = await hot.rows(conn, stmt, params)
+    else:
+        rows = list(await conn.execute(stmt))
     await insert_events(conn, [event(r.id, new, now, error_code, detail) for r in rows])
     return await messages_from_rows(conn, rows, known=known)

@@ -112,6 +112,11 @@ def _with_index_hints(_conn: Any, _cursor: Any, statement: str, parameters: Any,
     return statement, parameters
 
 
+def sqlite_index_hints(statement: str) -> str:
+    """``statement`` with the index hints above, for SQL run on the driver directly."""
+    return _with_index_hints(None, None, statement, None, None, False)[0]
+
+
 def _sqlite_engine(url: str, *, begin: str, readers: bool,
                    offload: ThreadPoolExecutor | None = None) -> AsyncEngine:
     """An engine whose connections run SQLite on the loop's thread (``sqlite_inline``).

@@ -44,6 +44,7 @@ from sqlalchemy.sql.elements import BindParameter
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Message, ReceiptStatus
 from smsrelay.domain.states import FINAL, MessageStatus
+from smsrelay.store import hot
 from smsrelay.store._rows import (
     MESSAGE_COLUMNS,
     apply_guarded,
@@ -132,8 +133,13 @@ def _transition_statement(where: ColumnElement[bool], order_by: Sequence[Any],
 
 async def _run_transition(conn: AsyncConnection, stmt: Update, params: dict[str, Any],
                           new: MessageStatus, now: float, error_code: str | None,
-                          detail: str | None) -> list[Message]:
-    rows = list(await conn.execute(stmt, params))
+                          detail: str | None, *, built_once: bool = False) -> list[Message]:
+    """``built_once``: ``stmt`` is one of the cached statements, run as a hot one (hot.py)."""
+    rows: list[Any]
+    if built_once:
+        rows = await hot.rows(conn, stmt, params)
+    else:
+        rows = list(await conn.execute(stmt, params))
     # RETURNING order is unspecified (and differs between the databases): restore the claim's
     rows.sort(key=lambda r: (-r.priority, r.id))
     await insert_events(conn, [event(r.id, new, now, error_code, detail) for r in rows])
@@ -171,7 +177,7 @@ async def claim(conn: AsyncConnection, *, worker: str, now: float, lease_seconds
         conn, _claim_statement(),
         {"c_now": now, "c_limit": limit, "c_lease_until": now + lease_seconds,
          "c_worker": worker},
-        S.SENDING, now, None, None)
+        S.SENDING, now, None, None, built_once=True)
 
 
 async def extend_leases(conn: AsyncConnection, message_ids: Sequence[str], *, worker: str,
@@ -294,8 +300,8 @@ async def record_submitted_many(conn: AsyncConnection, items: Sequence[Submitted
                   "s_deadline": deadline}
         if worker is not None:
             params["s_worker"] = worker
-        rows.update((r.id, r) for r in await conn.execute(_sent_statement(worker is not None),
-                                                           params))
+        rows.update((r.id, r) for r in await hot.rows(conn, _sent_statement(worker is not None),
+                                                      params))
     applied = [item for item in by_id.values() if item.message_id in rows]
     parts = [
         {"message_id": item.message_id, "seq": seq, "connector": item.connector,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningDelete
 
 from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
+from smsrelay.store import hot
 from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.schema import message_parts, pending_receipts
 
@@ -91,8 +92,8 @@ async def take_unmatched(conn: AsyncConnection, connector: str,
     """
     if not carrier_ids:
         return []
-    rows = list(await conn.execute(_take_statement(),
-                                   {"r_connector": connector, "r_ids": padded(carrier_ids)}))
+    rows = await hot.rows(conn, _take_statement(),
+                          {"r_connector": connector, "r_ids": padded(carrier_ids)})
     rows.sort(key=lambda row: (row.at, row.id))
     return [DeliveryReport(connector=row.connector, carrier_id=row.carrier_id,
                            status=ReceiptStatus(row.status), at=row.at, error=row.error)
@@ -141,9 +142,9 @@ async def parts_for_receipts(
     # ``connector = ? AND carrier_id IN (...)`` per connector: SQLite answers a row-value
     # ``(connector, carrier_id) IN (...)`` with a scan of the whole table
     for connector, carrier_ids in sorted(by_connector.items()):  # one lock order for all
-        rows.extend(await conn.execute(_parts_statement(),
-                                       {"p_connector": connector,
-                                        "p_ids": padded(sorted(carrier_ids))}))
+        rows.extend(await hot.rows(conn, _parts_statement(),
+                                   {"p_connector": connector,
+                                    "p_ids": padded(sorted(carrier_ids))}))
     rows.sort(key=lambda row: (row.message_id, row.seq))
     wanted = set(keys)
     matched: dict[tuple[str, str], Part] = {}
@@ -161,7 +162,7 @@ async def update_parts(conn: AsyncConnection,
     """Record many receipt outcomes: ``(message_id, seq, status, error)`` each, one call."""
     if not updates:
         return
-    await conn.execute(_part_outcome_statement(), [
+    await hot.execute_many(conn, _part_outcome_statement(), [
         {"m_id": m, "m_seq": seq, "m_status": str(st), "m_error": err, "m_now": now}
         for m, seq, st, err in updates])
 

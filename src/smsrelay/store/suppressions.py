@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsrelay.store import hot
 from smsrelay.store.bulk import padded
 from smsrelay.store.schema import suppressions
 
@@ -51,9 +54,15 @@ async def suppressed_among(conn: AsyncConnection, account_id: str,
     wanted = sorted(set(numbers))
     if not wanted:
         return set()
-    rows = await conn.execute(
-        select(t.c.number).where(t.c.account_id == account_id, t.c.number.in_(padded(wanted))))
+    rows = await hot.rows(conn, _suppressed_statement(),
+                          {"s_account": account_id, "s_numbers": padded(wanted)})
     return {r[0] for r in rows}
+
+
+@cache
+def _suppressed_statement() -> Select[Any]:
+    return select(t.c.number).where(t.c.account_id == bindparam("s_account"),
+                                    t.c.number.in_(bindparam("s_numbers", expanding=True)))
 
 
 async def list_suppressions(conn: AsyncConnection, account_id: str, *,

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from smsrelay.store import hot
 from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.schema import webhook_attempts, webhook_deliveries
 
@@ -120,7 +121,7 @@ async def enqueue_webhooks(conn: AsyncConnection,
     if not items:
         return
     ids = sorted({message_id for _, message_id, _, _ in items})
-    busy = set((await conn.execute(_pending_among(), {"w_ids": padded(ids)})).scalars())
+    busy = {r[0] for r in await hot.rows(conn, _pending_among(), {"w_ids": padded(ids)})}
     rows = []
     for account_id, message_id, url, payload in items:
         due = BLOCKED if message_id in busy else now
@@ -197,8 +198,8 @@ async def claim_webhooks(conn: AsyncConnection, *, now: float, lease_seconds: fl
     if limit <= 0:
         return []
     until = now + lease_seconds
-    rows = list(await conn.execute(_claim_statement(),
-                                   {"w_now": now, "w_limit": limit, "w_until": until}))
+    rows = await hot.rows(conn, _claim_statement(),
+                          {"w_now": now, "w_limit": limit, "w_until": until})
     rows.sort(key=lambda r: r.id)
     return [_delivery(r) for r in rows]
 
@@ -265,15 +266,16 @@ async def record_webhook_attempts(conn: AsyncConnection, attempts: Sequence[Atte
     await insert_rows(conn, webhook_attempts, [
         {"delivery_id": a.delivery_id, "at": now, "status_code": a.status_code,
          "error": a.error, "duration_ms": a.duration_ms} for a in attempts])
-    await conn.execute(
-        _settle_statement(),
+    await hot.execute_many(
+        conn, _settle_statement(),
         [{"w_id": a.delivery_id, "w_state": _STATE_AFTER[a.outcome], "w_code": a.status_code,
           "w_error": a.error,
           "w_next": a.next_attempt_at if a.outcome == "retry" else now,
           "w_delivered": now if a.outcome == "delivered" else None} for a in attempts])
     ended = [a.delivery_id for a in attempts if a.outcome != "retry"]
     if ended:
-        await conn.execute(_release_next_statement(), {"w_ended": padded(ended), "w_now": now})
+        await hot.execute(conn, _release_next_statement(),
+                          {"w_ended": padded(ended), "w_now": now})
 
 
 # The statements below run for every batch of callbacks; each is built once, with bound
