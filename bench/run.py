@@ -97,8 +97,9 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=None,
                         help="messages for send, batch and e2e (default 20,000; --quick 600)")
     parser.add_argument("--soak-seconds", type=float, default=600.0)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="gateway processes (SMSRELAY_WORKERS; default: one per core)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gateway processes (SMSRELAY_WORKERS; default: the README's advice, "
+                             "1 on SQLite and one per core on PostgreSQL)")
     parser.add_argument("--soak-rate", type=float, default=None,
                         help="messages/s for the soak (default: half the e2e rate of the run)")
     args = parser.parse_args()
@@ -113,10 +114,14 @@ def main() -> int:
     drain_timeout = 120.0 if args.quick else 900.0
     databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
 
+    def workers(db: str) -> int:
+        return int(args.workers or (1 if db == "sqlite" else os.cpu_count() or 1))
+
     info = machine()
-    info["workers"] = args.workers
+    info["workers"] = {db: workers(db) for db in databases}
+    shown = ", ".join(f"{db} {w}" for db, w in info["workers"].items())
     print(f"smsrelay bench {report.STAMP}: {info['nproc']} cpu ({info['cpu']}), "
-          f"{info['memory_gb']} GB, Python {info['python']}, SMSRELAY_WORKERS={args.workers}, "
+          f"{info['memory_gb']} GB, Python {info['python']}, SMSRELAY_WORKERS: {shown}, "
           f"load average "
           f"{' '.join(f'{x:.2f}' for x in info['load_average_start'])}", flush=True)
     print(report.header(), flush=True)
@@ -127,13 +132,13 @@ def main() -> int:
         e2e_rate = 0.0
         if "send" in only:  # each scenario on a fresh stack: no backlog from the one before
             results.append(attempt("send", db, with_stack(
-                db, "send", args.workers, lambda s: accept.send(s, n))))
+                db, "send", workers(db), lambda s: accept.send(s, n))))
         if "batch" in only:
             results.append(attempt("batch", db, with_stack(
-                db, "batch", args.workers, lambda s: accept.batch(s, max(10, n // 100)))))
+                db, "batch", workers(db), lambda s: accept.batch(s, max(10, n // 100)))))
         if "e2e" in only:
             results.append(attempt("e2e", db, with_stack(
-                db, "e2e", args.workers, lambda s: e2e.e2e(s, n, drain_timeout))))
+                db, "e2e", workers(db), lambda s: e2e.e2e(s, n, drain_timeout))))
             e2e_rate = float(results[-1].get("e2e_messages_per_s") or 0.0)
         if "smpp" in only:
             results.append(attempt("smpp-in", db, lambda d=db: smpp.ingest(  # type: ignore[misc]
@@ -141,7 +146,7 @@ def main() -> int:
         if "soak" in only:
             rate = args.soak_rate or (e2e_rate / 2 if e2e_rate else 200.0)
             results.append(attempt("soak", db, with_stack(
-                db, "soak", args.workers, lambda s, r=rate: e2e.soak(  # type: ignore[misc]
+                db, "soak", workers(db), lambda s, r=rate: e2e.soak(  # type: ignore[misc]
                     s, args.soak_seconds, r, drain_timeout))))
 
     info["load_average_end"] = list(procs.load_average())
