@@ -101,8 +101,8 @@ async def enqueue_status_callbacks(conn: AsyncConnection, messages: Sequence[Mes
         url = message.callback_url
         if url is None:
             if message.account_id not in urls:
-                account = await account_store.get_account(conn, message.account_id)
-                urls[message.account_id] = account.webhook_url if account else None
+                urls[message.account_id] = await account_store.webhook_url_of(
+                    conn, message.account_id)
             url = urls[message.account_id]
         if url:
             items.append((message.account_id, message.id, url, status_payload(message, now)))

@@ -58,38 +58,38 @@ def status_is(status: MessageStatus) -> ColumnElement[bool]:
     return messages.c.status == literal_column(f"'{status.value}'")
 
 
-def message_from_row(row: Row[Any] | Mapping[str, Any],
-                     carrier_ids: Sequence[str] = ()) -> Message:
+def message_from_row(row: Any, carrier_ids: Sequence[str] = ()) -> Message:
     """Build the domain ``Message`` from a ``messages`` row (``to_number`` → ``to``)."""
-    # a Row, a hot statement's row (hot.py: a named tuple with _mapping), or a mapping
-    m: Any = row if isinstance(row, Mapping) else row._mapping
+    # attributes: a Row and a hot statement's row (hot.py) both have them, and reading them
+    # makes no mapping per row
+    m = row
     return Message(
-        id=m["id"],
-        account_id=m["account_id"],
-        to=m["to_number"],
-        country=m["country"],
-        sender=m["sender"],
-        body=m["body"],
-        encoding=Encoding(m["encoding"]),
-        segments=m["segments"],
-        kind=MessageKind(m["kind"]),
-        priority=m["priority"],
-        status=MessageStatus(m["status"]),
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        not_before=m["not_before"],
-        expires_at=m["expires_at"],
-        variant=m["variant"],
-        client_ref=m["client_ref"],
-        callback_url=m["callback_url"],
-        attempts=m["attempts"],
-        error_code=m["error_code"],
-        error_message=m["error_message"],
-        connector=m["connector"],
+        id=m.id,
+        account_id=m.account_id,
+        to=m.to_number,
+        country=m.country,
+        sender=m.sender,
+        body=m.body,
+        encoding=Encoding(m.encoding),
+        segments=m.segments,
+        kind=MessageKind(m.kind),
+        priority=m.priority,
+        status=MessageStatus(m.status),
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+        not_before=m.not_before,
+        expires_at=m.expires_at,
+        variant=m.variant,
+        client_ref=m.client_ref,
+        callback_url=m.callback_url,
+        attempts=m.attempts,
+        error_code=m.error_code,
+        error_message=m.error_message,
+        connector=m.connector,
         carrier_ids=tuple(carrier_ids),
-        origin=m["origin"],
-        smpp_user_id=m["smpp_user_id"],
-        receipt_requested=m["receipt_requested"],
+        origin=m.origin,
+        smpp_user_id=m.smpp_user_id,
+        receipt_requested=m.receipt_requested,
     )
 
 

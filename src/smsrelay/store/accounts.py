@@ -17,14 +17,16 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.ids import new_id
+from smsrelay.store import hot
 from smsrelay.store.db import already_exists
 from smsrelay.store.schema import accounts, api_keys
 
@@ -147,6 +149,18 @@ async def create_account(conn: AsyncConnection, name: str, now: float, *,
 async def get_account(conn: AsyncConnection, account_id: str) -> Account | None:
     row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
     return _account(row) if row else None
+
+
+@cache
+def _webhook_url_statement() -> Select[Any]:
+    return select(accounts.c.webhook_url).where(accounts.c.id == bindparam("a_id"))
+
+
+async def webhook_url_of(conn: AsyncConnection, account_id: str) -> str | None:
+    """The account's webhook URL (None for none or no such account): read for every batch of
+    status callbacks, so a hot statement (``hot.py``)."""
+    rows = await hot.rows(conn, _webhook_url_statement(), {"a_id": account_id})
+    return rows[0][0] if rows else None
 
 
 async def get_account_by_name(conn: AsyncConnection, name: str) -> Account | None:
