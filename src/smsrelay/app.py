@@ -151,17 +151,25 @@ class SmsRelay:
         self.db = db = await open_database(s)
         self.bootstrap_result = await bootstrap(db, s, self.clock)
         await self._refresh_account_names()
-        # each accept commit claims what it made due for the dispatcher (built below); a
-        # claim that may have left some wakes the dispatcher itself
-        self.committer = GroupCommitter(db, self.clock.now,
-                                        claim_along=lambda: self.dispatcher.claim_along())
+        # On SQLite the transactions that make work due also claim it: each accept commit
+        # claims for the dispatcher (built below), receipts and submit results claim the
+        # callbacks they queue; a claim that may have left some wakes the loop. One writer
+        # at a time, and a commit's fsync on the loop: each transaction saved is worth it
+        # (e2e +15 %). On PostgreSQL it measured neutral for throughput and worse for the
+        # callbacks' tail (p99 1.6 -> 2.9 s, two processes), so there commits wake the claim
+        # loops instead.
+        along = db.dialect == "sqlite"
+        self.committer = GroupCommitter(
+            db, self.clock.now,
+            claim_along=(lambda: self.dispatcher.claim_along()) if along else None)
         self.webhooks = WebhookSender(
             db, self.clock, timeout=s.webhook_timeout, concurrency=s.webhook_concurrency,
             per_host=s.webhook_per_host, block_private=s.webhook_block_private,
             policy=WebhookRetryPolicy(window=s.webhook_retry_window,
                                       backoff=Backoff(s.webhook_retry_base, 2.0,
                                                       s.webhook_retry_cap)))
-        self.dlr = DlrProcessor(db, self.clock, outbox=self.webhooks)
+        outbox = self.webhooks if along else None
+        self.dlr = DlrProcessor(db, self.clock, outbox=outbox, on_callbacks=self.webhooks.wake)
         self.inbound = InboundProcessor(db, self.clock, optout_keywords=s.optout_keywords,
                                         optin_keywords=s.optin_keywords,
                                         on_callbacks=self.webhooks.wake)
@@ -182,7 +190,7 @@ class SmsRelay:
                 max_inflight=s.max_inflight, lease_seconds=s.lease_seconds,
                 dlr_timeout=s.dlr_timeout, unmatched_receipt_ttl=s.unmatched_receipt_ttl),
             account_names=lambda account_id: self._account_names.get(account_id, account_id),
-            outbox=self.webhooks,
+            outbox=outbox, on_callbacks=self.webhooks.wake,
             rates={n: float(d.get("throughput", 0.0)) for n, d in self._definitions.items()},
             prices={n: d.get("prices") or {} for n, d in self._definitions.items()},
             country_rates={n: d.get("country_throughput") or {}
@@ -192,7 +200,8 @@ class SmsRelay:
             AcceptPolicy(max_segments=s.max_segments,
                          strict_numbers=s.number_validation == "strict",
                          smart_encoding=s.smart_encoding, default_validity=s.default_validity),
-            self.clock, rng=random.Random(), db=db)
+            self.clock, rng=random.Random(), db=db,
+            on_accepted=None if along else self.dispatcher.wake)
         await self.committer.start()
         await self.webhooks.start()
         await self.webhooks.run()
