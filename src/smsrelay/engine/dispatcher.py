@@ -177,8 +177,8 @@ class Dispatcher:
         """Claim what the budget and the lanes allow; hand each message to its lane.
 
         True when more may be due at once: the claim was full, or there was no room yet.
-        Otherwise everything due was claimed, and the loop waits to be woken: accepts and
-        recorded results claim in their own transactions (:meth:`claim_along`).
+        Otherwise everything due was claimed, and the loop waits to be woken: accepts either
+        claim in their own transaction (:meth:`claim_along`) or wake it.
         """
         room = self._room()
         if room <= 0:

@@ -11,10 +11,12 @@ keeps up to ``concurrency`` requests in flight, at most ``per_host`` to one host
 recorded in batches. A host that keeps failing is backed off as a whole (its deliveries are
 deferred without spending an attempt) while other hosts go on at full speed.
 
-Callbacks are claimed in the transaction that queues them (:meth:`WebhookSender.transaction`:
-receipts, submit results, and this sender's own records, which release a message's next
-callback), so under load a callback costs no claim transaction of its own: the claim loop
-is left with retries, wake-ups from elsewhere and whatever did not fit in the room.
+Callbacks can be claimed in the transaction that queues them (:meth:`WebhookSender.
+transaction`): this sender's own records do it (they release a message's next callback), and
+so do receipts and submit results where the composition root hands them this sender as their
+outbox (SQLite: ``app.py`` says why not PostgreSQL). Under load a callback then costs no claim
+transaction of its own, and the claim loop is left with retries, wake-ups and whatever did
+not fit in the room.
 """
 
 from __future__ import annotations
