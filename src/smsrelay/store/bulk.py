@@ -25,8 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Float, Integer, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsrelay.store import hot
-from smsrelay.store.hot import raw_sqlite, sqlalchemy_errors
+from smsrelay.store.hot import raw_sqlite, run_many
 
 __all__ = ["insert_rows", "padded"]
 
@@ -65,10 +64,7 @@ async def insert_rows(conn: AsyncConnection, table: Table,
         values = list(map(itemgetter(*columns), rows))  # a tuple per row, in C
     raw = raw_sqlite(conn)
     if raw is not None:  # straight to sqlite3, as the hot statements go (hot.py)
-        if hot.observing():
-            hot.notify_observers(sql, values[0])
-        with sqlalchemy_errors(sql, None):
-            raw.executemany(sql, values)
+        run_many(raw, sql, values)
         return
     await conn.exec_driver_sql(sql, values)
 

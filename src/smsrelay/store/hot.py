@@ -37,8 +37,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from smsrelay.store.db import sqlite_index_hints
 
-__all__ = ["execute", "execute_many", "notify_observers", "observed", "observing",
-           "raw_sqlite", "rows", "sqlalchemy_errors"]
+__all__ = ["execute", "execute_many", "observed", "raw_sqlite", "rows", "run_many"]
 
 _Args = Callable[[Mapping[str, Any]], list[Any]]
 
@@ -67,16 +66,6 @@ def observed(callback: Callable[[str, Sequence[Any]], None]) -> Iterator[None]:
         _observers.remove(callback)
 
 
-def observing() -> bool:
-    return bool(_observers)
-
-
-def notify_observers(sql: str, args: Sequence[Any]) -> None:
-    """Tell the observers (:func:`observed`) of a statement run on the driver elsewhere."""
-    for callback in _observers:
-        callback(sql, args)
-
-
 def raw_sqlite(conn: AsyncConnection) -> Any | None:
     """The ``sqlite3`` connection under ``conn``, or None on any other database."""
     if conn.dialect.name != "sqlite":
@@ -91,12 +80,7 @@ async def rows(conn: AsyncConnection, statement: Executable,
     raw = raw_sqlite(conn)
     if raw is None:
         return list(await conn.execute(statement, params))
-    sql, args = _bound(conn.dialect, statement, params or {})
-    if _observers:
-        notify_observers(sql, args)
-    with sqlalchemy_errors(sql, args):
-        cursor = raw.execute(sql, args)
-        found = cursor.fetchall()
+    cursor, found = _run(raw, *_bound(conn.dialect, statement, params or {}), fetch=True)
     if not found:
         return []
     make: Callable[[Any], Any] = _row_type(tuple(d[0] for d in cursor.description))._make  # type: ignore[attr-defined]
@@ -110,11 +94,8 @@ async def execute(conn: AsyncConnection, statement: Executable,
     if raw is None:
         result: Any = await conn.execute(statement, params)
         return max(int(result.rowcount), 0)
-    sql, args = _bound(conn.dialect, statement, params or {})
-    if _observers:
-        notify_observers(sql, args)
-    with sqlalchemy_errors(sql, args):
-        return max(int(raw.execute(sql, args).rowcount), 0)
+    cursor, _ = _run(raw, *_bound(conn.dialect, statement, params or {}), fetch=False)
+    return max(int(cursor.rowcount), 0)
 
 
 async def execute_many(conn: AsyncConnection, statement: Executable,
@@ -127,15 +108,36 @@ async def execute_many(conn: AsyncConnection, statement: Executable,
         await conn.execute(statement, list(params))
         return
     plan = _plan(conn.dialect, statement, params[0])
-    many = [plan.args(p) for p in params]
+    run_many(raw, plan.sql, [plan.args(p) for p in params])
+
+
+def run_many(raw: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``executemany`` on the ``sqlite3`` connection (``bulk.py``'s INSERTs too): observed,
+    and its errors raised as SQLAlchemy's."""
+    if _observers and rows:
+        _notify(sql, rows[0])
+    with _sqlalchemy_errors(sql, None):
+        raw.executemany(sql, rows)
+
+
+def _run(raw: sqlite3.Connection, sql: str, args: list[Any], *,
+         fetch: bool) -> tuple[sqlite3.Cursor, list[Any]]:
+    """One statement: observed, its errors raised as SQLAlchemy's (fetching inside, since a
+    RETURNING statement runs as its rows are read)."""
     if _observers:
-        notify_observers(plan.sql, many[0])
-    with sqlalchemy_errors(plan.sql, None):
-        raw.executemany(plan.sql, many)
+        _notify(sql, args)
+    with _sqlalchemy_errors(sql, args):
+        cursor = raw.execute(sql, args)
+        return cursor, cursor.fetchall() if fetch else []
+
+
+def _notify(sql: str, args: Sequence[Any]) -> None:
+    for callback in _observers:
+        callback(sql, args)
 
 
 @contextlib.contextmanager
-def sqlalchemy_errors(sql: str, args: Any) -> Iterator[None]:
+def _sqlalchemy_errors(sql: str, args: Any) -> Iterator[None]:
     """Raise a ``sqlite3`` error as the SQLAlchemy exception the same statement would have
     raised through SQLAlchemy, so callers catch one family whichever way it ran."""
     try:
