@@ -17,12 +17,15 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 # Benchmarks (bench/run.py; docs/performance.md). bench-quick: under a minute, SQLite, no soak.
 # bench: 20,000 messages per scenario and a 10-minute soak, on SQLite and PostgreSQL

@@ -27,12 +27,23 @@ from loadgen import post_request, run_load
 from suite.procs import free_port
 
 
-def start_gateway(data_dir: Path, port: int, database_url: str | None = None, *,
-                  env_extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start_gateway(
+    data_dir: Path,
+    port: int,
+    database_url: str | None = None,
+    *,
+    env_extra: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
     """Start `smsrelay serve` on ``port`` as its own process; return once it answers."""
-    env = {**os.environ, "SMSRELAY_DATA_DIR": str(data_dir), "SMSRELAY_HTTP_PORT": str(port),
-           "SMSRELAY_SMPP_PORT": "0", "SMSRELAY_RATE_LIMIT": "0",
-           "SMSRELAY_LOG_LEVEL": "warning", **(env_extra or {})}
+    env = {
+        **os.environ,
+        "SMSRELAY_DATA_DIR": str(data_dir),
+        "SMSRELAY_HTTP_PORT": str(port),
+        "SMSRELAY_SMPP_PORT": "0",
+        "SMSRELAY_RATE_LIMIT": "0",
+        "SMSRELAY_LOG_LEVEL": "warning",
+        **(env_extra or {}),
+    }
     if database_url:
         env["SMSRELAY_DATABASE_URL"] = database_url
     exe = Path(sys.executable).with_name("smsrelay")
@@ -63,36 +74,65 @@ async def scenarios(port: int, key: str, args: argparse.Namespace, pid: int) -> 
     send_body = b'{"to": "+14155552671", "message": "Your verification code is 1234"}'
     total = args.requests
     cpu0 = cpu_seconds(pid)
-    r = await run_load("127.0.0.1", port,
-                       post_request("127.0.0.1", port, "/send", key, lambda i: send_body),
-                       total=total, concurrency=args.concurrency)
+    r = await run_load(
+        "127.0.0.1",
+        port,
+        post_request("127.0.0.1", port, "/send", key, lambda i: send_body),
+        total=total,
+        concurrency=args.concurrency,
+    )
     server_cpu = cpu_seconds(pid) - cpu0
     rps = r.requests / r.elapsed
-    results["send"] = {"requests": r.requests, "statuses": r.statuses, "rps": rps,
-                       "p50_ms": r.percentile(0.5) * 1000, "p99_ms": r.percentile(0.99) * 1000,
-                       "loadgen_cpu_s": r.cpu, "server_cpu_s": server_cpu,
-                       "elapsed_s": r.elapsed}
-    row(f"POST /send (c={args.concurrency})", f"{rps:,.0f} req/s",
-        f"p50 {r.percentile(0.5)*1000:.1f} ms p99 {r.percentile(0.99)*1000:.1f} ms "
-        f"{r.statuses}")
-    row("  load generator / server CPU", f"{r.cpu:.1f} s / {server_cpu:.1f} s",
-        f"over {r.elapsed:.1f} s wall")
+    results["send"] = {
+        "requests": r.requests,
+        "statuses": r.statuses,
+        "rps": rps,
+        "p50_ms": r.percentile(0.5) * 1000,
+        "p99_ms": r.percentile(0.99) * 1000,
+        "loadgen_cpu_s": r.cpu,
+        "server_cpu_s": server_cpu,
+        "elapsed_s": r.elapsed,
+    }
+    row(
+        f"POST /send (c={args.concurrency})",
+        f"{rps:,.0f} req/s",
+        f"p50 {r.percentile(0.5) * 1000:.1f} ms p99 {r.percentile(0.99) * 1000:.1f} ms "
+        f"{r.statuses}",
+    )
+    row(
+        "  load generator / server CPU",
+        f"{r.cpu:.1f} s / {server_cpu:.1f} s",
+        f"over {r.elapsed:.1f} s wall",
+    )
 
-    items = b",".join(b'{"to": "+4915112345678", "message": "Batch message %d"}' % i
-                      for i in range(100))
+    items = b",".join(
+        b'{"to": "+4915112345678", "message": "Batch message %d"}' % i for i in range(100)
+    )
     batch_body = b'{"messages": [' + items + b"]}"
     batches = max(10, args.requests // 100)
-    r = await run_load("127.0.0.1", port,
-                       post_request("127.0.0.1", port, "/v1/messages/batch", key,
-                                    lambda i: batch_body),
-                       total=batches, concurrency=min(8, args.concurrency))
+    r = await run_load(
+        "127.0.0.1",
+        port,
+        post_request("127.0.0.1", port, "/v1/messages/batch", key, lambda i: batch_body),
+        total=batches,
+        concurrency=min(8, args.concurrency),
+    )
     mps = r.requests * 100 / r.elapsed
-    results["batch"] = {"batches": r.requests, "statuses": r.statuses, "messages_per_s": mps,
-                        "p50_ms": r.percentile(0.5) * 1000, "p99_ms": r.percentile(0.99) * 1000}
-    row("POST /v1/messages/batch of 100", f"{mps:,.0f} msg/s",
-        f"p50 {r.percentile(0.5)*1000:.1f} ms p99 {r.percentile(0.99)*1000:.1f} ms")
-    results["accepted"] = results["send"]["statuses"].get(202, 0) + \
-        results["batch"]["statuses"].get(202, 0) * 100
+    results["batch"] = {
+        "batches": r.requests,
+        "statuses": r.statuses,
+        "messages_per_s": mps,
+        "p50_ms": r.percentile(0.5) * 1000,
+        "p99_ms": r.percentile(0.99) * 1000,
+    }
+    row(
+        "POST /v1/messages/batch of 100",
+        f"{mps:,.0f} msg/s",
+        f"p50 {r.percentile(0.5) * 1000:.1f} ms p99 {r.percentile(0.99) * 1000:.1f} ms",
+    )
+    results["accepted"] = (
+        results["send"]["statuses"].get(202, 0) + results["batch"]["statuses"].get(202, 0) * 100
+    )
     return results
 
 
@@ -109,16 +149,21 @@ async def drain(database_url: str, timeout: float) -> dict:
                 counts = await count_by_status(conn)
             pending = sum(counts.get(s, 0) for s in ("scheduled", "queued", "sending", "sent"))
             if pending == 0 or time.time() - started > timeout:
-                return {"pending": pending, "drain_s": time.time() - started,
-                        "by_status": counts, "total": sum(counts.values())}
+                return {
+                    "pending": pending,
+                    "drain_s": time.time() - started,
+                    "by_status": counts,
+                    "total": sum(counts.values()),
+                }
             await asyncio.sleep(0.5)
     finally:
         await db.close()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=64)
@@ -133,13 +178,16 @@ def main() -> None:
         try:
             key = (data_dir / "api-key").read_text().strip()
             print(f"| {'scenario':<38} | {'result':>22} | {'detail':<44} |")
-            print(f"|{'-'*40}|{'-'*24}|{'-'*46}|")
+            print(f"|{'-' * 40}|{'-' * 24}|{'-' * 46}|")
             results = asyncio.run(scenarios(port, key, args, proc.pid))
             url = args.database_url or f"sqlite+aiosqlite:///{data_dir / 'smsrelay.db'}"
             results["drain"] = drained = asyncio.run(drain(url, 120))
-            row("drain to final status", f"{drained['drain_s']:.1f} s",
+            row(
+                "drain to final status",
+                f"{drained['drain_s']:.1f} s",
                 f"stored {drained['total']} of {results['accepted']} accepted, "
-                f"pending {drained['pending']}")
+                f"pending {drained['pending']}",
+            )
             if drained["total"] != results["accepted"] or drained["pending"]:
                 print("FAILED RUN: accepted messages missing or not final", file=sys.stderr)
                 raise SystemExit(1)

@@ -26,17 +26,22 @@ def load(paths: list[Path]) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def throughput(r: dict[str, Any]) -> float:
-    value = {"send": r.get("requests_per_s"), "batch": r.get("messages_per_s"),
-             "e2e": r.get("e2e_messages_per_s"), "smpp-in": r.get("submit_sm_per_s"),
-             "soak": r.get("paced_rate")}.get(r["scenario"])
+    value = {
+        "send": r.get("requests_per_s"),
+        "batch": r.get("messages_per_s"),
+        "e2e": r.get("e2e_messages_per_s"),
+        "smpp-in": r.get("submit_sm_per_s"),
+        "soak": r.get("paced_rate"),
+    }.get(r["scenario"])
     if r["scenario"] == "smpp":
         value = (r.get("submit_sm_per_s") or {}).get("100")
     return float(value or 0.0)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("summaries", nargs="+", type=Path)
     parser.add_argument("-o", "--output", type=Path, default=DOCS / "performance.png")
     args = parser.parse_args()
@@ -55,29 +60,52 @@ def main() -> None:
     left.set_yscale("log")
     left.set_xticks(range(len(keys)), labels, fontsize=8)
     left.set_ylabel("per second (log scale)")
-    left.set_title("Throughput: req/s (send), msg/s (batch, e2e, soak), submit_sm/s (smpp)",
-                   fontsize=9)
+    left.set_title(
+        "Throughput: req/s (send), msg/s (batch, e2e, soak), submit_sm/s (smpp)", fontsize=9
+    )
     for bar, value in zip(bars, values, strict=True):
-        left.annotate(f"{value:,.0f}", (bar.get_x() + bar.get_width() / 2, value),
-                      ha="center", va="bottom", fontsize=7)
+        left.annotate(
+            f"{value:,.0f}",
+            (bar.get_x() + bar.get_width() / 2, value),
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
 
     lat: list[tuple[str, float, float]] = []
     for k in keys:
         r = rows[k]
         tag = f"{k[0]}\n{k[1]}" if k[1] else k[0]
         if k[0] in ("send", "batch", "soak"):
-            lat.append((f"{tag}\nrequest", r.get("p50_s") or r.get("accept_p50_s") or 0.0,
-                        r.get("p99_s") or r.get("accept_p99_s") or 0.0))
+            lat.append(
+                (
+                    f"{tag}\nrequest",
+                    r.get("p50_s") or r.get("accept_p50_s") or 0.0,
+                    r.get("p99_s") or r.get("accept_p99_s") or 0.0,
+                )
+            )
         if k[0] == "e2e":
-            lat.append((f"{tag}\nacc→sent", r.get("accept_to_sent_p50_s") or 0.0,
-                        r.get("accept_to_sent_p99_s") or 0.0))
-            lat.append((f"{tag}\n→webhook", r.get("receipt_to_webhook_p50_s") or 0.0,
-                        r.get("receipt_to_webhook_p99_s") or 0.0))
+            lat.append(
+                (
+                    f"{tag}\nacc→sent",
+                    r.get("accept_to_sent_p50_s") or 0.0,
+                    r.get("accept_to_sent_p99_s") or 0.0,
+                )
+            )
+            lat.append(
+                (
+                    f"{tag}\n→webhook",
+                    r.get("receipt_to_webhook_p50_s") or 0.0,
+                    r.get("receipt_to_webhook_p99_s") or 0.0,
+                )
+            )
     xs = range(len(lat))
-    right.bar([x - 0.2 for x in xs], [p50 * 1000 for _, p50, _ in lat], 0.4, label="p50",
-              color="#6aa84f")
-    right.bar([x + 0.2 for x in xs], [p99 * 1000 for _, _, p99 in lat], 0.4, label="p99",
-              color="#cc4125")
+    right.bar(
+        [x - 0.2 for x in xs], [p50 * 1000 for _, p50, _ in lat], 0.4, label="p50", color="#6aa84f"
+    )
+    right.bar(
+        [x + 0.2 for x in xs], [p99 * 1000 for _, _, p99 in lat], 0.4, label="p99", color="#cc4125"
+    )
     right.set_yscale("log")
     right.set_xticks(list(xs), [name for name, _, _ in lat], fontsize=6)
     right.set_ylabel("milliseconds (log scale)")

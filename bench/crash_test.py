@@ -58,12 +58,20 @@ class RecordingCarrier(CarrierSimulator):
         return answer
 
 
-def start_crashable_gateway(tmp: Path, port: int,
-                            database_url: str | None) -> subprocess.Popen[bytes]:
+def start_crashable_gateway(
+    tmp: Path, port: int, database_url: str | None
+) -> subprocess.Popen[bytes]:
     """The gateway under test: its carrier from smsrelay.toml, short leases to reclaim."""
-    return start_gateway(tmp / "data", port, database_url, env_extra={
-        "SMSRELAY_LOG_LEVEL": "error", "SMSRELAY_CONFIG": str(tmp / "smsrelay.toml"),
-        "SMSRELAY_LEASE_SECONDS": "5"})
+    return start_gateway(
+        tmp / "data",
+        port,
+        database_url,
+        env_extra={
+            "SMSRELAY_LOG_LEVEL": "error",
+            "SMSRELAY_CONFIG": str(tmp / "smsrelay.toml"),
+            "SMSRELAY_LEASE_SECONDS": "5",
+        },
+    )
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
@@ -72,18 +80,33 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="smsrelay-crash-") as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "smsrelay.toml").write_text(
-            "[[connectors]]\nname = \"carrier\"\ntype = \"smpp\"\nhost = \"127.0.0.1\"\n"
-            f"port = {carrier.port}\nwindow = 100\n")
+            '[[connectors]]\nname = "carrier"\ntype = "smpp"\nhost = "127.0.0.1"\n'
+            f"port = {carrier.port}\nwindow = 100\n"
+        )
         url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'data' / 'smsrelay.db'}"
         port = free_port()
         proc = start_crashable_gateway(tmp, port, args.database_url)
         key = (tmp / "data" / "api-key").read_text().strip()
-        make = post_request("127.0.0.1", port, "/send", key, lambda i: orjson.dumps(
-            {"to": "+14155552671", "message": f"crash-test {i}"}))
+        make = post_request(
+            "127.0.0.1",
+            port,
+            "/send",
+            key,
+            lambda i: orjson.dumps({"to": "+14155552671", "message": f"crash-test {i}"}),
+        )
         counter, result = [0], LoadResult()
-        load = asyncio.create_task(run_load("127.0.0.1", port, make, total=args.messages,
-                                            concurrency=64, keep_bodies=True,
-                                            counter=counter, result=result))
+        load = asyncio.create_task(
+            run_load(
+                "127.0.0.1",
+                port,
+                make,
+                total=args.messages,
+                concurrency=64,
+                keep_bodies=True,
+                counter=counter,
+                result=result,
+            )
+        )
         while len(result.answered) < args.messages // 2 and not load.done():
             await asyncio.sleep(0.01)
         os.kill(proc.pid, signal.SIGKILL)
@@ -91,10 +114,21 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         proc.wait()
         await load
         proc = start_crashable_gateway(tmp, port, args.database_url)
-        await run_load("127.0.0.1", port, make, total=args.messages, concurrency=64,
-                       keep_bodies=True, counter=counter, result=result)
-        accepted = {i: orjson.loads(body)["message_id"]
-                    for i, (status, body) in result.answered.items() if status == 202}
+        await run_load(
+            "127.0.0.1",
+            port,
+            make,
+            total=args.messages,
+            concurrency=64,
+            keep_bodies=True,
+            counter=counter,
+            result=result,
+        )
+        accepted = {
+            i: orjson.loads(body)["message_id"]
+            for i, (status, body) in result.answered.items()
+            if status == 202
+        }
         db = await Database.open(url)
         started = time.time()
         try:
@@ -121,12 +155,16 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     texts = carrier.texts
     report: dict[str, object] = {
         "database": "postgresql" if args.database_url else "sqlite",
-        "messages": args.messages, "killed_after_accepted": killed_at,
-        "accepted": len(accepted), "in_doubt": len(result.unanswered),
-        "stored": sum(counts.values()), "final": sum(n for s, n in counts.items()
-                                                    if s in FINAL),
-        "by_status": counts, "lost": len(lost),
-        "sent_to_carrier": sum(texts.values()), "distinct_at_carrier": len(texts),
+        "messages": args.messages,
+        "killed_after_accepted": killed_at,
+        "accepted": len(accepted),
+        "in_doubt": len(result.unanswered),
+        "stored": sum(counts.values()),
+        "final": sum(n for s, n in counts.items() if s in FINAL),
+        "by_status": counts,
+        "lost": len(lost),
+        "sent_to_carrier": sum(texts.values()),
+        "distinct_at_carrier": len(texts),
         "duplicated": sum(1 for n in texts.values() if n > 1),
         "drain_s": round(time.time() - started, 1),
     }
@@ -134,8 +172,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--database-url", default=None, help="an EMPTY PostgreSQL database")
     parser.add_argument("--timeout", type=float, default=300.0)

@@ -31,9 +31,16 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
-async def _connection(host: str, port: int, make_request: Callable[[int], bytes],
-                      counter: list[int], total: int, result: LoadResult,
-                      keep_bodies: bool, pace: tuple[float, float] | None = None) -> None:
+async def _connection(
+    host: str,
+    port: int,
+    make_request: Callable[[int], bytes],
+    counter: list[int],
+    total: int,
+    result: LoadResult,
+    keep_bodies: bool,
+    pace: tuple[float, float] | None = None,
+) -> None:
     try:
         reader, writer = await asyncio.open_connection(host, port)
     except OSError:
@@ -81,10 +88,13 @@ async def _connection(host: str, port: int, make_request: Callable[[int], bytes]
         writer.close()
 
 
-def post_request(host: str, port: int, path: str, key: str,
-                 body: Callable[[int], bytes]) -> Callable[[int], bytes]:
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {key}\r\n"
-            "Content-Type: application/json\r\n").encode()
+def post_request(
+    host: str, port: int, path: str, key: str, body: Callable[[int], bytes]
+) -> Callable[[int], bytes]:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {key}\r\n"
+        "Content-Type: application/json\r\n"
+    ).encode()
 
     def make(index: int) -> bytes:
         payload = body(index)
@@ -93,10 +103,18 @@ def post_request(host: str, port: int, path: str, key: str,
     return make
 
 
-async def run_load(host: str, port: int, make_request: Callable[[int], bytes], *,
-                   total: int, concurrency: int, keep_bodies: bool = False,
-                   counter: list[int] | None = None,
-                   result: LoadResult | None = None, rate: float = 0.0) -> LoadResult:
+async def run_load(
+    host: str,
+    port: int,
+    make_request: Callable[[int], bytes],
+    *,
+    total: int,
+    concurrency: int,
+    keep_bodies: bool = False,
+    counter: list[int] | None = None,
+    result: LoadResult | None = None,
+    rate: float = 0.0,
+) -> LoadResult:
     """Send requests ``counter[0]`` .. ``total - 1`` over ``concurrency`` connections.
 
     Passing ``counter`` and ``result`` lets a caller watch progress and resume after a
@@ -108,8 +126,12 @@ async def run_load(host: str, port: int, make_request: Callable[[int], bytes], *
     cpu0 = time.process_time()
     started = time.perf_counter()
     pace = (started - counter[0] / rate, rate) if rate > 0 else None
-    await asyncio.gather(*(_connection(host, port, make_request, counter, total, result,
-                                       keep_bodies, pace) for _ in range(concurrency)))
+    await asyncio.gather(
+        *(
+            _connection(host, port, make_request, counter, total, result, keep_bodies, pace)
+            for _ in range(concurrency)
+        )
+    )
     result.elapsed = time.perf_counter() - started
     result.cpu = time.process_time() - cpu0
     return result

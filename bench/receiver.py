@@ -24,8 +24,9 @@ from starlette.routing import Mount, Route
 
 from smsrelay.gateway.webhook_listener import create_listener
 
-FINAL = frozenset({"delivered", "undelivered", "expired", "rejected", "failed", "canceled",
-                   "unknown"})
+FINAL = frozenset(
+    {"delivered", "undelivered", "expired", "rejected", "failed", "canceled", "unknown"}
+)
 
 
 class Counts:
@@ -69,12 +70,16 @@ class Counts:
             return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else 0.0
 
         out: dict[str, Any] = {
-            "verified": self.verified, "bad_signature": self.bad_signature,
-            "by_status": self.by_status, "final_callbacks": sum(self.final.values()),
+            "verified": self.verified,
+            "bad_signature": self.bad_signature,
+            "by_status": self.by_status,
+            "final_callbacks": sum(self.final.values()),
             "final_messages": len(self.final),
             "duplicated": sum(1 for n in self.final.values() if n > 1),
-            "first_final_at": self.first_final_at, "last_final_at": self.last_final_at,
-            "receipt_to_webhook_p50_s": pct(0.5), "receipt_to_webhook_p99_s": pct(0.99),
+            "first_final_at": self.first_final_at,
+            "last_final_at": self.last_final_at,
+            "receipt_to_webhook_p50_s": pct(0.5),
+            "receipt_to_webhook_p99_s": pct(0.99),
             "latency_samples": len(ordered),
         }
         if with_ids:
@@ -90,13 +95,13 @@ def create_app(secret: str) -> Starlette:
         with_ids = request.query_params.get("ids") == "1"
         return Response(orjson.dumps(counts.summary(with_ids)), media_type="application/json")
 
-    return Starlette(routes=[Route("/stats", stats, methods=["GET"]),
-                             Mount("/", app=listener)])
+    return Starlette(routes=[Route("/stats", stats, methods=["GET"]), Mount("/", app=listener)])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--secret", required=True)
     args = parser.parse_args()
@@ -106,8 +111,14 @@ def main() -> None:
         loop = "uvloop"
     except ImportError:
         loop = "asyncio"
-    uvicorn.run(create_app(args.secret), host="127.0.0.1", port=args.port, loop=loop,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        create_app(args.secret),
+        host="127.0.0.1",
+        port=args.port,
+        loop=loop,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

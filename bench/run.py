@@ -51,9 +51,14 @@ def machine() -> dict[str, Any]:
         for line in f:
             if line.startswith("MemTotal"):
                 mem_kb = int(line.split()[1])
-    return {"nproc": os.cpu_count(), "cpu": model, "memory_gb": round(mem_kb / 2**20, 1),
-            "python": platform.python_version(), "kernel": platform.release(),
-            "load_average_start": list(procs.load_average())}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "memory_gb": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "load_average_start": list(procs.load_average()),
+    }
 
 
 def run_async(coro: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
@@ -71,37 +76,60 @@ def attempt(name: str, database: str, fn: Callable[[], dict[str, Any]]) -> dict[
         result = fn()
     except Exception as error:  # a failed scenario is reported, the others still run
         traceback.print_exc(file=sys.stderr)
-        result = {"scenario": name, "ok": False, "error": repr(error)[:500],
-                  "detail": f"error: {repr(error)[:40]}"}
+        result = {
+            "scenario": name,
+            "ok": False,
+            "error": repr(error)[:500],
+            "detail": f"error: {repr(error)[:40]}",
+        }
     result.setdefault("database", database)
     return report.finish(result)
 
 
-def with_stack(database: str, tag: str, workers: int,
-               body: Callable[[Stack], Coroutine[Any, Any, dict[str, Any]]]
-               ) -> Callable[[], dict[str, Any]]:
+def with_stack(
+    database: str,
+    tag: str,
+    workers: int,
+    body: Callable[[Stack], Coroutine[Any, Any, dict[str, Any]]],
+) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
         with Stack(database, tag=tag, workers=workers) as stack:
             return run_async(body(stack))
+
     return run
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="short runs, no soak (SQLite unless --database says otherwise)")
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"),
-                        default="sqlite")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="short runs, no soak (SQLite unless --database says otherwise)",
+    )
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="sqlite")
     parser.add_argument("--only", default="", help=f"comma-separated: {','.join(SCENARIOS)}")
-    parser.add_argument("--messages", type=int, default=None,
-                        help="messages for send, batch and e2e (default 20,000; --quick 600)")
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=None,
+        help="messages for send, batch and e2e (default 20,000; --quick 600)",
+    )
     parser.add_argument("--soak-seconds", type=float, default=600.0)
-    parser.add_argument("--workers", type=int, default=None,
-                        help="gateway processes (SMSRELAY_WORKERS; default: the README's advice, "
-                             "1 on SQLite and one per core on PostgreSQL)")
-    parser.add_argument("--soak-rate", type=float, default=None,
-                        help="messages/s for the soak (default: half the e2e rate of the run)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gateway processes (SMSRELAY_WORKERS; default: the README's advice, "
+        "1 on SQLite and one per core on PostgreSQL)",
+    )
+    parser.add_argument(
+        "--soak-rate",
+        type=float,
+        default=None,
+        help="messages/s for the soak (default: half the e2e rate of the run)",
+    )
     args = parser.parse_args()
     only = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
     unknown = set(only) - set(SCENARIOS)
@@ -120,10 +148,13 @@ def main() -> int:
     info = machine()
     info["workers"] = {db: workers(db) for db in databases}
     shown = ", ".join(f"{db} {w}" for db, w in info["workers"].items())
-    print(f"smsrelay bench {report.STAMP}: {info['nproc']} cpu ({info['cpu']}), "
-          f"{info['memory_gb']} GB, Python {info['python']}, SMSRELAY_WORKERS: {shown}, "
-          f"load average "
-          f"{' '.join(f'{x:.2f}' for x in info['load_average_start'])}", flush=True)
+    print(
+        f"smsrelay bench {report.STAMP}: {info['nproc']} cpu ({info['cpu']}), "
+        f"{info['memory_gb']} GB, Python {info['python']}, SMSRELAY_WORKERS: {shown}, "
+        f"load average "
+        f"{' '.join(f'{x:.2f}' for x in info['load_average_start'])}",
+        flush=True,
+    )
     print(report.header(), flush=True)
     results: list[dict[str, Any]] = []
     if "smpp" in only:
@@ -131,37 +162,79 @@ def main() -> int:
     for db in databases:
         e2e_rate = 0.0
         if "send" in only:  # each scenario on a fresh stack: no backlog from the one before
-            results.append(attempt("send", db, with_stack(
-                db, "send", workers(db), lambda s: accept.send(s, n))))
+            results.append(
+                attempt(
+                    "send", db, with_stack(db, "send", workers(db), lambda s: accept.send(s, n))
+                )
+            )
         if "batch" in only:
-            results.append(attempt("batch", db, with_stack(
-                db, "batch", workers(db), lambda s: accept.batch(s, max(10, n // 100)))))
+            results.append(
+                attempt(
+                    "batch",
+                    db,
+                    with_stack(
+                        db, "batch", workers(db), lambda s: accept.batch(s, max(10, n // 100))
+                    ),
+                )
+            )
         if "e2e" in only:
-            results.append(attempt("e2e", db, with_stack(
-                db, "e2e", workers(db), lambda s: e2e.e2e(s, n, drain_timeout))))
+            results.append(
+                attempt(
+                    "e2e",
+                    db,
+                    with_stack(db, "e2e", workers(db), lambda s: e2e.e2e(s, n, drain_timeout)),
+                )
+            )
             e2e_rate = float(results[-1].get("e2e_messages_per_s") or 0.0)
         if "smpp" in only:
-            results.append(attempt("smpp-in", db, lambda d=db: smpp.ingest(  # type: ignore[misc]
-                d, 1000 if args.quick else 20000)))
+            results.append(
+                attempt(
+                    "smpp-in",
+                    db,
+                    lambda d=db: smpp.ingest(  # type: ignore[misc]
+                        d, 1000 if args.quick else 20000
+                    ),
+                )
+            )
         if "soak" in only:
             rate = args.soak_rate or (e2e_rate / 2 if e2e_rate else 200.0)
-            results.append(attempt("soak", db, with_stack(
-                db, "soak", workers(db), lambda s, r=rate: e2e.soak(  # type: ignore[misc]
-                    s, args.soak_seconds, r, drain_timeout))))
+            results.append(
+                attempt(
+                    "soak",
+                    db,
+                    with_stack(
+                        db,
+                        "soak",
+                        workers(db),
+                        lambda s, r=rate: e2e.soak(  # type: ignore[misc]
+                            s, args.soak_seconds, r, drain_timeout
+                        ),
+                    ),
+                )
+            )
 
     info["load_average_end"] = list(procs.load_average())
-    summary = {"stamp": report.STAMP, "quick": args.quick, "machine": info,
-               "results": [{k: v for k, v in r.items() if k not in ("rss_samples", "output",
-                                                                     "db_by_status")}
-                           for r in results]}
+    summary = {
+        "stamp": report.STAMP,
+        "quick": args.quick,
+        "machine": info,
+        "results": [
+            {k: v for k, v in r.items() if k not in ("rss_samples", "output", "db_by_status")}
+            for r in results
+        ],
+    }
     report.RESULTS.mkdir(exist_ok=True)
     (report.RESULTS / f"{report.STAMP}-summary.json").write_text(
-        json.dumps(summary, indent=2, default=str) + "\n")
+        json.dumps(summary, indent=2, default=str) + "\n"
+    )
     failed = [r["scenario"] for r in results if not r.get("ok")]
     print(LEGEND)
-    print(f"load average at the end: "
-          f"{' '.join(f'{x:.2f}' for x in info['load_average_end'])}; "
-          f"{'FAILED: ' + ', '.join(failed) if failed else 'all rows ok'}", flush=True)
+    print(
+        f"load average at the end: "
+        f"{' '.join(f'{x:.2f}' for x in info['load_average_end'])}; "
+        f"{'FAILED: ' + ', '.join(failed) if failed else 'all rows ok'}",
+        flush=True,
+    )
     return 1 if failed else 0
 
 

@@ -24,9 +24,15 @@ from smsrelay.smpp.server import ServerSession, SmppServer, SmscHandler
 
 
 def _submit() -> Pdu:
-    pdu = P.submit_sm("Acme", "4915112345678", b"Your verification code is 123456",
-                      source_addr_ton=5, dest_addr_ton=1, dest_addr_npi=1,
-                      registered_delivery=1)
+    pdu = P.submit_sm(
+        "Acme",
+        "4915112345678",
+        b"Your verification code is 123456",
+        source_addr_ton=5,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        registered_delivery=1,
+    )
     pdu.sequence_number = 42
     return pdu
 
@@ -88,8 +94,9 @@ async def _submit_loop(port: int, window: int, count: int) -> float:
     client = await connect("127.0.0.1", port, "bench", "bench", window=window)
     template = _submit().fields
     # warm up
-    await asyncio.gather(*[await client.send_request(Pdu(4, fields=template))
-                           for _ in range(min(count, 2000))])
+    await asyncio.gather(
+        *[await client.send_request(Pdu(4, fields=template)) for _ in range(min(count, 2000))]
+    )
     start = time.perf_counter()
     last = None
     for _ in range(count):
@@ -126,8 +133,9 @@ def bench_loopback(windows: list[int], count: int, use_uvloop: bool) -> list[tup
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=50_000, help="submits per window size")
     parser.add_argument("--windows", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--codec-seconds", type=float, default=1.0)

@@ -68,9 +68,16 @@ async def _run(port: int, count: int, window: int, binds: int) -> tuple[float, f
 
     async def one(i: int) -> bool:
         async with inflight:
-            outcome = await connector.submit(OutboundMessage(
-                f"m{i}", "+4915112345678", "Your verification code is 123456", Encoding.GSM7,
-                1, sender="Acme"))
+            outcome = await connector.submit(
+                OutboundMessage(
+                    f"m{i}",
+                    "+4915112345678",
+                    "Your verification code is 123456",
+                    Encoding.GSM7,
+                    1,
+                    sender="Acme",
+                )
+            )
             return outcome.ok
 
     start = time.perf_counter()

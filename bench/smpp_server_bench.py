@@ -30,9 +30,13 @@ def _serve(pipe: Connection, data_dir: str, database_url: str | None) -> None:
     from smsrelay.store import accounts, smpp_users
 
     async def main() -> None:
-        settings = Settings(data_dir=Path(data_dir), database_url=database_url, smpp_port=0,
-                            rate_limit=0, connectors=[ConnectorConfig(
-                                name="simulator", latency_ms=1, dlr_delay_ms=100)])
+        settings = Settings(
+            data_dir=Path(data_dir),
+            database_url=database_url,
+            smpp_port=0,
+            rate_limit=0,
+            connectors=[ConnectorConfig(name="simulator", latency_ms=1, dlr_delay_ms=100)],
+        )
         relay = SmsRelay(settings)
         await relay.start()
         assert relay.db is not None and relay.smpp_server is not None
@@ -40,8 +44,7 @@ def _serve(pipe: Connection, data_dir: str, database_url: str | None) -> None:
             account = await accounts.get_account_by_name(conn, "default")
             assert account is not None
             if await smpp_users.find_smpp_user(conn, "bench") is None:
-                await smpp_users.create_smpp_user(conn, account.id, "bench", "bench",
-                                                  time.time())
+                await smpp_users.create_smpp_user(conn, account.id, "bench", "bench", time.time())
         pipe.send(relay.smpp_server.port)
         await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
         await relay.stop()
@@ -59,9 +62,15 @@ async def _run(port: int, count: int, window: int) -> tuple[float, int]:
     failed = 0
 
     def submit(i: int) -> P.Pdu:
-        return P.submit_sm("Acme", f"4915{i % 10_000_000:09d}",
-                           b"Your verification code is 123456", source_addr_ton=5,
-                           dest_addr_ton=1, dest_addr_npi=1, registered_delivery=0)
+        return P.submit_sm(
+            "Acme",
+            f"4915{i % 10_000_000:09d}",
+            b"Your verification code is 123456",
+            source_addr_ton=5,
+            dest_addr_ton=1,
+            dest_addr_npi=1,
+            registered_delivery=0,
+        )
 
     warm = [await client.send_request(submit(i)) for i in range(min(2000, count))]
     await asyncio.gather(*warm)
@@ -77,8 +86,9 @@ async def _run(port: int, count: int, window: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--window", type=int, default=100)
     parser.add_argument("--database-url", default=None)
@@ -95,8 +105,10 @@ def main() -> None:
             parent.send("stop")
             proc.join(30)
     backend = "postgresql" if args.database_url else "sqlite"
-    print(f"submit_sm accepted and committed, one bind, window {args.window}, {backend}: "
-          f"{rate:,.0f}/s ({args.count} submits, {failed} refused)")
+    print(
+        f"submit_sm accepted and committed, one bind, window {args.window}, {backend}: "
+        f"{rate:,.0f}/s ({args.count} submits, {failed} refused)"
+    )
 
 
 if __name__ == "__main__":

@@ -41,9 +41,20 @@ async def main_async(rate: float, seconds: float) -> None:
     carrier = TimingCarrier(CarrierConfig(dlr_delay=0.05), port=0)
     await carrier.start()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), smpp_server_enabled=False, connectors=[
-            ConnectorConfig(name="limited", type="smpp", port=carrier.port, window=100,
-                            binds=2, throughput=rate)])
+        settings = Settings(
+            data_dir=Path(tmp),
+            smpp_server_enabled=False,
+            connectors=[
+                ConnectorConfig(
+                    name="limited",
+                    type="smpp",
+                    port=carrier.port,
+                    window=100,
+                    binds=2,
+                    throughput=rate,
+                )
+            ],
+        )
         relay = SmsRelay(settings)
         await relay.start()
         try:
@@ -53,9 +64,13 @@ async def main_async(rate: float, seconds: float) -> None:
             total = int(rate * (seconds + 3))
             rng = random.Random(1)
             for start in range(0, total, 500):
-                prepared = relay.acceptor.prepare_all(account.id, [
-                    SendRequest(to="+14155552671", message=f"throttle {n} {rng.random()}")
-                    for n in range(start, min(total, start + 500))])
+                prepared = relay.acceptor.prepare_all(
+                    account.id,
+                    [
+                        SendRequest(to="+14155552671", message=f"throttle {n} {rng.random()}")
+                        for n in range(start, min(total, start + 500))
+                    ],
+                )
                 await relay.acceptor.commit(prepared)  # type: ignore[arg-type]
             deadline = time.monotonic() + seconds + 30
             while len(carrier.times) < total and time.monotonic() < deadline:
@@ -67,13 +82,16 @@ async def main_async(rate: float, seconds: float) -> None:
     first, last = times[0] + 1.0, times[-1] - 1.0
     window = [t for t in times if first <= t < last]
     measured = len(window) / (last - first)
-    print(f"connector limit {rate:g} msg/s: carrier received {measured:.1f} msg/s over "
-          f"{last - first:.1f} s ({len(times)} messages, 2 binds)")
+    print(
+        f"connector limit {rate:g} msg/s: carrier received {measured:.1f} msg/s over "
+        f"{last - first:.1f} s ({len(times)} messages, 2 binds)"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=12.0)
     args = parser.parse_args()

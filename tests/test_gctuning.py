@@ -32,8 +32,9 @@ print(json.dumps({"threshold": gc.get_threshold(), "frozen": frozen, "freed": fr
 
 
 def test_startup_objects_are_frozen_and_later_cycles_still_collected() -> None:
-    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
     result = json.loads(done.stdout)
     assert tuple(result["threshold"]) == THRESHOLDS
     assert result["frozen"] >= 100  # the kept nodes at least

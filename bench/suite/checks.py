@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from .report import percentile
 from .stack import Stack
 
-FINAL = frozenset({"delivered", "undelivered", "expired", "rejected", "failed", "canceled",
-                   "unknown"})
+FINAL = frozenset(
+    {"delivered", "undelivered", "expired", "rejected", "failed", "canceled", "unknown"}
+)
 
 
 async def db_counts(url: str) -> dict[str, int]:
@@ -29,8 +30,9 @@ async def db_counts(url: str) -> dict[str, int]:
         await engine.dispose()
 
 
-async def wait_for_callbacks(stack: Stack, expected: int, *, timeout: float,
-                             stall: float = 30.0) -> dict[str, Any]:
+async def wait_for_callbacks(
+    stack: Stack, expected: int, *, timeout: float, stall: float = 30.0
+) -> dict[str, Any]:
     """Poll the receiver until ``expected`` messages have a final callback, or no progress for
     ``stall`` seconds, or ``timeout``; bounded either way."""
     started = time.time()
@@ -78,9 +80,11 @@ async def accept_to_sent(stack: Stack, ids: list[str], sample: int) -> dict[str,
 
     async with httpx.AsyncClient(timeout=30) as client:
         await asyncio.gather(*(one(client, m) for m in chosen))
-    return {"accept_to_sent_samples": len(delays),
-            "accept_to_sent_p50_s": percentile(delays, 0.5),
-            "accept_to_sent_p99_s": percentile(delays, 0.99)}
+    return {
+        "accept_to_sent_samples": len(delays),
+        "accept_to_sent_p50_s": percentile(delays, 0.5),
+        "accept_to_sent_p99_s": percentile(delays, 0.99),
+    }
 
 
 async def count_everything(stack: Stack, accepted_ids: list[str]) -> dict[str, Any]:
@@ -93,16 +97,27 @@ async def count_everything(stack: Stack, accepted_ids: list[str]) -> dict[str, A
     db_final = sum(n for s, n in counts.items() if s in FINAL)
     missing = accepted - final.keys()
     out = {
-        "accepted": len(accepted), "accepted_duplicate_ids": len(accepted_ids) - len(accepted),
-        "final_callback_messages": len(final), "final_callbacks": sum(final.values()),
-        "callbacks_missing": len(missing), "callbacks_unexpected": len(final.keys() - accepted),
+        "accepted": len(accepted),
+        "accepted_duplicate_ids": len(accepted_ids) - len(accepted),
+        "final_callback_messages": len(final),
+        "final_callbacks": sum(final.values()),
+        "callbacks_missing": len(missing),
+        "callbacks_unexpected": len(final.keys() - accepted),
         "callbacks_duplicated": sum(1 for n in final.values() if n > 1),
-        "bad_signatures": stats["bad_signature"], "db_by_status": counts,
-        "db_total": sum(counts.values()), "db_final": db_final, "receiver": stats,
+        "bad_signatures": stats["bad_signature"],
+        "db_by_status": counts,
+        "db_total": sum(counts.values()),
+        "db_final": db_final,
+        "receiver": stats,
         "missing_sample": sorted(missing)[:10],
     }
-    out["counted_ok"] = (not missing and not out["callbacks_unexpected"]
-                         and not out["callbacks_duplicated"] and not out["bad_signatures"]
-                         and not out["accepted_duplicate_ids"]
-                         and out["db_total"] == len(accepted) and db_final == len(accepted))
+    out["counted_ok"] = (
+        not missing
+        and not out["callbacks_unexpected"]
+        and not out["callbacks_duplicated"]
+        and not out["bad_signatures"]
+        and not out["accepted_duplicate_ids"]
+        and out["db_total"] == len(accepted)
+        and db_final == len(accepted)
+    )
     return out

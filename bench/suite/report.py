@@ -11,9 +11,18 @@ from . import procs
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 STAMP = time.strftime("%Y%m%d-%H%M%S")
-COLUMNS = [("scenario", 8), ("db", 10), ("throughput", 17), ("p50", 9), ("p99", 9),
-           ("detail", 46), ("loadgen CPU", 11), ("gateway CPU", 11), ("load avg", 8),
-           ("result", 6)]
+COLUMNS = [
+    ("scenario", 8),
+    ("db", 10),
+    ("throughput", 17),
+    ("p50", 9),
+    ("p99", 9),
+    ("detail", 46),
+    ("loadgen CPU", 11),
+    ("gateway CPU", 11),
+    ("load avg", 8),
+    ("result", 6),
+]
 
 
 def header() -> str:
@@ -27,13 +36,21 @@ def ms(seconds: float | None) -> str:
 
 
 def row(result: dict[str, Any]) -> str:
-    cells = [result.get("scenario", ""), result.get("database", ""),
-             result.get("throughput_text", ""), result.get("p50_text", ""),
-             result.get("p99_text", ""), result.get("detail", ""),
-             _share(result, "loadgen_cpu_s"), _share(result, "gateway_cpu_s"),
-             f"{result.get('load_average', [0])[0]:.2f}", "ok" if result.get("ok") else "FAILED"]
-    return "| " + " | ".join(str(c).ljust(w) for c, (_, w) in zip(cells, COLUMNS,
-                                                                    strict=True)) + " |"
+    cells = [
+        result.get("scenario", ""),
+        result.get("database", ""),
+        result.get("throughput_text", ""),
+        result.get("p50_text", ""),
+        result.get("p99_text", ""),
+        result.get("detail", ""),
+        _share(result, "loadgen_cpu_s"),
+        _share(result, "gateway_cpu_s"),
+        f"{result.get('load_average', [0])[0]:.2f}",
+        "ok" if result.get("ok") else "FAILED",
+    ]
+    return (
+        "| " + " | ".join(str(c).ljust(w) for c, (_, w) in zip(cells, COLUMNS, strict=True)) + " |"
+    )
 
 
 def _share(result: dict[str, Any], key: str) -> str:

@@ -34,8 +34,11 @@ async def _default_secret(url: str) -> str:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            row = (await conn.execute(text(
-                "SELECT webhook_secret FROM accounts WHERE name = 'default'"))).first()
+            row = (
+                await conn.execute(
+                    text("SELECT webhook_secret FROM accounts WHERE name = 'default'")
+                )
+            ).first()
     finally:
         await engine.dispose()
     if row is None:
@@ -44,8 +47,15 @@ async def _default_secret(url: str) -> str:
 
 
 class Stack:
-    def __init__(self, database: str, *, dlr_delay_ms: float = 50.0, webhooks: bool = True,
-                 tag: str = "bench", workers: int = 1) -> None:
+    def __init__(
+        self,
+        database: str,
+        *,
+        dlr_delay_ms: float = 50.0,
+        webhooks: bool = True,
+        tag: str = "bench",
+        workers: int = 1,
+    ) -> None:
         self.database = database
         self.workers = workers
         self.dlr_delay_ms = dlr_delay_ms
@@ -64,8 +74,9 @@ class Stack:
             raise
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def _start(self) -> None:
@@ -84,12 +95,18 @@ class Stack:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'smsrelay.db'}"
         (self.tmp / "smsrelay.toml").write_text(
             '[[connectors]]\nname = "carrier"\ntype = "smpp"\nhost = "127.0.0.1"\n'
-            f"port = {self.carrier_port}\nwindow = 100\n")
-        self.env = {**os.environ, "SMSRELAY_DATA_DIR": str(self.data_dir),
-                    "SMSRELAY_HTTP_PORT": str(self.http_port), "SMSRELAY_SMPP_PORT": "0",
-                    "SMSRELAY_RATE_LIMIT": "0", "SMSRELAY_LOG_LEVEL": "warning",
-                    "SMSRELAY_CONFIG": str(self.tmp / "smsrelay.toml"),
-                    "SMSRELAY_WORKERS": str(self.workers)}
+            f"port = {self.carrier_port}\nwindow = 100\n"
+        )
+        self.env = {
+            **os.environ,
+            "SMSRELAY_DATA_DIR": str(self.data_dir),
+            "SMSRELAY_HTTP_PORT": str(self.http_port),
+            "SMSRELAY_SMPP_PORT": "0",
+            "SMSRELAY_RATE_LIMIT": "0",
+            "SMSRELAY_LOG_LEVEL": "warning",
+            "SMSRELAY_CONFIG": str(self.tmp / "smsrelay.toml"),
+            "SMSRELAY_WORKERS": str(self.workers),
+        }
         if self.pg_name:
             self.env["SMSRELAY_DATABASE_URL"] = self.database_url
 
@@ -97,10 +114,18 @@ class Stack:
         # connects once the carrier listens); then the receiver, with the account's secret
         carrier_log, gateway_log = self.tmp / "carrier.log", self.tmp / "gateway.log"
         self.procs["carrier"] = procs.spawn(
-            [str(BIN / "smsrelay"), "simulate-carrier", "--port", str(self.carrier_port),
-             "--dlr-delay-ms", str(self.dlr_delay_ms)], self.env, carrier_log)
-        self.procs["gateway"] = procs.spawn([str(BIN / "smsrelay"), "serve"], self.env,
-                                            gateway_log)
+            [
+                str(BIN / "smsrelay"),
+                "simulate-carrier",
+                "--port",
+                str(self.carrier_port),
+                "--dlr-delay-ms",
+                str(self.dlr_delay_ms),
+            ],
+            self.env,
+            carrier_log,
+        )
+        self.procs["gateway"] = procs.spawn([str(BIN / "smsrelay"), "serve"], self.env, gateway_log)
         procs.wait_tcp(self.carrier_port, 30, self.procs["carrier"], carrier_log)
         procs.wait_http(f"{self.base}/healthz", 90, self.procs["gateway"], gateway_log)
         self.key = (self.data_dir / "api-key").read_text().strip()
@@ -109,18 +134,31 @@ class Stack:
             secret = asyncio.run(_default_secret(self.database_url))
             log = self.tmp / "receiver.log"
             self.procs["receiver"] = procs.spawn(
-                [sys.executable, str(BENCH / "receiver.py"), "--port", str(self.receiver_port),
-                 "--secret", secret], self.env, log)
-            self.cli("accounts", "update", "default", "--webhook-url",
-                     self.receiver_url("/callbacks"))
+                [
+                    sys.executable,
+                    str(BENCH / "receiver.py"),
+                    "--port",
+                    str(self.receiver_port),
+                    "--secret",
+                    secret,
+                ],
+                self.env,
+                log,
+            )
+            self.cli(
+                "accounts", "update", "default", "--webhook-url", self.receiver_url("/callbacks")
+            )
             procs.wait_http(self.receiver_url("/stats"), 30, self.procs["receiver"], log)
 
     def close(self) -> None:
         for name in ("gateway", "receiver", "carrier"):
             procs.stop(self.procs.pop(name, None))
         if self.pg_name:
-            subprocess.run([*PG, f"DROP DATABASE IF EXISTS {self.pg_name} WITH (FORCE)"],
-                           check=False, timeout=60)
+            subprocess.run(
+                [*PG, f"DROP DATABASE IF EXISTS {self.pg_name} WITH (FORCE)"],
+                check=False,
+                timeout=60,
+            )
             self.pg_name = None
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -128,8 +166,14 @@ class Stack:
 
     # -- helpers -------------------------------------------------------------------------
     def cli(self, *args: str) -> str:
-        done = subprocess.run([str(BIN / "smsrelay"), *args], env=self.env, capture_output=True,
-                              text=True, timeout=60, check=False)
+        done = subprocess.run(
+            [str(BIN / "smsrelay"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"smsrelay {' '.join(args)}: {done.stderr[-1000:]}")
         return done.stdout.strip()

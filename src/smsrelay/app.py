@@ -86,8 +86,9 @@ async def bootstrap(db: Database, settings: Settings, clock: Clock) -> Bootstrap
         if await account_store.list_accounts(conn):
             return Bootstrap(None)
         account = await account_store.create_account(conn, DEFAULT_ACCOUNT, clock.now())
-        _, key = await account_store.create_api_key(conn, account.id, FIRST_KEY_SCOPES,
-                                                    clock.now(), name="first key")
+        _, key = await account_store.create_api_key(
+            conn, account.id, FIRST_KEY_SCOPES, clock.now(), name="first key"
+        )
     write_key_file(settings.key_file, key)
     return Bootstrap(settings.key_file)
 
@@ -106,10 +107,16 @@ def smpp_tls_context(settings: Settings) -> ssl.SSLContext | None:
 
 def routes_from(settings: Settings) -> list[Route]:
     return [
-        Route(name=r.name, connectors=tuple(r.connectors),
-              countries=frozenset(c.upper() for c in r.countries),
-              prefixes=tuple(r.prefixes), kinds=frozenset(r.kinds),
-              accounts=frozenset(r.accounts), strategy=r.strategy, weights=dict(r.weights))
+        Route(
+            name=r.name,
+            connectors=tuple(r.connectors),
+            countries=frozenset(c.upper() for c in r.countries),
+            prefixes=tuple(r.prefixes),
+            kinds=frozenset(r.kinds),
+            accounts=frozenset(r.accounts),
+            strategy=r.strategy,
+            weights=dict(r.weights),
+        )
         for r in settings.effective_routes()
     ]
 
@@ -131,8 +138,13 @@ class CarrierSink:
 class SmsRelay:
     """A whole running gateway: store, connectors, engine and the HTTP API's context."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None,
-                 connectors: dict[str, Connector] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        connectors: dict[str, Connector] | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self._given_connectors = connectors
@@ -160,19 +172,31 @@ class SmsRelay:
         # loops instead.
         along = db.dialect == "sqlite"
         self.committer = GroupCommitter(
-            db, self.clock.now,
-            claim_along=(lambda: self.dispatcher.claim_along()) if along else None)
+            db,
+            self.clock.now,
+            claim_along=(lambda: self.dispatcher.claim_along()) if along else None,
+        )
         self.webhooks = WebhookSender(
-            db, self.clock, timeout=s.webhook_timeout, concurrency=s.webhook_concurrency,
-            per_host=s.webhook_per_host, block_private=s.webhook_block_private,
-            policy=WebhookRetryPolicy(window=s.webhook_retry_window,
-                                      backoff=Backoff(s.webhook_retry_base, 2.0,
-                                                      s.webhook_retry_cap)))
+            db,
+            self.clock,
+            timeout=s.webhook_timeout,
+            concurrency=s.webhook_concurrency,
+            per_host=s.webhook_per_host,
+            block_private=s.webhook_block_private,
+            policy=WebhookRetryPolicy(
+                window=s.webhook_retry_window,
+                backoff=Backoff(s.webhook_retry_base, 2.0, s.webhook_retry_cap),
+            ),
+        )
         outbox = self.webhooks if along else None
         self.dlr = DlrProcessor(db, self.clock, outbox=outbox, on_callbacks=self.webhooks.wake)
-        self.inbound = InboundProcessor(db, self.clock, optout_keywords=s.optout_keywords,
-                                        optin_keywords=s.optin_keywords,
-                                        on_callbacks=self.webhooks.wake)
+        self.inbound = InboundProcessor(
+            db,
+            self.clock,
+            optout_keywords=s.optout_keywords,
+            optin_keywords=s.optin_keywords,
+            on_callbacks=self.webhooks.wake,
+        )
         self.limiter = RateLimiter()
         definitions = await self._connector_definitions()
         stored = await self._stored_connectors({d["name"] for d in definitions})
@@ -180,28 +204,45 @@ class SmsRelay:
         self.connectors = self._given_connectors or build_connectors(definitions + stored)
         self._definitions = {c.name: c.model_dump() for c in s.effective_connectors()}
         self._definitions.update({d["name"]: d for d in definitions + stored})
-        retry = RetryPolicy(max_attempts=s.max_attempts,
-                            backoff=Backoff(base=s.retry_base, cap=s.retry_cap))
+        retry = RetryPolicy(
+            max_attempts=s.max_attempts, backoff=Backoff(base=s.retry_base, cap=s.retry_cap)
+        )
         self.dispatcher = Dispatcher(
-            db, self.connectors, await self._stored_routes() or routes_from(s), retry,
+            db,
+            self.connectors,
+            await self._stored_routes() or routes_from(s),
+            retry,
             self.clock,
             settings=DispatchSettings(
-                worker_id=f"{socket.gethostname()}-{os.getpid()}", claim_batch=s.claim_batch,
-                max_inflight=s.max_inflight, lease_seconds=s.lease_seconds,
-                dlr_timeout=s.dlr_timeout, unmatched_receipt_ttl=s.unmatched_receipt_ttl),
+                worker_id=f"{socket.gethostname()}-{os.getpid()}",
+                claim_batch=s.claim_batch,
+                max_inflight=s.max_inflight,
+                lease_seconds=s.lease_seconds,
+                dlr_timeout=s.dlr_timeout,
+                unmatched_receipt_ttl=s.unmatched_receipt_ttl,
+            ),
             account_names=lambda account_id: self._account_names.get(account_id, account_id),
-            outbox=outbox, on_callbacks=self.webhooks.wake,
+            outbox=outbox,
+            on_callbacks=self.webhooks.wake,
             rates={n: float(d.get("throughput", 0.0)) for n, d in self._definitions.items()},
             prices={n: d.get("prices") or {} for n, d in self._definitions.items()},
-            country_rates={n: d.get("country_throughput") or {}
-                           for n, d in self._definitions.items()})
+            country_rates={
+                n: d.get("country_throughput") or {} for n, d in self._definitions.items()
+            },
+        )
         self.acceptor = Acceptor(
             self.committer,
-            AcceptPolicy(max_segments=s.max_segments,
-                         strict_numbers=s.number_validation == "strict",
-                         smart_encoding=s.smart_encoding, default_validity=s.default_validity),
-            self.clock, rng=random.Random(), db=db,
-            on_accepted=None if along else self.dispatcher.wake)
+            AcceptPolicy(
+                max_segments=s.max_segments,
+                strict_numbers=s.number_validation == "strict",
+                smart_encoding=s.smart_encoding,
+                default_validity=s.default_validity,
+            ),
+            self.clock,
+            rng=random.Random(),
+            db=db,
+            on_accepted=None if along else self.dispatcher.wake,
+        )
         await self.committer.start()
         await self.webhooks.start()
         await self.webhooks.run()
@@ -213,12 +254,23 @@ class SmsRelay:
         await self.dispatcher.start()
         if s.smpp_server_enabled:
             self.smpp_server = ClientSmppServer(
-                db, self.acceptor, self.clock, self.limiter, SmppServerConfig(
-                    host=s.smpp_host, port=s.smpp_port, window=s.smpp_window,
-                    response_timeout=s.smpp_response_timeout, rate_limit=s.rate_limit,
-                    rate_burst=s.rate_burst, reassembly_timeout=s.smpp_reassembly_timeout,
-                    retry_delay=s.smpp_retry_delay, tls=smpp_tls_context(s)),
-                on_callbacks=self.webhooks.wake)
+                db,
+                self.acceptor,
+                self.clock,
+                self.limiter,
+                SmppServerConfig(
+                    host=s.smpp_host,
+                    port=s.smpp_port,
+                    window=s.smpp_window,
+                    response_timeout=s.smpp_response_timeout,
+                    rate_limit=s.rate_limit,
+                    rate_burst=s.rate_burst,
+                    reassembly_timeout=s.smpp_reassembly_timeout,
+                    retry_delay=s.smpp_retry_delay,
+                    tls=smpp_tls_context(s),
+                ),
+                on_callbacks=self.webhooks.wake,
+            )
             await self.smpp_server.start()
         self._tasks.append(asyncio.create_task(self._account_name_loop()))
 
@@ -254,20 +306,31 @@ class SmsRelay:
             return [c.model_dump() for c in s.connectors]
         self.embedded_carrier = CarrierSimulator(host="127.0.0.1", port=s.simulator_port)
         await self.embedded_carrier.start()
-        default = ConnectorConfig(name="simulator", type="smpp", host="127.0.0.1",
-                                  port=self.embedded_carrier.port, window=100)
+        default = ConnectorConfig(
+            name="simulator",
+            type="smpp",
+            host="127.0.0.1",
+            port=self.embedded_carrier.port,
+            window=100,
+        )
         log.info("embedded carrier simulator on 127.0.0.1:%d", self.embedded_carrier.port)
         return [default.model_dump()]
 
     def api_context(self) -> ApiContext:
         assert self.db is not None
         s = self.settings
-        return ApiContext(db=self.db, acceptor=self.acceptor, clock=self.clock,
-                          rate_limit=s.rate_limit, rate_burst=s.rate_burst,
-                          max_batch=s.max_batch,
-                          strict_numbers=s.number_validation == "strict",
-                          on_callbacks=self.webhooks.wake, limiter=self.limiter,
-                          operations=self)
+        return ApiContext(
+            db=self.db,
+            acceptor=self.acceptor,
+            clock=self.clock,
+            rate_limit=s.rate_limit,
+            rate_burst=s.rate_burst,
+            max_batch=s.max_batch,
+            strict_numbers=s.number_validation == "strict",
+            on_callbacks=self.webhooks.wake,
+            limiter=self.limiter,
+            operations=self,
+        )
 
     # -- operations seen by the admin API --------------------------------------------------
 
@@ -278,13 +341,17 @@ class SmsRelay:
             health = connector.health()
             lane = self.dispatcher.lanes.get(name)
             circuit = self.dispatcher.circuits.get(name)
-            rows.append({
-                "name": name, "up": health.up, "detail": health.detail,
-                "circuit": str(circuit.state) if circuit else None,
-                "rate": lane.rate if lane is not None else 0.0,
-                "queued": len(lane) if lane is not None else 0,
-                "sent": lane.sent if lane is not None else 0,
-            })
+            rows.append(
+                {
+                    "name": name,
+                    "up": health.up,
+                    "detail": health.detail,
+                    "circuit": str(circuit.state) if circuit else None,
+                    "rate": lane.rate if lane is not None else 0.0,
+                    "queued": len(lane) if lane is not None else 0,
+                    "sent": lane.sent if lane is not None else 0,
+                }
+            )
         return rows
 
     def routes(self) -> list[Route]:
@@ -307,8 +374,10 @@ class SmsRelay:
                 log.error("stored connector %r unusable: %s", definition.get("name"), error)
                 continue
             if config.name in taken:
-                log.error("stored connector %r: the config file defines that name; using the "
-                          "file's", config.name)
+                log.error(
+                    "stored connector %r: the config file defines that name; using the file's",
+                    config.name,
+                )
                 continue
             usable.append(config.model_dump())
         return usable
@@ -326,9 +395,13 @@ class SmsRelay:
         self.connectors[config.name] = connector
         self._definitions[config.name] = config.model_dump()
         self._runtime_connectors.add(config.name)
-        self.dispatcher.add_connector(config.name, connector, rate=config.throughput,
-                                      country_rates=config.country_throughput,
-                                      prices=config.prices)
+        self.dispatcher.add_connector(
+            config.name,
+            connector,
+            rate=config.throughput,
+            country_rates=config.country_throughput,
+            prices=config.prices,
+        )
         log.info("connector %s added (%s)", config.name, config.type)
 
     async def remove_connector(self, name: str) -> None:
@@ -352,8 +425,9 @@ class SmsRelay:
         """Use ``routes`` from now on, and keep them (they outlive a restart)."""
         assert self.db is not None
         async with self.db.transaction() as conn:
-            await route_store.save_routes(conn, [route_to_dict(r) for r in routes],
-                                          self.clock.now())
+            await route_store.save_routes(
+                conn, [route_to_dict(r) for r in routes], self.clock.now()
+            )
         self.dispatcher.set_routes(routes)
         log.info("route table replaced: %s", ", ".join(r.name for r in routes))
 
@@ -371,16 +445,22 @@ class SmsRelay:
             return None
         unknown = {c for r in routes for c in r.connectors} - set(self.connectors)
         if unknown:
-            log.error("stored route table names unknown connectors %s; using the configured "
-                      "routes", sorted(unknown))
+            log.error(
+                "stored route table names unknown connectors %s; using the configured routes",
+                sorted(unknown),
+            )
             return None
         return routes
 
-    def explain(self, *, to: str, country: str | None, kind: str,
-                account: str) -> Explanation:
-        return explain(self.dispatcher.routes, to=to, country=country, kind=kind,
-                       account=account,
-                       prices={n: d.get("prices") or {} for n, d in self._definitions.items()})
+    def explain(self, *, to: str, country: str | None, kind: str, account: str) -> Explanation:
+        return explain(
+            self.dispatcher.routes,
+            to=to,
+            country=country,
+            kind=kind,
+            account=account,
+            prices={n: d.get("prices") or {} for n, d in self._definitions.items()},
+        )
 
     async def _refresh_account_names(self) -> None:
         assert self.db is not None
@@ -394,8 +474,12 @@ class SmsRelay:
                 await self._refresh_account_names()
 
 
-def build_http_app(settings: Settings, *, clock: Clock | None = None,
-                   connectors: dict[str, Connector] | None = None) -> FastAPI:
+def build_http_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    connectors: dict[str, Connector] | None = None,
+) -> FastAPI:
     """The API with the whole gateway started and stopped by its lifespan."""
     relay = SmsRelay(settings, clock=clock, connectors=connectors)
 
@@ -407,5 +491,6 @@ def build_http_app(settings: Settings, *, clock: Clock | None = None,
     async def on_shutdown(app: FastAPI) -> None:
         await relay.stop()
 
-    return create_app(max_body_bytes=settings.max_body_bytes, on_startup=on_startup,
-                      on_shutdown=on_shutdown)
+    return create_app(
+        max_body_bytes=settings.max_body_bytes, on_startup=on_startup, on_shutdown=on_shutdown
+    )

@@ -21,8 +21,9 @@ from smsrelay.domain.errors import ErrorCode, SmsError
 
 T = TypeVar("T")
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="smsrelay: a self-hosted bulk SMS gateway.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="smsrelay: a self-hosted bulk SMS gateway."
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 accounts_app = typer.Typer(no_args_is_help=True, help="Accounts (tenants).")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys.")
@@ -50,7 +51,7 @@ def _run_db(op: Callable[[AsyncConnection], Awaitable[T]], *, write: bool = True
     async def runner() -> T:
         db = await open_database(load_settings())
         try:
-            async with (db.transaction() if write else db.read()) as conn:
+            async with db.transaction() if write else db.read() as conn:
                 return await op(conn)
         finally:
             await db.close()
@@ -83,35 +84,44 @@ def db_upgrade() -> None:
 
 
 @accounts_app.command("create")
-def accounts_create(name: str, webhook_url: str = typer.Option(None, help="Status callbacks.")
-                    ) -> None:
+def accounts_create(
+    name: str, webhook_url: str = typer.Option(None, help="Status callbacks.")
+) -> None:
     """Create an account; prints its webhook signing secret."""
     from smsrelay.store import accounts as store
 
-    account = _run_db(lambda c: store.create_account(c, name, time.time(),
-                                                     webhook_url=webhook_url))
+    account = _run_db(lambda c: store.create_account(c, name, time.time(), webhook_url=webhook_url))
     out.print(f"account {account.name} ({account.id})")
     out.print(f"webhook secret: {account.webhook_secret}")
 
 
 @accounts_app.command("update")
-def accounts_update(name: str, webhook_url: str = typer.Option(None),
-                    rate_limit: float = typer.Option(None, help="messages/s; 0 = no limit"),
-                    rate_burst: int = typer.Option(None),
-                    inbound_webhook_url: str = typer.Option(None, help="Inbound (MO) webhook."),
-                    optout_exempt_otp: bool = typer.Option(
-                        None, "--optout-exempt-otp/--no-optout-exempt-otp",
-                        help="Let OTP messages reach numbers that opted out.")) -> None:
+def accounts_update(
+    name: str,
+    webhook_url: str = typer.Option(None),
+    rate_limit: float = typer.Option(None, help="messages/s; 0 = no limit"),
+    rate_burst: int = typer.Option(None),
+    inbound_webhook_url: str = typer.Option(None, help="Inbound (MO) webhook."),
+    optout_exempt_otp: bool = typer.Option(
+        None,
+        "--optout-exempt-otp/--no-optout-exempt-otp",
+        help="Let OTP messages reach numbers that opted out.",
+    ),
+) -> None:
     """Change an account's webhook URLs, rate limit or opt-out exemption."""
     from smsrelay.store import accounts as store
 
-    changes: dict[str, Any] = {k: v for k, v in {"webhook_url": webhook_url,
-                                                 "rate_limit": rate_limit,
-                                                 "rate_burst": rate_burst,
-                                                 "inbound_webhook_url": inbound_webhook_url,
-                                                 "optout_exempt_otp": optout_exempt_otp,
-                                                 }.items()
-                               if v is not None}
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "webhook_url": webhook_url,
+            "rate_limit": rate_limit,
+            "rate_burst": rate_burst,
+            "inbound_webhook_url": inbound_webhook_url,
+            "optout_exempt_otp": optout_exempt_otp,
+        }.items()
+        if v is not None
+    }
     account = _run_db(lambda c: store.update_account(c, name, **changes))
     out.print(f"account {account.name} updated")
 
@@ -124,8 +134,9 @@ def accounts_list() -> None:
     rows = _run_db(store.list_accounts, write=False)
     table = Table("id", "name", "webhook_url", "rate_limit")
     for a in rows:
-        table.add_row(a.id, a.name, a.webhook_url or "", "" if a.rate_limit is None
-                      else f"{a.rate_limit:g}")
+        table.add_row(
+            a.id, a.name, a.webhook_url or "", "" if a.rate_limit is None else f"{a.rate_limit:g}"
+        )
     out.print(table)
 
 
@@ -142,9 +153,11 @@ def accounts_secret(name: str) -> None:
 
 
 @keys_app.command("create")
-def keys_create(account: str = typer.Option(..., help="Account name."),
-                scope: str = typer.Option("send,read", help="Comma-separated: send,read,admin"),
-                name: str = typer.Option(None, help="A label for the key.")) -> None:
+def keys_create(
+    account: str = typer.Option(..., help="Account name."),
+    scope: str = typer.Option("send,read", help="Comma-separated: send,read,admin"),
+    name: str = typer.Option(None, help="A label for the key."),
+) -> None:
     """Create an API key; it is shown once."""
     from smsrelay.store import accounts as store
 
@@ -152,8 +165,9 @@ def keys_create(account: str = typer.Option(..., help="Account name."),
         found = await store.get_account_by_name(conn, account)
         if found is None:
             raise SmsError(ErrorCode.NOT_FOUND, f"no account named {account!r}")
-        _, key = await store.create_api_key(conn, found.id, scope.split(","), time.time(),
-                                            name=name)
+        _, key = await store.create_api_key(
+            conn, found.id, scope.split(","), time.time(), name=name
+        )
         return key
 
     key = _run_db(op)
@@ -175,9 +189,14 @@ def keys_list(account: str = typer.Option(None, help="Only this account's keys."
 
     table = Table("id", "prefix", "account", "scopes", "created", "revoked")
     for k in _run_db(op, write=False):
-        table.add_row(k.id, k.prefix + "_…", k.account_id, ",".join(sorted(k.scopes)),
-                      time.strftime("%Y-%m-%d %H:%M", time.gmtime(k.created_at)),
-                      "" if k.revoked_at is None else "revoked")
+        table.add_row(
+            k.id,
+            k.prefix + "_…",
+            k.account_id,
+            ",".join(sorted(k.scopes)),
+            time.strftime("%Y-%m-%d %H:%M", time.gmtime(k.created_at)),
+            "" if k.revoked_at is None else "revoked",
+        )
     out.print(table)
 
 
@@ -210,8 +229,15 @@ def smpp_users_create(
         if found is None:
             raise SmsError(ErrorCode.NOT_FOUND, f"no account named {account!r}")
         return await smpp_users.create_smpp_user(
-            conn, found.id, system_id, password, time.time(), allowed_ips=allowed_ips,
-            max_binds=max_binds, throughput=throughput)
+            conn,
+            found.id,
+            system_id,
+            password,
+            time.time(),
+            allowed_ips=allowed_ips,
+            max_binds=max_binds,
+            throughput=throughput,
+        )
 
     user = _run_db(op)
     out.print(f"smpp user {user.system_id} ({user.id}) for account {account}")
@@ -224,8 +250,14 @@ def smpp_users_list() -> None:
 
     table = Table("id", "system_id", "account", "allowed_ips", "max_binds", "throughput")
     for u in _run_db(smpp_users.list_smpp_users, write=False):
-        table.add_row(u.id, u.system_id, u.account_id, ",".join(u.allowed_ips) or "any",
-                      str(u.max_binds), f"{u.throughput:g}" if u.throughput else "no limit")
+        table.add_row(
+            u.id,
+            u.system_id,
+            u.account_id,
+            ",".join(u.allowed_ips) or "any",
+            str(u.max_binds),
+            f"{u.throughput:g}" if u.throughput else "no limit",
+        )
     out.print(table)
 
 
@@ -247,20 +279,22 @@ def _api_key(settings: Settings, explicit: str | None) -> str:
     try:
         return settings.key_file.read_text().strip()
     except OSError:
-        err.print(f"[red]error:[/red] no API key: set SMSRELAY_API_KEY or create "
-                  f"{settings.key_file}")
+        err.print(
+            f"[red]error:[/red] no API key: set SMSRELAY_API_KEY or create {settings.key_file}"
+        )
         raise typer.Exit(2) from None
 
 
 @app.command()
-def send(to: str = typer.Option(..., help="Destination in E.164, e.g. +14155552671."),
-         message: str = typer.Option(..., help="Text (spintax allowed)."),
-         sender: str = typer.Option(None, "--from", help="Sender ID or number."),
-         kind: str = typer.Option("transactional", help="otp | transactional | marketing"),
-         callback_url: str = typer.Option(None, help="Status webhook for this message."),
-         url: str = typer.Option(None, help="API base URL (default from settings)."),
-         key: str = typer.Option(None, help="API key (default: $SMSRELAY_API_KEY or key file)."),
-         ) -> None:
+def send(
+    to: str = typer.Option(..., help="Destination in E.164, e.g. +14155552671."),
+    message: str = typer.Option(..., help="Text (spintax allowed)."),
+    sender: str = typer.Option(None, "--from", help="Sender ID or number."),
+    kind: str = typer.Option("transactional", help="otp | transactional | marketing"),
+    callback_url: str = typer.Option(None, help="Status webhook for this message."),
+    url: str = typer.Option(None, help="API base URL (default from settings)."),
+    key: str = typer.Option(None, help="API key (default: $SMSRELAY_API_KEY or key file)."),
+) -> None:
     """Send one SMS through a running gateway and print the answer."""
     settings = load_settings()
     base = url or f"http://{settings.http_host}:{settings.http_port}"
@@ -270,8 +304,12 @@ def send(to: str = typer.Option(..., help="Destination in E.164, e.g. +141555526
     if callback_url:
         body["callback_url"] = callback_url
     try:
-        response = httpx.post(f"{base}/v1/messages", json=body, timeout=30,
-                              headers={"Authorization": f"Bearer {_api_key(settings, key)}"})
+        response = httpx.post(
+            f"{base}/v1/messages",
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {_api_key(settings, key)}"},
+        )
     except httpx.HTTPError as error:
         err.print(f"[red]error:[/red] cannot reach {base}: {error}")
         raise typer.Exit(2) from None
@@ -282,7 +320,8 @@ def send(to: str = typer.Option(..., help="Destination in E.164, e.g. +141555526
 
 @app.command("simulate-carrier")
 def simulate_carrier(
-    port: int = typer.Option(2776), host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(2776),
+    host: str = typer.Option("127.0.0.1"),
     dlr_delay_ms: float = typer.Option(200.0, help="Receipt delay."),
     outcomes: str = typer.Option("delivered=1", help="e.g. delivered=0.9,undelivered=0.1"),
     throttle: float = typer.Option(0.0, help="Submits/s per system_id; past it ESME_RTHROTTLED."),
@@ -305,8 +344,11 @@ def simulate_carrier(
 
 
 @app.command("webhook-listen")
-def webhook_listen(port: int = typer.Option(8090), secret: str = typer.Option(...),
-                   host: str = typer.Option("127.0.0.1")) -> None:
+def webhook_listen(
+    port: int = typer.Option(8090),
+    secret: str = typer.Option(...),
+    host: str = typer.Option("127.0.0.1"),
+) -> None:
     """Receive status callbacks, verify their signatures, print them."""
     import uvicorn
 
@@ -321,13 +363,12 @@ def webhook_listen(port: int = typer.Option(8090), secret: str = typer.Option(..
     uvicorn.run(create_listener(secret, show), host=host, port=port, log_level="warning")
 
 
-
-
 @routes_app.command("test")
-def routes_test(number: str,
-                account: str = typer.Option("default", help="Account name."),
-                kind: str = typer.Option("transactional", help="otp | transactional | marketing"),
-                ) -> None:
+def routes_test(
+    number: str,
+    account: str = typer.Option("default", help="Account name."),
+    kind: str = typer.Option("transactional", help="otp | transactional | marketing"),
+) -> None:
     """Explain which route and connectors a message to NUMBER would use, and why."""
     from smsrelay.app import routes_from
     from smsrelay.domain import numbers
@@ -339,9 +380,16 @@ def routes_test(number: str,
     except SmsError as error:
         err.print(f"[red]error:[/red] {error.detail}")
         raise typer.Exit(1) from None
-    out.print(f"{parsed.e164} (country {parsed.country or 'unknown'}), kind {kind}, "
-              f"account {account}")
+    out.print(
+        f"{parsed.e164} (country {parsed.country or 'unknown'}), kind {kind}, account {account}"
+    )
     prices = {c.name: c.prices for c in settings.effective_connectors()}
-    for line in explain(routes_from(settings), to=parsed.e164, country=parsed.country,
-                        kind=kind, account=account, prices=prices).lines():
+    for line in explain(
+        routes_from(settings),
+        to=parsed.e164,
+        country=parsed.country,
+        kind=kind,
+        account=account,
+        prices=prices,
+    ).lines():
         out.print(line, highlight=False)

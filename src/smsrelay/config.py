@@ -81,8 +81,9 @@ class Settings(BaseSettings):
     http_port: int = 8080
     smpp_host: str = "127.0.0.1"
     smpp_port: int = 2775
-    simulator_port: int = Field(default=0, ge=0, le=65535,
-                                description="embedded carrier simulator; 0 = ephemeral")
+    simulator_port: int = Field(
+        default=0, ge=0, le=65535, description="embedded carrier simulator; 0 = ephemeral"
+    )
     data_dir: Path = Path("data")
     database_url: str | None = None
     log_level: str = "info"
@@ -126,17 +127,19 @@ class Settings(BaseSettings):
     # SMPP over TLS for client binds: both set → the SMPP port speaks TLS only
     smpp_tls_cert: Path | None = None
     smpp_tls_key: Path | None = None
-    smpp_window: int = Field(default=10, ge=1, le=1000,
-                             description="outstanding deliver_sm per client bind")
-    smpp_response_timeout: float = Field(default=10.0, gt=0,
-                                         description="a deliver_sm unanswered this long ends "
-                                                     "the bind")
+    smpp_window: int = Field(
+        default=10, ge=1, le=1000, description="outstanding deliver_sm per client bind"
+    )
+    smpp_response_timeout: float = Field(
+        default=10.0, gt=0, description="a deliver_sm unanswered this long ends the bind"
+    )
     smpp_reassembly_timeout: float = Field(default=60.0, gt=0)
     smpp_retry_delay: float = Field(default=5.0, gt=0)
 
     # inbound: first-word keywords (case and accents ignored)
-    optout_keywords: list[str] = Field(default_factory=lambda: [
-        "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET"])
+    optout_keywords: list[str] = Field(
+        default_factory=lambda: ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET"]
+    )
     optin_keywords: list[str] = Field(default_factory=lambda: ["START", "UNSTOP"])
 
     connectors: list[ConnectorConfig] = Field(default_factory=list)
@@ -180,8 +183,9 @@ class Settings(BaseSettings):
         """The configured routes, or one default route over every connector in order."""
         if self.routes:
             return self.routes
-        return [RouteConfig(name="default",
-                            connectors=[c.name for c in self.effective_connectors()])]
+        return [
+            RouteConfig(name="default", connectors=[c.name for c in self.effective_connectors()])
+        ]
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -25,8 +25,10 @@ def banner(settings: Settings, relay: SmsRelay) -> str:
         f"  connectors: {', '.join(relay.connectors)}",
     ]
     if relay.smpp_server is not None:
-        lines.append(f"  SMPP server for client binds on {settings.smpp_host}:"
-                     f"{relay.smpp_server.port} (smsrelay smpp-users create ...)")
+        lines.append(
+            f"  SMPP server for client binds on {settings.smpp_host}:"
+            f"{relay.smpp_server.port} (smsrelay smpp-users create ...)"
+        )
     key_file = settings.key_file
     if relay.bootstrap_result.key_file is not None:
         lines.append(f"  first API key (account 'default') written to {key_file} (mode 0600)")
@@ -36,7 +38,7 @@ def banner(settings: Settings, relay: SmsRelay) -> str:
             f"    curl -X POST {base}/send \\",
             f'      -H "Authorization: Bearer $(cat {key_file})" \\',
             "      -H 'Content-Type: application/json' \\",
-            "      -d '{\"to\": \"+1234567890\", \"message\": \"Your verification code is 1234\"}'",
+            '      -d \'{"to": "+1234567890", "message": "Your verification code is 1234"}\'',
         ]
     else:
         lines.append("  create an API key: smsrelay keys create --account default")
@@ -44,8 +46,9 @@ def banner(settings: Settings, relay: SmsRelay) -> str:
 
 
 def run(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if settings.workers > 1 and settings.worker_index is None:
         from smsrelay.supervise import supervise
 
@@ -65,8 +68,9 @@ def run(settings: Settings) -> None:
     async def on_shutdown(app: FastAPI) -> None:
         await relay.stop()
 
-    app = create_app(max_body_bytes=settings.max_body_bytes, on_startup=on_startup,
-                     on_shutdown=on_shutdown)
+    app = create_app(
+        max_body_bytes=settings.max_body_bytes, on_startup=on_startup, on_shutdown=on_shutdown
+    )
     try:
         import uvloop  # noqa: F401
 
@@ -77,8 +81,16 @@ def run(settings: Settings) -> None:
         from smsrelay.supervise import listen_shared
 
         sock = listen_shared(settings.http_host, settings.http_port)
-        uvicorn.run(app, fd=sock.fileno(), loop=loop, log_level="warning",
-                    access_log=False, lifespan="on")
+        uvicorn.run(
+            app, fd=sock.fileno(), loop=loop, log_level="warning", access_log=False, lifespan="on"
+        )
         return
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, loop=loop,
-                log_level="warning", access_log=False, lifespan="on")
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        loop=loop,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )

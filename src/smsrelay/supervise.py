@@ -55,6 +55,14 @@ def supervise(settings: Settings) -> None:
     listen_shared(settings.http_host, settings.http_port).close()  # fail early if taken
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "smsrelay.workers",
-                              str(settings.workers), str(settings.rate_limit),
-                              settings.log_level.upper()])
+    os.execv(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "smsrelay.workers",
+            str(settings.workers),
+            str(settings.rate_limit),
+            settings.log_level.upper(),
+        ],
+    )

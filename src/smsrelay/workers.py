@@ -46,10 +46,10 @@ def run(workers: int, rate_limit: float) -> int:
             time.sleep(0.2)
             for index, child in list(children.items()):
                 if child.poll() is not None and not stopping:
-                    log.error("worker %d exited with %s; starting it again", index,
-                              child.returncode)
-                    quick_deaths = quick_deaths + 1 \
-                        if time.monotonic() - started[index] < 10 else 0
+                    log.error(
+                        "worker %d exited with %s; starting it again", index, child.returncode
+                    )
+                    quick_deaths = quick_deaths + 1 if time.monotonic() - started[index] < 10 else 0
                     if quick_deaths >= 5:
                         log.error("workers keep dying at start; giving up")
                         stopping = True

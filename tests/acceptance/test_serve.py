@@ -26,12 +26,22 @@ def _free_port() -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str], subprocess.Popen[str]]]:
     port = _free_port()
-    env = {**os.environ, "SMSRELAY_DATA_DIR": str(tmp_path / "data"),
-           "SMSRELAY_HTTP_PORT": str(port), "SMSRELAY_SMPP_PORT": "0",
-           "SMSRELAY_CONFIG": str(tmp_path / "none.toml")}
+    env = {
+        **os.environ,
+        "SMSRELAY_DATA_DIR": str(tmp_path / "data"),
+        "SMSRELAY_HTTP_PORT": str(port),
+        "SMSRELAY_SMPP_PORT": "0",
+        "SMSRELAY_CONFIG": str(tmp_path / "none.toml"),
+    }
     env.pop("SMSRELAY_DATABASE_URL", None)
-    proc = subprocess.Popen([SMSRELAY, "serve"], env=env, cwd=tmp_path, text=True,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [SMSRELAY, "serve"],
+        env=env,
+        cwd=tmp_path,
+        text=True,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 30
@@ -50,21 +60,26 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str], subproce
         proc.wait(timeout=30)
 
 
-def test_seed_request_is_delivered(served: tuple[str, Path, dict[str, str],
-                                                 subprocess.Popen[str]]) -> None:
+def test_seed_request_is_delivered(
+    served: tuple[str, Path, dict[str, str], subprocess.Popen[str]],
+) -> None:
     base, data, env, proc = served
     key_file = data / "api-key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_text().strip()
     assert key.startswith("sr_") and "\n" not in key
-    r = httpx.post(f"{base}/send", headers={"Authorization": f"Bearer {key}"},
-                   json={"to": "+1234567890", "message": "Your verification code is 1234"})
+    r = httpx.post(
+        f"{base}/send",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"to": "+1234567890", "message": "Your verification code is 1234"},
+    )
     assert r.status_code == 202, r.text
     message_id = r.json()["message_id"]
     deadline = time.time() + 10
     while True:
-        got = httpx.get(f"{base}/v1/messages/{message_id}",
-                        headers={"Authorization": f"Bearer {key}"}).json()
+        got = httpx.get(
+            f"{base}/v1/messages/{message_id}", headers={"Authorization": f"Bearer {key}"}
+        ).json()
         if got["status"] == "delivered" or time.time() > deadline:
             break
         time.sleep(0.1)
@@ -73,27 +88,40 @@ def test_seed_request_is_delivered(served: tuple[str, Path, dict[str, str],
     assert httpx.get(f"{base}/openapi.json").json()["paths"]["/send"]
 
     # the CLI client, against the running API, with the key file
-    out = subprocess.run([SMSRELAY, "send", "--to", "+14155552671", "--message", "hi",
-                          "--url", base], env=env, cwd=data.parent, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [SMSRELAY, "send", "--to", "+14155552671", "--message", "hi", "--url", base],
+        env=env,
+        cwd=data.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert '"status": "queued"' in out.stdout
 
     # keys: create, list, revoke, and a revoked key is refused (after the cache window)
-    made = subprocess.run([SMSRELAY, "keys", "create", "--account", "default", "--scope",
-                           "read"], env=env, capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [SMSRELAY, "keys", "create", "--account", "default", "--scope", "read"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     new_key = made.stdout.strip()
-    assert httpx.get(f"{base}/v1/messages",
-                     headers={"Authorization": f"Bearer {new_key}"}).status_code == 200
-    listed = subprocess.run([SMSRELAY, "keys", "list"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    assert (
+        httpx.get(f"{base}/v1/messages", headers={"Authorization": f"Bearer {new_key}"}).status_code
+        == 200
+    )
+    listed = subprocess.run(
+        [SMSRELAY, "keys", "list"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert new_key[:15] in listed.stdout
     assert new_key not in listed.stdout
-    key_id = next(line.split()[1] for line in listed.stdout.splitlines()
-                  if new_key[:15] in line)
-    revoked = subprocess.run([SMSRELAY, "keys", "revoke", key_id], env=env,
-                             capture_output=True, text=True, timeout=60)
+    key_id = next(line.split()[1] for line in listed.stdout.splitlines() if new_key[:15] in line)
+    revoked = subprocess.run(
+        [SMSRELAY, "keys", "revoke", key_id], env=env, capture_output=True, text=True, timeout=60
+    )
     assert revoked.returncode == 0, revoked.stderr + revoked.stdout
     proc.terminate()
     proc.wait(timeout=30)
@@ -103,12 +131,22 @@ def test_seed_request_is_delivered(served: tuple[str, Path, dict[str, str],
 
 def test_several_workers_share_the_port_and_the_queue(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "SMSRELAY_DATA_DIR": str(tmp_path / "data"),
-           "SMSRELAY_HTTP_PORT": str(port), "SMSRELAY_SMPP_PORT": "0",
-           "SMSRELAY_WORKERS": "2", "SMSRELAY_CONFIG": str(tmp_path / "none.toml")}
+    env = {
+        **os.environ,
+        "SMSRELAY_DATA_DIR": str(tmp_path / "data"),
+        "SMSRELAY_HTTP_PORT": str(port),
+        "SMSRELAY_SMPP_PORT": "0",
+        "SMSRELAY_WORKERS": "2",
+        "SMSRELAY_CONFIG": str(tmp_path / "none.toml"),
+    }
     env.pop("SMSRELAY_DATABASE_URL", None)
-    proc = subprocess.Popen([SMSRELAY, "serve"], env=env, cwd=tmp_path,
-                            stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [SMSRELAY, "serve"],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -124,20 +162,23 @@ def test_several_workers_share_the_port_and_the_queue(tmp_path: Path) -> None:
         auth = {"Authorization": f"Bearer {key}"}
         ids = []
         for n in range(20):  # fresh connections: the kernel spreads them over the workers
-            r = httpx.post(f"{base}/send", headers=auth,
-                           json={"to": "+14155552671", "message": f"w{n}"})
+            r = httpx.post(
+                f"{base}/send", headers=auth, json={"to": "+14155552671", "message": f"w{n}"}
+            )
             assert r.status_code == 202, r.text
             ids.append(r.json()["message_id"])
         deadline = time.time() + 20
         while time.time() < deadline:
-            statuses = {httpx.get(f"{base}/v1/messages/{i}", headers=auth).json()["status"]
-                        for i in ids}
+            statuses = {
+                httpx.get(f"{base}/v1/messages/{i}", headers=auth).json()["status"] for i in ids
+            }
             if statuses == {"delivered"}:
                 break
             time.sleep(0.2)
         assert statuses == {"delivered"}
-        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
-                                  text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
         assert len(children) == 2
     finally:
         proc.terminate()

@@ -32,19 +32,32 @@ class RecordingSink:
         return {r.carrier_id for r in self.reports}
 
 
-def message(text: str = "Your verification code is 1234", *, to: str = "+4915112345678",
-            sender: str | None = "Acme", message_id: str = "m1") -> OutboundMessage:
+def message(
+    text: str = "Your verification code is 1234",
+    *,
+    to: str = "+4915112345678",
+    sender: str | None = "Acme",
+    message_id: str = "m1",
+) -> OutboundMessage:
     """An outbound message encoded and counted the way the accept pipeline does it."""
     info = analyze(text)
-    return OutboundMessage(message_id=message_id, to=to, body=info.text,
-                           encoding=info.encoding, segments=info.segments, sender=sender)
+    return OutboundMessage(
+        message_id=message_id,
+        to=to,
+        body=info.text,
+        encoding=info.encoding,
+        segments=info.segments,
+        sender=sender,
+    )
 
 
 @contextlib.asynccontextmanager
-async def carrier(config: CarrierConfig | None = None,
-                  faults: Faults | None = None) -> AsyncIterator[CarrierSimulator]:
-    simulator = CarrierSimulator(config or CarrierConfig(dlr_delay=0.02), faults,
-                                 tick_interval=TICK)
+async def carrier(
+    config: CarrierConfig | None = None, faults: Faults | None = None
+) -> AsyncIterator[CarrierSimulator]:
+    simulator = CarrierSimulator(
+        config or CarrierConfig(dlr_delay=0.02), faults, tick_interval=TICK
+    )
     await simulator.start()
     try:
         yield simulator
@@ -53,8 +66,9 @@ async def carrier(config: CarrierConfig | None = None,
 
 
 @contextlib.asynccontextmanager
-async def connected(simulator: CarrierSimulator, sink: RecordingSink | None = None,
-                    **options: Any) -> AsyncIterator[SmppConnector]:
+async def connected(
+    simulator: CarrierSimulator, sink: RecordingSink | None = None, **options: Any
+) -> AsyncIterator[SmppConnector]:
     options.setdefault("reconnect_initial", 0.05)
     options.setdefault("reconnect_max", 0.2)
     options.setdefault("tick_interval", TICK)

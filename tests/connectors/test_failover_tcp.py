@@ -22,23 +22,28 @@ async def test_failover_to_a_second_carrier_and_back(tmp_path: Path) -> None:
     second = CarrierSimulator(CarrierConfig(dlr_delay=0.02), port=0)
     await second.start()
     first_port = _free_port()  # the first carrier is down: nothing listens there yet
-    connectors = [ConnectorConfig(name="a", type="smpp", port=first_port, window=50),
-                  ConnectorConfig(name="b", type="smpp", port=second.port, window=50)]
+    connectors = [
+        ConnectorConfig(name="a", type="smpp", port=first_port, window=50),
+        ConnectorConfig(name="b", type="smpp", port=second.port, window=50),
+    ]
     routes = [RouteConfig(name="default", connectors=["a", "b"])]
     first: CarrierSimulator | None = None
     try:
-        async with running_gateway(tmp_path, connectors=connectors, routes=routes,
-                                   retry_base=0.05, retry_cap=0.2) as gw:
+        async with running_gateway(
+            tmp_path, connectors=connectors, routes=routes, retry_base=0.05, retry_cap=0.2
+        ) as gw:
             ids = []
             for n in range(20):
-                r = await gw.client.post("/send", headers=gw.auth(),
-                                         json={"to": "+14155552671", "message": f"m{n}"})
+                r = await gw.client.post(
+                    "/send", headers=gw.auth(), json={"to": "+14155552671", "message": f"m{n}"}
+                )
                 ids.append(r.json()["message_id"])
 
             async def all_delivered_via(name: str, message_ids: list[str]) -> bool:
                 for message_id in message_ids:
-                    got = (await gw.client.get(f"/v1/messages/{message_id}",
-                                               headers=gw.auth())).json()
+                    got = (
+                        await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())
+                    ).json()
                     if got["status"] != "delivered" or got["connector"] != name:
                         return False
                 return True
@@ -54,8 +59,9 @@ async def test_failover_to_a_second_carrier_and_back(tmp_path: Path) -> None:
             later: list[str] = []
 
             async def used_again() -> bool:
-                r = await gw.client.post("/send", headers=gw.auth(),
-                                         json={"to": "+14155552671", "message": "again"})
+                r = await gw.client.post(
+                    "/send", headers=gw.auth(), json={"to": "+14155552671", "message": "again"}
+                )
                 later.append(r.json()["message_id"])
                 return len(carrier.accepted) > 0
 

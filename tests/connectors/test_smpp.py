@@ -33,7 +33,10 @@ async def test_short_message_is_submitted_and_its_receipt_matches_its_id() -> No
         f = pdu.fields
         assert (f["source_addr"], f["source_addr_ton"], f["source_addr_npi"]) == ("Acme", 5, 0)
         assert (f["destination_addr"], f["dest_addr_ton"], f["dest_addr_npi"]) == (
-            "4915112345678", 1, 1)
+            "4915112345678",
+            1,
+            1,
+        )
         assert f["registered_delivery"] == 1 and f["data_coding"] == 0
         assert decode_gsm7(f["short_message"]) == "Your verification code is 1234"  # type: ignore[arg-type]
         await wait_for(lambda: sink.reports)
@@ -42,13 +45,17 @@ async def test_short_message_is_submitted_and_its_receipt_matches_its_id() -> No
         assert report.status is ReceiptStatus.DELIVERED and report.error is None
 
 
-@pytest.mark.parametrize("sender,expected", [
-    ("+4915112345678", ("4915112345678", 1, 1)),
-    ("12345", ("12345", 3, 0)),
-    (None, ("", 0, 0)),
-])
-async def test_source_ton_npi_follow_the_sender_kind(sender: str | None,
-                                                     expected: tuple[str, int, int]) -> None:
+@pytest.mark.parametrize(
+    "sender,expected",
+    [
+        ("+4915112345678", ("4915112345678", 1, 1)),
+        ("12345", ("12345", 3, 0)),
+        (None, ("", 0, 0)),
+    ],
+)
+async def test_source_ton_npi_follow_the_sender_kind(
+    sender: str | None, expected: tuple[str, int, int]
+) -> None:
     async with carrier() as sim, connected(sim) as conn:
         assert (await conn.submit(message(sender=sender))).ok
         f = sim.accepted[0][1].fields
@@ -124,11 +131,17 @@ async def test_ucs2_long_message() -> None:
         await wait_for(lambda: sink.ids() == set(outcome.carrier_ids))
 
 
-@pytest.mark.parametrize("coding,text,expected", [
-    ("ia5", "plain ascii", 1), ("latin1", "plain ascii", 3), ("ia5", "Grüße", 0),
-])
-async def test_configured_data_coding_when_the_text_fits(coding: str, text: str,
-                                                         expected: int) -> None:
+@pytest.mark.parametrize(
+    "coding,text,expected",
+    [
+        ("ia5", "plain ascii", 1),
+        ("latin1", "plain ascii", 3),
+        ("ia5", "Grüße", 0),
+    ],
+)
+async def test_configured_data_coding_when_the_text_fits(
+    coding: str, text: str, expected: int
+) -> None:
     async with carrier() as sim, connected(sim, data_coding=coding) as conn:
         assert (await conn.submit(message(text))).ok
         pdu = sim.accepted[0][1]
@@ -161,8 +174,10 @@ async def test_outcome_mix_reports_failures_with_their_error() -> None:
 
 async def test_throttled_carrier_slows_the_connector_and_everything_gets_through() -> None:
     faults = Faults(throttle=200)
-    async with carrier(CarrierConfig(dlr_delay=10), faults) as sim, \
-            connected(sim, window=50) as conn:
+    async with (
+        carrier(CarrierConfig(dlr_delay=10), faults) as sim,
+        connected(sim, window=50) as conn,
+    ):
         throttled = 0
 
         async def send(i: int) -> SubmitOutcome:
@@ -185,8 +200,9 @@ async def test_throttled_carrier_slows_the_connector_and_everything_gets_through
 async def test_system_errors_are_retryable() -> None:
     config = CarrierConfig(dlr_delay=10, seed=7)
     async with carrier(config, Faults(error_rate=0.3)) as sim, connected(sim) as conn:
-        outcomes = await asyncio.gather(*(conn.submit(message(message_id=f"m{i}"))
-                                          for i in range(100)))
+        outcomes = await asyncio.gather(
+            *(conn.submit(message(message_id=f"m{i}")) for i in range(100))
+        )
         errors = [o.error for o in outcomes if not o.ok]
         assert errors and set(errors) == {ErrorCode.CARRIER_SYSTEM_ERROR}
         assert spec(ErrorCode.CARRIER_SYSTEM_ERROR).retryable
@@ -196,8 +212,7 @@ async def test_system_errors_are_retryable() -> None:
 async def test_connection_dropped_mid_window_fails_outstanding_then_reconnects() -> None:
     async with carrier(CarrierConfig(dlr_delay=10)) as sim, connected(sim, window=50) as conn:
         sim.stall()
-        pending = [asyncio.create_task(conn.submit(message(message_id=f"m{i}")))
-                   for i in range(20)]
+        pending = [asyncio.create_task(conn.submit(message(message_id=f"m{i}"))) for i in range(20)]
         await wait_for(lambda: sim.stats["stalled"] == 20)
         sim.drop_connections()
         outcomes = await asyncio.gather(*pending)
@@ -208,8 +223,10 @@ async def test_connection_dropped_mid_window_fails_outstanding_then_reconnects()
 
 
 async def test_drop_every_n_requests_fault() -> None:
-    async with carrier(CarrierConfig(dlr_delay=10), Faults(drop_every=5)) as sim, \
-            connected(sim) as conn:
+    async with (
+        carrier(CarrierConfig(dlr_delay=10), Faults(drop_every=5)) as sim,
+        connected(sim) as conn,
+    ):
         outcomes = [await conn.submit(message(message_id=f"m{i}")) for i in range(5)]
         assert all(o.ok for o in outcomes[:4])
         assert outcomes[4].error is ErrorCode.CARRIER_UNAVAILABLE
@@ -218,8 +235,10 @@ async def test_drop_every_n_requests_fault() -> None:
 
 
 async def test_stalled_carrier_gives_carrier_timeout() -> None:
-    async with carrier(CarrierConfig(dlr_delay=10), Faults(stall=True)) as sim, \
-            connected(sim, response_timeout=0.2) as conn:
+    async with (
+        carrier(CarrierConfig(dlr_delay=10), Faults(stall=True)) as sim,
+        connected(sim, response_timeout=0.2) as conn,
+    ):
         outcome = await conn.submit(message())
         assert outcome.error is ErrorCode.CARRIER_TIMEOUT
         assert spec(ErrorCode.CARRIER_TIMEOUT).retryable
@@ -241,8 +260,12 @@ async def test_concatenated_mo_is_reassembled_once(concat: str) -> None:
         await asyncio.sleep(0.05)  # the duplicate must not start a second message
         assert len(sink.mos) == 1
         mo = sink.mos[0]
-        assert (mo.sender, mo.to, mo.body, mo.connector) == ("+4915199999999", "12345", text,
-                                                              "carrier")
+        assert (mo.sender, mo.to, mo.body, mo.connector) == (
+            "+4915199999999",
+            "12345",
+            text,
+            "carrier",
+        )
         assert not sink.reports
 
 
@@ -263,15 +286,22 @@ async def test_single_mo_and_ucs2() -> None:
         assert sink.mos[0].body == "Привет" and sink.mos[0].to == "Acme"
 
 
-@pytest.mark.parametrize("carrier_ids,receipts,option", [
-    ("dec", "hex", "hex_in_receipt"),
-    ("hex", "dec", "dec_in_receipt"),
-])
-async def test_receipt_ids_in_the_other_base_are_converted(carrier_ids: str, receipts: str,
-                                                           option: str) -> None:
+@pytest.mark.parametrize(
+    "carrier_ids,receipts,option",
+    [
+        ("dec", "hex", "hex_in_receipt"),
+        ("hex", "dec", "dec_in_receipt"),
+    ],
+)
+async def test_receipt_ids_in_the_other_base_are_converted(
+    carrier_ids: str, receipts: str, option: str
+) -> None:
     sink = RecordingSink()
-    config = CarrierConfig(dlr_delay=0.01, id_format=carrier_ids,  # type: ignore[arg-type]
-                           receipt_id_format=receipts)  # type: ignore[arg-type]
+    config = CarrierConfig(
+        dlr_delay=0.01,
+        id_format=carrier_ids,  # type: ignore[arg-type]
+        receipt_id_format=receipts,
+    )  # type: ignore[arg-type]
     async with carrier(config) as sim, connected(sim, sink, receipt_id_format=option) as conn:
         outcome = await conn.submit(message(LONG))
         await wait_for(lambda: len(sink.reports) == 3)
@@ -291,12 +321,12 @@ async def test_without_conversion_other_base_receipts_do_not_match() -> None:
 
 async def test_transmitter_receiver_pairs_and_several_binds() -> None:
     sink = RecordingSink()
-    async with carrier() as sim, connected(sim, sink, bind="transmitter+receiver",
-                                           binds=2) as conn:
+    async with carrier() as sim, connected(sim, sink, bind="transmitter+receiver", binds=2) as conn:
         await wait_for(lambda: conn.bound_sessions == 4)
         assert len(sim.server.sessions) == 4
-        outcomes = await asyncio.gather(*(conn.submit(message(message_id=f"m{i}"))
-                                          for i in range(20)))
+        outcomes = await asyncio.gather(
+            *(conn.submit(message(message_id=f"m{i}")) for i in range(20))
+        )
         ids = {i for o in outcomes for i in o.carrier_ids}
         await wait_for(lambda: sink.ids() == ids)
         assert "4/4 sessions bound" in conn.health().detail

@@ -28,7 +28,8 @@ async def _at_least(count: Callable[[], Awaitable[int]], n: int) -> bool:
 
 
 async def test_default_configuration_delivers_over_the_embedded_smpp_simulator(
-        tmp_path: Path, backend: str) -> None:
+    tmp_path: Path, backend: str
+) -> None:
     async with running_gateway(tmp_path, backend, connectors=[]) as gw:
         relay = gw.relay
         assert list(relay.connectors) == ["simulator"]
@@ -36,8 +37,11 @@ async def test_default_configuration_delivers_over_the_embedded_smpp_simulator(
         assert isinstance(connector, SmppConnector)
         assert relay.embedded_carrier is not None
         assert connector.port == relay.embedded_carrier.port
-        r = await gw.client.post("/send", headers=gw.auth(), json={
-            "to": "+1234567890", "message": "Your verification code is 1234"})
+        r = await gw.client.post(
+            "/send",
+            headers=gw.auth(),
+            json={"to": "+1234567890", "message": "Your verification code is 1234"},
+        )
         assert r.status_code == 202, r.text
         message_id = r.json()["message_id"]
 
@@ -54,30 +58,46 @@ async def test_default_configuration_delivers_over_the_embedded_smpp_simulator(
 
 
 async def test_dropped_connections_lose_nothing(tmp_path: Path, backend: str) -> None:
-    simulator = CarrierSimulator(CarrierConfig(dlr_delay=0.05, receipt_retry=0.1),
-                                 Faults(drop_every=40), tick_interval=0.05)
+    simulator = CarrierSimulator(
+        CarrierConfig(dlr_delay=0.05, receipt_retry=0.1), Faults(drop_every=40), tick_interval=0.05
+    )
     await simulator.start()
     try:
-        connectors = [ConnectorConfig(name="carrier", type="smpp", port=simulator.port,
-                                      window=20, binds=2)]
-        async with running_gateway(tmp_path, backend, connectors=connectors,
-                                   retry_base=0.05, retry_cap=0.5, max_attempts=20) as gw:
+        connectors = [
+            ConnectorConfig(name="carrier", type="smpp", port=simulator.port, window=20, binds=2)
+        ]
+        async with running_gateway(
+            tmp_path,
+            backend,
+            connectors=connectors,
+            retry_base=0.05,
+            retry_cap=0.5,
+            max_attempts=20,
+        ) as gw:
             connector = gw.relay.connectors["carrier"]
             assert isinstance(connector, SmppConnector)
             connector.reconnect_initial, connector.bind_wait = 0.05, 0.5
             ids = []
             for chunk in range(4):
-                r = await gw.client.post("/v1/messages/batch", headers=gw.auth(), json={
-                    "messages": [{"to": "+14155552671", "message": f"hello {chunk}-{i}"}
-                                 for i in range(50)]})
+                r = await gw.client.post(
+                    "/v1/messages/batch",
+                    headers=gw.auth(),
+                    json={
+                        "messages": [
+                            {"to": "+14155552671", "message": f"hello {chunk}-{i}"}
+                            for i in range(50)
+                        ]
+                    },
+                )
                 assert r.status_code in (200, 201, 202), r.text
                 ids += [m["message_id"] for m in r.json()["results"]]
             assert len(ids) == 200
 
             async def delivered() -> int:
                 async with gw.relay.db.read() as conn:
-                    result = await conn.execute(text(
-                        "SELECT count(*) FROM messages WHERE status = 'delivered'"))
+                    result = await conn.execute(
+                        text("SELECT count(*) FROM messages WHERE status = 'delivered'")
+                    )
                     return int(result.scalar_one())
 
             # the database is fresh: 200 delivered rows are exactly the 200 sent

@@ -21,15 +21,18 @@ from smsrelay.smpp.receipts import Receipt
 from tests.connectors.smpp_support import message
 
 
-@pytest.mark.parametrize("status,code", [
-    (CommandStatus.ESME_RTHROTTLED, ErrorCode.CARRIER_THROTTLED),
-    (CommandStatus.ESME_RMSGQFUL, ErrorCode.CARRIER_QUEUE_FULL),
-    (CommandStatus.ESME_RSYSERR, ErrorCode.CARRIER_SYSTEM_ERROR),
-    (CommandStatus.ESME_RINVDSTADR, ErrorCode.INVALID_DESTINATION),
-    (CommandStatus.ESME_RINVSRCADR, ErrorCode.INVALID_SENDER),
-    (CommandStatus.ESME_RSUBMITFAIL, ErrorCode.CARRIER_REJECTED),
-    (0x400, ErrorCode.CARRIER_REJECTED),  # vendor-specific
-])
+@pytest.mark.parametrize(
+    "status,code",
+    [
+        (CommandStatus.ESME_RTHROTTLED, ErrorCode.CARRIER_THROTTLED),
+        (CommandStatus.ESME_RMSGQFUL, ErrorCode.CARRIER_QUEUE_FULL),
+        (CommandStatus.ESME_RSYSERR, ErrorCode.CARRIER_SYSTEM_ERROR),
+        (CommandStatus.ESME_RINVDSTADR, ErrorCode.INVALID_DESTINATION),
+        (CommandStatus.ESME_RINVSRCADR, ErrorCode.INVALID_SENDER),
+        (CommandStatus.ESME_RSUBMITFAIL, ErrorCode.CARRIER_REJECTED),
+        (0x400, ErrorCode.CARRIER_REJECTED),  # vendor-specific
+    ],
+)
 def test_status_table(status: int, code: ErrorCode) -> None:
     assert error_for_status(status) is code
 
@@ -47,17 +50,20 @@ def test_udh_reference_is_the_low_byte_and_sar_keeps_16_bits() -> None:
     assert sar[1].tlvs["sar_msg_ref_num"] == 0x1234
 
 
-@pytest.mark.parametrize("state,status", [
-    (MessageState.DELIVERED, ReceiptStatus.DELIVERED),
-    (MessageState.UNDELIVERABLE, ReceiptStatus.UNDELIVERED),
-    (MessageState.EXPIRED, ReceiptStatus.EXPIRED),
-    (MessageState.REJECTED, ReceiptStatus.REJECTED),
-    (MessageState.DELETED, ReceiptStatus.UNDELIVERED),
-    (MessageState.ENROUTE, ReceiptStatus.ACCEPTED),
-    (MessageState.ACCEPTED, ReceiptStatus.ACCEPTED),
-    (MessageState.UNKNOWN, ReceiptStatus.UNKNOWN),
-    (None, ReceiptStatus.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    "state,status",
+    [
+        (MessageState.DELIVERED, ReceiptStatus.DELIVERED),
+        (MessageState.UNDELIVERABLE, ReceiptStatus.UNDELIVERED),
+        (MessageState.EXPIRED, ReceiptStatus.EXPIRED),
+        (MessageState.REJECTED, ReceiptStatus.REJECTED),
+        (MessageState.DELETED, ReceiptStatus.UNDELIVERED),
+        (MessageState.ENROUTE, ReceiptStatus.ACCEPTED),
+        (MessageState.ACCEPTED, ReceiptStatus.ACCEPTED),
+        (MessageState.UNKNOWN, ReceiptStatus.UNKNOWN),
+        (None, ReceiptStatus.UNKNOWN),
+    ],
+)
 def test_receipt_states(state: MessageState | None, status: ReceiptStatus) -> None:
     report = report_from_receipt("c", Receipt("00AB", state=state, err="005"), 1.0)
     assert report is not None and report.status is status and report.carrier_id == "ab"
@@ -68,19 +74,21 @@ def test_receipt_without_id_is_not_reported() -> None:
     assert report_from_receipt("c", Receipt("", state=MessageState.DELIVERED), 1.0) is None
 
 
-@pytest.mark.parametrize("rid,fmt,expected", [
-    ("00FF", "same", "ff"),
-    ("ff", "hex_in_receipt", "255"),
-    ("255", "dec_in_receipt", "ff"),
-    ("not-hex", "hex_in_receipt", "not-hex"),
-])
+@pytest.mark.parametrize(
+    "rid,fmt,expected",
+    [
+        ("00FF", "same", "ff"),
+        ("ff", "hex_in_receipt", "255"),
+        ("255", "dec_in_receipt", "ff"),
+        ("not-hex", "hex_in_receipt", "not-hex"),
+    ],
+)
 def test_receipt_id_conversion(rid: str, fmt: str, expected: str) -> None:
     assert convert_receipt_id(rid, fmt) == expected
 
 
 def _parts(text: str, concat: str = "udh") -> list[MoPart]:
-    return [mo_part_from_pdu(p) for p in mo_pdus("+4915100000", "123", text,
-                                                  concat=concat, ref=9)]  # type: ignore[arg-type]
+    return [mo_part_from_pdu(p) for p in mo_pdus("+4915100000", "123", text, concat=concat, ref=9)]  # type: ignore[arg-type]
 
 
 def test_assembler_joins_in_order_ignores_duplicates_and_expires() -> None:

@@ -18,8 +18,21 @@ from smsrelay.domain.optout import (
 )
 
 
-@pytest.mark.parametrize("text", ["STOP", "stop", "Stop.", "  StOp  please", "ARRÊT",
-                                  "arrêt", "Unsubscribe!", "stopall", "ＳＴＯＰ", "quit\nnow"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "STOP",
+        "stop",
+        "Stop.",
+        "  StOp  please",
+        "ARRÊT",
+        "arrêt",
+        "Unsubscribe!",
+        "stopall",
+        "ＳＴＯＰ",
+        "quit\nnow",
+    ],
+)
 def test_opt_out_variants(text: str) -> None:
     found = match_keyword(text)
     assert found is not None and found.action is KeywordAction.OPT_OUT
@@ -31,8 +44,9 @@ def test_opt_in_variants(text: str) -> None:
     assert found is not None and found.action is KeywordAction.OPT_IN
 
 
-@pytest.mark.parametrize("text", ["", "   ", "please stop", "STOPPED", "stop-it", "hello",
-                                  "!!!", "don't STOP"])
+@pytest.mark.parametrize(
+    "text", ["", "   ", "please stop", "STOPPED", "stop-it", "hello", "!!!", "don't STOP"]
+)
 def test_not_a_keyword(text: str) -> None:
     assert match_keyword(text) is None
 
@@ -51,13 +65,15 @@ def test_a_word_on_both_lists_is_an_opt_out() -> None:
 def _variants(keyword: str) -> st.SearchStrategy[str]:
     """The keyword in random case, with random combining accents and punctuation around."""
     accents = st.sampled_from(["", "\u0301", "\u0300", "\u0302", "\u0308"])
-    letters = [st.tuples(st.sampled_from([c.lower(), c.upper()]), accents).map("".join)
-               for c in keyword]
+    letters = [
+        st.tuples(st.sampled_from([c.lower(), c.upper()]), accents).map("".join) for c in keyword
+    ]
     word = st.tuples(*letters).map("".join)
     punct = st.sampled_from(["", ".", "!", "?", ",", "..."])
     tail = st.sampled_from(["", " please", "\nthanks", " 123"])
     return st.tuples(st.sampled_from(["", " ", "\t"]), word, punct, tail).map(
-        lambda t: t[0] + unicodedata.normalize("NFC", t[1]) + t[2] + t[3])
+        lambda t: t[0] + unicodedata.normalize("NFC", t[1]) + t[2] + t[3]
+    )
 
 
 @given(st.sampled_from(DEFAULT_OPTOUT).flatmap(lambda k: st.tuples(st.just(k), _variants(k))))

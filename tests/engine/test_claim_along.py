@@ -36,16 +36,21 @@ ASLEEP = 3600.0  # the claim loops' idle poll: they do not claim again during a 
 
 
 @asynccontextmanager
-async def dispatching(database: Database, carrier: ScriptedConnector
-                      ) -> AsyncIterator[tuple[Acceptor, Dispatcher, str]]:
+async def dispatching(
+    database: Database, carrier: ScriptedConnector
+) -> AsyncIterator[tuple[Acceptor, Dispatcher, str]]:
     clock = ManualClock(1_800_000_000.0)
     async with database.transaction() as conn:
         account = await account_store.create_account(conn, "acme", clock.now())
     dispatcher = Dispatcher(
-        database, {carrier.name: carrier}, [Route("default", (carrier.name,))],
-        RetryPolicy(max_attempts=3, backoff=Backoff(base=1.0, cap=5.0)), clock,
+        database,
+        {carrier.name: carrier},
+        [Route("default", (carrier.name,))],
+        RetryPolicy(max_attempts=3, backoff=Backoff(base=1.0, cap=5.0)),
+        clock,
         settings=DispatchSettings(idle_poll=ASLEEP, housekeeping_interval=ASLEEP),
-        rng=random.Random(7))
+        rng=random.Random(7),
+    )
     committer = GroupCommitter(database, clock.now, claim_along=dispatcher.claim_along)
     acceptor = Acceptor(committer, AcceptPolicy(), clock, rng=random.Random(1))
     await committer.start()
@@ -75,13 +80,15 @@ async def _status(database: Database, message_id: str) -> str:
 async def test_the_accept_commit_claims_the_messages_it_stores(database: Database) -> None:
     carrier = ScriptedConnector("carrier")
     async with dispatching(database, carrier) as (acceptor, _, account_id):
-        prepared = acceptor.prepare_all(account_id, [
-            SendRequest(to="+14155552671", message=f"hello {i}") for i in range(3)])
+        prepared = acceptor.prepare_all(
+            account_id, [SendRequest(to="+14155552671", message=f"hello {i}") for i in range(3)]
+        )
         await acceptor.commit(prepared)  # type: ignore[arg-type]
         ids = {p.message.id for p in prepared}  # type: ignore[union-attr]
 
         async def all_sent() -> bool:
             return {m.message_id for m in carrier.submitted} == ids
+
         await wait_for(all_sent, timeout=5)
         for message_id in ids:
             await wait_for(lambda m=message_id: _is(database, m, "sent"), timeout=5)
@@ -94,20 +101,23 @@ async def _is(database: Database, message_id: str, status: str) -> bool:
 async def test_a_rolled_back_claim_sends_nothing_and_frees_its_room(database: Database) -> None:
     carrier = ScriptedConnector("carrier")
     async with dispatching(database, carrier) as (acceptor, dispatcher, account_id):
-        message = acceptor.prepare_all(account_id, [SendRequest(to="+14155552671",
-                                                                message="hi")])[0]
+        message = acceptor.prepare_all(account_id, [SendRequest(to="+14155552671", message="hi")])[
+            0
+        ]
         with pytest.raises(RuntimeError):
             async with dispatcher.claim_along() as claim, database.transaction() as conn:
-                await message_store.insert_messages(conn, [message.message],  # type: ignore[union-attr]
-                                                    time.time())
+                await message_store.insert_messages(
+                    conn,
+                    [message.message],  # type: ignore[union-attr]
+                    time.time(),
+                )
                 await claim(conn, time.time())
                 raise RuntimeError("the transaction fails after its claim")
         assert dispatcher._reserved == 0
         await asyncio.sleep(0.1)
         assert carrier.submitted == []
         async with database.read() as conn:  # rolled back with the insert
-            assert await message_store.get_message(
-                conn, message.message.id) is None  # type: ignore[union-attr]
+            assert await message_store.get_message(conn, message.message.id) is None  # type: ignore[union-attr]
 
 
 class Receiver:
@@ -140,14 +150,17 @@ async def sending(database: Database) -> AsyncIterator[tuple[WebhookSender, str,
             await sender.stop()
 
 
-async def test_a_status_change_claims_and_posts_the_callbacks_it_queues(
-        database: Database) -> None:
+async def test_a_status_change_claims_and_posts_the_callbacks_it_queues(database: Database) -> None:
     async with sending(database) as (sender, account_id, url):
         async with sender.transaction() as tx:
-            await webhook_store.enqueue_webhooks(tx.conn, [
-                (account_id, "msg_1", url, '{"message_id":"msg_1","status":"sent"}'),
-                (account_id, "msg_1", url, '{"message_id":"msg_1","status":"delivered"}'),
-            ], time.time())
+            await webhook_store.enqueue_webhooks(
+                tx.conn,
+                [
+                    (account_id, "msg_1", url, '{"message_id":"msg_1","status":"sent"}'),
+                    (account_id, "msg_1", url, '{"message_id":"msg_1","status":"delivered"}'),
+                ],
+                time.time(),
+            )
             await tx.claim_due(time.time())
             assert [d.message_id for d in tx.claimed] == ["msg_1"]  # the first, in order
         bodies: list[bytes] = sender.bodies  # type: ignore[attr-defined]
@@ -160,9 +173,11 @@ async def test_a_rolled_back_callback_claim_posts_nothing(database: Database) ->
     async with sending(database) as (sender, account_id, url):
         with pytest.raises(RuntimeError):
             async with sender.transaction() as tx:
-                await webhook_store.enqueue_webhooks(tx.conn, [
-                    (account_id, "msg_1", url, '{"message_id":"msg_1","status":"sent"}')],
-                    time.time())
+                await webhook_store.enqueue_webhooks(
+                    tx.conn,
+                    [(account_id, "msg_1", url, '{"message_id":"msg_1","status":"sent"}')],
+                    time.time(),
+                )
                 await tx.claim_due(time.time())
                 assert len(tx.claimed) == 1
                 raise RuntimeError("the transaction fails after its claim")

@@ -56,8 +56,13 @@ class Engine:
 
 
 @asynccontextmanager
-async def engine(database: Database, connectors: list[ScriptedConnector], *,
-                 max_attempts: int = 4, start_dispatcher: bool = True) -> AsyncIterator[Engine]:
+async def engine(
+    database: Database,
+    connectors: list[ScriptedConnector],
+    *,
+    max_attempts: int = 4,
+    start_dispatcher: bool = True,
+) -> AsyncIterator[Engine]:
     clock = ManualClock(1_800_000_000.0)
     async with database.transaction() as conn:
         account = await account_store.create_account(conn, "acme", clock.now())
@@ -65,13 +70,19 @@ async def engine(database: Database, connectors: list[ScriptedConnector], *,
     dlr = DlrProcessor(database, clock)
     route = Route("default", tuple(c.name for c in connectors))
     dispatcher = Dispatcher(
-        database, {c.name: c for c in connectors}, [route],
-        RetryPolicy(max_attempts=max_attempts, backoff=Backoff(base=1.0, cap=5.0)), clock,
-        settings=DispatchSettings(lease_seconds=30, dlr_timeout=600, idle_poll=0.05,
-                                  housekeeping_interval=3600),
-        rng=random.Random(7))
-    acceptor = Acceptor(committer, AcceptPolicy(), clock, on_accepted=dispatcher.wake,
-                        rng=random.Random(1))
+        database,
+        {c.name: c for c in connectors},
+        [route],
+        RetryPolicy(max_attempts=max_attempts, backoff=Backoff(base=1.0, cap=5.0)),
+        clock,
+        settings=DispatchSettings(
+            lease_seconds=30, dlr_timeout=600, idle_poll=0.05, housekeeping_interval=3600
+        ),
+        rng=random.Random(7),
+    )
+    acceptor = Acceptor(
+        committer, AcceptPolicy(), clock, on_accepted=dispatcher.wake, rng=random.Random(1)
+    )
     await committer.start()
     await dlr.start()
     for c in connectors:
@@ -112,8 +123,13 @@ async def test_transient_failure_fails_over_to_the_next_connector(database: Data
             message = await message_store.get_message(conn, message_id)
             events = await message_store.get_events(conn, message_id)
         assert message is not None and message.attempts == 2 and message.connector == "up"
-        assert [str(ev.status) for ev in events] == ["queued", "sending", "queued", "sending",
-                                                     "sent"]
+        assert [str(ev.status) for ev in events] == [
+            "queued",
+            "sending",
+            "queued",
+            "sending",
+            "sent",
+        ]
 
 
 async def test_permanent_error_is_not_retried(database: Database) -> None:
@@ -203,8 +219,9 @@ async def test_crashed_workers_lease_returns_to_the_queue(database: Database) ->
     async with engine(database, [carrier], start_dispatcher=False) as e:
         message_id = await e.send()
         async with e.db.transaction() as conn:  # a worker claims, then dies
-            claimed = await queue_store.claim(conn, worker="dead", now=e.clock.now(),
-                                              lease_seconds=30, limit=10)
+            claimed = await queue_store.claim(
+                conn, worker="dead", now=e.clock.now(), lease_seconds=30, limit=10
+            )
         assert [m.id for m in claimed] == [message_id]
         await e.dispatcher.housekeeping()
         assert await e.status(message_id) == "sending"
@@ -232,21 +249,28 @@ async def test_no_receipt_within_dlr_timeout_becomes_unknown(database: Database)
 
 
 async def test_receipt_parked_during_a_concurrent_submit_is_settled_by_the_sweep(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     carrier = ScriptedConnector("a")
     async with engine(database, [carrier], start_dispatcher=False) as e:
         message_id = await e.send()
         async with e.db.transaction() as conn:
-            await queue_store.claim(conn, worker="w", now=e.clock.now(), lease_seconds=30,
-                                    limit=1)
+            await queue_store.claim(conn, worker="w", now=e.clock.now(), lease_seconds=30, limit=1)
             # the receipt lands while the submit result is not yet visible: parked
             await receipt_store.keep_unmatched(
-                conn, DeliveryReport("a", "c-1", ReceiptStatus.DELIVERED, e.clock.now()),
-                e.clock.now())
+                conn,
+                DeliveryReport("a", "c-1", ReceiptStatus.DELIVERED, e.clock.now()),
+                e.clock.now(),
+            )
             # the submit result is stored by a transaction that did not see it
-            await queue_store.record_submitted(conn, message_id, connector="a",
-                                               carrier_ids=["c-1"], now=e.clock.now(),
-                                               dlr_deadline=e.clock.now() + 600)
+            await queue_store.record_submitted(
+                conn,
+                message_id,
+                connector="a",
+                carrier_ids=["c-1"],
+                now=e.clock.now(),
+                dlr_deadline=e.clock.now() + 600,
+            )
         assert await e.status(message_id) == "sent"
         await e.dispatcher.housekeeping()
         assert await e.status(message_id) == "delivered"

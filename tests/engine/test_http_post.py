@@ -37,10 +37,14 @@ def _app(seen: list[tuple[bytes, dict[str, str]]]) -> Starlette:
         await asyncio.sleep(5)
         return Response("late")
 
-    return Starlette(routes=[Route("/ok", ok, methods=["POST"]),
-                             Route("/chunked", chunked, methods=["POST"]),
-                             Route("/fails", fails, methods=["POST"]),
-                             Route("/slow", slow, methods=["POST"])])
+    return Starlette(
+        routes=[
+            Route("/ok", ok, methods=["POST"]),
+            Route("/chunked", chunked, methods=["POST"]),
+            Route("/fails", fails, methods=["POST"]),
+            Route("/slow", slow, methods=["POST"]),
+        ]
+    )
 
 
 async def test_posts_keep_alive_chunked_errors_and_timeouts() -> None:
@@ -48,8 +52,11 @@ async def test_posts_keep_alive_chunked_errors_and_timeouts() -> None:
     poster = HttpPoster(timeout=1.0)
     async with serve_app(_app(seen), lifespan="off") as base:
         for n in range(5):
-            status = await poster.post(f"{base}/ok?n={n}", b'{"n": %d}' % n,
-                                       {"Content-Type": "application/json", "X-Test": "1"})
+            status = await poster.post(
+                f"{base}/ok?n={n}",
+                b'{"n": %d}' % n,
+                {"Content-Type": "application/json", "X-Test": "1"},
+            )
             assert status == 200
         assert [body for body, _ in seen] == [b'{"n": %d}' % n for n in range(5)]
         assert seen[0][1]["x-test"] == "1" and seen[0][1]["content-type"] == "application/json"
@@ -86,8 +93,12 @@ async def test_private_targets_are_refused_when_asked() -> None:
     seen: list[tuple[bytes, dict[str, str]]] = []
     guarded = HttpPoster(timeout=1.0, block_private=True)
     async with serve_app(_app(seen), lifespan="off") as base:
-        for url in (f"{base}/ok", base.replace("127.0.0.1", "localhost") + "/ok",
-                    "http://10.0.0.1/hook", "http://169.254.169.254/latest"):
+        for url in (
+            f"{base}/ok",
+            base.replace("127.0.0.1", "localhost") + "/ok",
+            "http://10.0.0.1/hook",
+            "http://169.254.169.254/latest",
+        ):
             with pytest.raises(HttpError, match="non-public"):
                 await guarded.post(url, b"{}", {})
         assert seen == []

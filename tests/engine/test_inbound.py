@@ -36,8 +36,9 @@ async def _inject(gw: RunningGateway, text: str, sender: str = PHONE) -> None:
 
 
 async def _send(gw: RunningGateway, kind: str) -> tuple[int, str]:
-    r = await gw.client.post("/v1/messages", headers=gw.auth(),
-                             json={"to": PHONE, "message": "Sale!", "kind": kind})
+    r = await gw.client.post(
+        "/v1/messages", headers=gw.auth(), json={"to": PHONE, "message": "Sale!", "kind": kind}
+    )
     code = r.json().get("error", {}).get("code", "") if r.status_code >= 400 else ""
     return r.status_code, code
 
@@ -51,8 +52,9 @@ async def _suppressed(gw: RunningGateway) -> set[str]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-async def test_stop_blocks_marketing_not_otp_and_start_lifts_it(tmp_path: Path,
-                                                                backend: str) -> None:
+async def test_stop_blocks_marketing_not_otp_and_start_lifts_it(
+    tmp_path: Path, backend: str
+) -> None:
     async with running_gateway(tmp_path, backend, connectors=[]) as gw:
         r = await gw.client.post("/v1/admin/numbers", headers=gw.auth(), json={"number": OURS})
         assert r.status_code == 201, r.text
@@ -61,12 +63,18 @@ async def test_stop_blocks_marketing_not_otp_and_start_lifts_it(tmp_path: Path,
         assert await _suppressed(gw) == {PHONE}
         assert await _send(gw, "marketing") == (422, "recipient_opted_out")
         assert await _send(gw, "otp") == (202, "")  # OTP is exempt by default
-        batch = await gw.client.post("/v1/messages/batch", headers=gw.auth(), json={
-            "messages": [{"to": PHONE, "message": "a", "kind": "marketing"},
-                         {"to": "+14155552671", "message": "b", "kind": "marketing"}]})
+        batch = await gw.client.post(
+            "/v1/messages/batch",
+            headers=gw.auth(),
+            json={
+                "messages": [
+                    {"to": PHONE, "message": "a", "kind": "marketing"},
+                    {"to": "+14155552671", "message": "b", "kind": "marketing"},
+                ]
+            },
+        )
         results = batch.json()["results"]
-        assert results[0]["error"]["code"] == "recipient_opted_out" and "message_id" in \
-            results[1]
+        assert results[0]["error"]["code"] == "recipient_opted_out" and "message_id" in results[1]
         assert gw.relay.db is not None
         async with gw.relay.db.transaction() as conn:
             await account_store.update_account(conn, "default", optout_exempt_otp=False)
@@ -88,8 +96,14 @@ async def test_inbound_webhook_is_signed_and_mo_reaches_smpp_receivers(tmp_path:
         assert account is not None
         await make_user(gw)
         got: list[Pdu] = []
-        receiver = await connect("127.0.0.1", smpp_port(gw), "client1", "secret",
-                                 BindType.RECEIVER, on_deliver=lambda p: got.append(p))
+        receiver = await connect(
+            "127.0.0.1",
+            smpp_port(gw),
+            "client1",
+            "secret",
+            BindType.RECEIVER,
+            on_deliver=lambda p: got.append(p),
+        )
         async with webhook_receiver(account.webhook_secret) as (url, callbacks):
             async with gw.relay.db.transaction() as conn:
                 await account_store.update_account(conn, "default", inbound_webhook_url=url)
@@ -108,8 +122,9 @@ async def test_inbound_webhook_is_signed_and_mo_reaches_smpp_receivers(tmp_path:
 
 async def test_unassigned_number_is_stored_without_account(tmp_path: Path) -> None:
     async with running_gateway(tmp_path) as gw:
-        await gw.relay.sink.mo(InboundMessage("x", "4915112345678", "4930000000", "STOP",
-                                              time.time()))
+        await gw.relay.sink.mo(
+            InboundMessage("x", "4915112345678", "4930000000", "STOP", time.time())
+        )
         await gw.relay.inbound.drain()
         assert await _suppressed(gw) == set()
         assert (await gw.client.get("/v1/inbound", headers=gw.auth())).json()["data"] == []
@@ -121,11 +136,11 @@ async def test_smpp_submit_to_opted_out_number_is_refused(tmp_path: Path) -> Non
         r = await gw.client.post("/v1/suppressions", headers=gw.auth(), json={"number": PHONE})
         assert r.status_code == 201
         client = await connect("127.0.0.1", smpp_port(gw), "client1", "secret")
-        resp = await client.submit(submit_sm("Acme", PHONE.lstrip("+"), b"Sale",
-                                             service_type="MKT"))
+        resp = await client.submit(
+            submit_sm("Acme", PHONE.lstrip("+"), b"Sale", service_type="MKT")
+        )
         assert resp.command_status == CommandStatus.ESME_RX_P_APPN
-        otp = await client.submit(submit_sm("Acme", PHONE.lstrip("+"), b"1234",
-                                            service_type="OTP"))
+        otp = await client.submit(submit_sm("Acme", PHONE.lstrip("+"), b"1234", service_type="OTP"))
         assert otp.ok
         await client.unbind()
 

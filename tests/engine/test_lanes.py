@@ -10,10 +10,22 @@ from smsrelay.engine.lanes import Lane
 
 
 def _message(n: int, kind: MessageKind, priority: int = 5, segments: int = 1) -> Message:
-    return Message(id=f"msg_{n:06d}", account_id="acc", to="+14155552671", country="US",
-                   sender=None, body="x", encoding=Encoding.GSM7, segments=segments, kind=kind,
-                   priority=queue_priority(kind, priority), status=MessageStatus.SENDING,
-                   created_at=0.0, updated_at=0.0, not_before=0.0)
+    return Message(
+        id=f"msg_{n:06d}",
+        account_id="acc",
+        to="+14155552671",
+        country="US",
+        sender=None,
+        body="x",
+        encoding=Encoding.GSM7,
+        segments=segments,
+        kind=kind,
+        priority=queue_priority(kind, priority),
+        status=MessageStatus.SENDING,
+        created_at=0.0,
+        updated_at=0.0,
+        not_before=0.0,
+    )
 
 
 class FakeTime:
@@ -44,8 +56,7 @@ async def test_priority_within_a_kind_then_age() -> None:
     lane.put(_message(1, MessageKind.TRANSACTIONAL, priority=5))
     lane.put(_message(2, MessageKind.TRANSACTIONAL, priority=9))
     lane.put(_message(3, MessageKind.TRANSACTIONAL, priority=5))
-    assert [(await lane.next()).id for _ in range(3)] == ["msg_000002", "msg_000001",
-                                                          "msg_000003"]
+    assert [(await lane.next()).id for _ in range(3)] == ["msg_000002", "msg_000001", "msg_000003"]
 
 
 async def test_marketing_keeps_its_share_under_otp_pressure() -> None:

@@ -24,11 +24,23 @@ BACKLOG = 100_000
 
 
 def _marketing(account_id: str, now: float, rng: random.Random) -> Message:
-    return Message(id=new_id("msg", now, rng.randbytes(10)), account_id=account_id,
-                   to="+14155552671", country="US", sender=None, body="Big sale",
-                   encoding=Encoding.GSM7, segments=1, kind=MessageKind.MARKETING,
-                   priority=queue_priority(MessageKind.MARKETING), status=MessageStatus.QUEUED,
-                   created_at=now, updated_at=now, not_before=now, expires_at=now + 86400)
+    return Message(
+        id=new_id("msg", now, rng.randbytes(10)),
+        account_id=account_id,
+        to="+14155552671",
+        country="US",
+        sender=None,
+        body="Big sale",
+        encoding=Encoding.GSM7,
+        segments=1,
+        kind=MessageKind.MARKETING,
+        priority=queue_priority(MessageKind.MARKETING),
+        status=MessageStatus.QUEUED,
+        created_at=now,
+        updated_at=now,
+        not_before=now,
+        expires_at=now + 86400,
+    )
 
 
 async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database) -> None:
@@ -38,13 +50,20 @@ async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database
     for _ in range(BACKLOG // 10_000):
         async with db.transaction() as conn:
             await message_store.insert_messages(
-                conn, [_marketing(account.id, clock.now(), rng) for _ in range(10_000)],
-                clock.now())
+                conn, [_marketing(account.id, clock.now(), rng) for _ in range(10_000)], clock.now()
+            )
     carrier = ScriptedConnector("a")
     rate = 200.0
-    dispatcher = Dispatcher(db, {"a": carrier}, [Route("default", ("a",))], RetryPolicy(),
-                            clock, settings=DispatchSettings(idle_poll=0.05),
-                            rates={"a": rate}, rng=rng)
+    dispatcher = Dispatcher(
+        db,
+        {"a": carrier},
+        [Route("default", ("a",))],
+        RetryPolicy(),
+        clock,
+        settings=DispatchSettings(idle_poll=0.05),
+        rates={"a": rate},
+        rng=rng,
+    )
     committer = GroupCommitter(db, clock.now)
     acceptor = Acceptor(committer, AcceptPolicy(), clock, on_accepted=dispatcher.wake)
     await committer.start()
@@ -52,13 +71,14 @@ async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database
     await dispatcher.start()
     try:
         await wait_for(lambda: len(carrier.submitted) >= 300, timeout=20)
-        prepared = acceptor.prepare_all(account.id, [SendRequest(
-            to="+4915112345678", message="Your code is 1234", kind=MessageKind.OTP)])
+        prepared = acceptor.prepare_all(
+            account.id,
+            [SendRequest(to="+4915112345678", message="Your code is 1234", kind=MessageKind.OTP)],
+        )
         await acceptor.commit(prepared)  # type: ignore[arg-type]
         sent_before = len(carrier.submitted)
         otp_id = prepared[0].message.id  # type: ignore[union-attr]
-        await wait_for(lambda: any(m.message_id == otp_id for m in carrier.submitted),
-                       timeout=20)
+        await wait_for(lambda: any(m.message_id == otp_id for m in carrier.submitted), timeout=20)
         position = next(i for i, m in enumerate(carrier.submitted) if m.message_id == otp_id)
         # at the connector's rate, one second is `rate` messages: the OTP went out sooner
         assert position - sent_before < rate
@@ -68,16 +88,22 @@ async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database
 
 
 async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
-        sqlite_database: Database) -> None:
+    sqlite_database: Database,
+) -> None:
     db, clock = sqlite_database, SystemClock()
     async with db.transaction() as conn:
         account = await account_store.create_account(conn, "acme", clock.now())
     down = ScriptedConnector("down", fail_with=ErrorCode.CARRIER_UNAVAILABLE)
     up = ScriptedConnector("up")
     dispatcher = Dispatcher(
-        db, {"down": down, "up": up}, [Route("default", ("down", "up"))],
-        RetryPolicy(max_attempts=4, backoff=Backoff(base=0.01, cap=0.02)), clock,
-        settings=DispatchSettings(idle_poll=0.02), rng=random.Random(1))
+        db,
+        {"down": down, "up": up},
+        [Route("default", ("down", "up"))],
+        RetryPolicy(max_attempts=4, backoff=Backoff(base=0.01, cap=0.02)),
+        clock,
+        settings=DispatchSettings(idle_poll=0.02),
+        rng=random.Random(1),
+    )
     committer = GroupCommitter(db, clock.now)
     acceptor = Acceptor(committer, AcceptPolicy(), clock, on_accepted=dispatcher.wake)
     await committer.start()
@@ -85,12 +111,15 @@ async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
     try:
         ids = []
         for n in range(40):
-            prepared = acceptor.prepare_all(account.id, [SendRequest(
-                to="+14155552671", message=f"m{n}")])
+            prepared = acceptor.prepare_all(
+                account.id, [SendRequest(to="+14155552671", message=f"m{n}")]
+            )
             await acceptor.commit(prepared)  # type: ignore[arg-type]
             ids.append(prepared[0].message.id)  # type: ignore[union-attr]
-            await wait_for(lambda n=n: len(up.submitted) + len(down.submitted) > n,  # type: ignore[misc]
-                           timeout=10)
+            await wait_for(
+                lambda n=n: len(up.submitted) + len(down.submitted) > n,  # type: ignore[misc]
+                timeout=10,
+            )
 
         async def all_sent() -> bool:
             async with db.read() as conn:

@@ -20,8 +20,9 @@ async def _sent_in_parts(db: Database, carrier_ids: list[str]) -> Message:
         m = a_message(acc.id, segments=len(carrier_ids))
         await messages.insert_messages(conn, [m], T0)
         await queue.claim(conn, worker="w", now=NOW, lease_seconds=30, limit=1)
-        await queue.record_submitted(conn, m.id, connector="smpp-a", carrier_ids=carrier_ids,
-                                     now=NOW, dlr_deadline=NOW + 60)
+        await queue.record_submitted(
+            conn, m.id, connector="smpp-a", carrier_ids=carrier_ids, now=NOW, dlr_deadline=NOW + 60
+        )
     return m
 
 
@@ -30,18 +31,21 @@ def _delivered(carrier_id: str) -> DeliveryReport:
 
 
 async def test_parts_for_receipts_returns_the_matched_parts_and_their_siblings(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     m = await _sent_in_parts(database, ["A1", "A2", "A3"])
     async with database.transaction() as conn:
         matched, by_message = await receipts.parts_for_receipts(
-            conn, [("smpp-a", "A2"), ("smpp-a", "nope"), ("smpp-b", "A1")])
+            conn, [("smpp-a", "A2"), ("smpp-a", "nope"), ("smpp-b", "A1")]
+        )
     assert list(matched) == [("smpp-a", "A2")]
     assert matched["smpp-a", "A2"].seq == 2
     assert [p.carrier_id for p in by_message[m.id]] == ["A1", "A2", "A3"]
 
 
 async def test_a_message_settles_when_its_last_part_does_and_keeps_its_carrier_ids(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     m = await _sent_in_parts(database, ["A1", "A2"])
     async with database.transaction() as conn:
         assert await apply_reports(conn, [_delivered("A1")], NOW + 1) == []
@@ -50,7 +54,8 @@ async def test_a_message_settles_when_its_last_part_does_and_keeps_its_carrier_i
 
 
 async def test_receipts_for_two_parts_in_concurrent_transactions_settle_the_message(
-        postgres_database: Database) -> None:
+    postgres_database: Database,
+) -> None:
     """The second transaction waits for the first's parts, then sees them: without that,
     each would see the other part still open and the message would stay ``sent``."""
     db = postgres_database

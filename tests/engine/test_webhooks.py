@@ -46,12 +46,21 @@ async def test_failed_callbacks_are_retried_in_order_and_recorded(database: Data
     async with serve_app(receiver.app(), lifespan="off") as base:
         url = f"{base}/hook"
         async with database.transaction() as conn:
-            await webhook_store.enqueue_webhooks(conn, [
-                (account.id, "msg_1", url, '{"message_id":"msg_1","status":"sent"}'),
-                (account.id, "msg_1", url, '{"message_id":"msg_1","status":"delivered"}'),
-            ], clock.now())
-        sender = WebhookSender(database, clock, rng=random.Random(3), timeout=5,
-                               policy=WebhookRetryPolicy(backoff=Backoff(5, 2, 60)))
+            await webhook_store.enqueue_webhooks(
+                conn,
+                [
+                    (account.id, "msg_1", url, '{"message_id":"msg_1","status":"sent"}'),
+                    (account.id, "msg_1", url, '{"message_id":"msg_1","status":"delivered"}'),
+                ],
+                clock.now(),
+            )
+        sender = WebhookSender(
+            database,
+            clock,
+            rng=random.Random(3),
+            timeout=5,
+            policy=WebhookRetryPolicy(backoff=Backoff(5, 2, 60)),
+        )
         await sender.start()
         try:
             assert await sender.deliver_due() == 1  # only the first of the message's events
@@ -79,10 +88,14 @@ async def test_unreachable_url_is_an_attempt_not_a_crash(database: Database) -> 
     clock = ManualClock(time.time())
     async with database.transaction() as conn:
         account = await account_store.create_account(conn, "acme", clock.now())
-        await webhook_store.enqueue_webhooks(conn, [
-            (account.id, "msg_2", "http://127.0.0.1:9/nothing-listens", "{}"),
-            (account.id, "msg_3", "http://[bad", "{}"),
-        ], clock.now())
+        await webhook_store.enqueue_webhooks(
+            conn,
+            [
+                (account.id, "msg_2", "http://127.0.0.1:9/nothing-listens", "{}"),
+                (account.id, "msg_3", "http://[bad", "{}"),
+            ],
+            clock.now(),
+        )
     sender = WebhookSender(database, clock, timeout=2)
     await sender.start()
     try:
@@ -101,8 +114,9 @@ async def test_gives_up_only_after_the_retry_window(database: Database) -> None:
     clock = ManualClock(start)
     async with database.transaction() as conn:
         account = await account_store.create_account(conn, "acme", clock.now())
-        await webhook_store.enqueue_webhooks(conn, [
-            (account.id, "msg_4", "http://127.0.0.1:9/down", "{}")], clock.now())
+        await webhook_store.enqueue_webhooks(
+            conn, [(account.id, "msg_4", "http://127.0.0.1:9/down", "{}")], clock.now()
+        )
     sender = WebhookSender(database, clock, timeout=1, rng=random.Random(1))
     await sender.start()
     try:

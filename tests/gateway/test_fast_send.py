@@ -17,14 +17,16 @@ async def test_authentication_comes_before_the_body(tmp_path: Path) -> None:
         async with gw.relay.db.transaction() as conn:
             account = await account_store.get_account_by_name(conn, "default")
             assert account is not None
-            _, read_only = await account_store.create_api_key(conn, account.id, ["read"],
-                                                              time.time())
+            _, read_only = await account_store.create_api_key(
+                conn, account.id, ["read"], time.time()
+            )
         for path in ("/send", "/v1/messages"):
             r = await gw.client.post(path, content=b"not json")
             assert (r.status_code, r.json()["error"]["code"]) == (401, "unauthorized")
             assert r.headers["www-authenticate"] == "Bearer"
-            r = await gw.client.post(path, content=b"not json",
-                                     headers={"Authorization": "Bearer sr_nope_nope"})
+            r = await gw.client.post(
+                path, content=b"not json", headers={"Authorization": "Bearer sr_nope_nope"}
+            )
             assert r.status_code == 401
             r = await gw.client.post(path, content=GOOD, headers=gw.auth(read_only))
             assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden")
@@ -37,8 +39,12 @@ async def test_body_shapes_the_routes_would_refuse(tmp_path: Path) -> None:
             (b"null", 422, "validation_error", None),
             (b"{", 400, "invalid_json", None),
             (b'{"to": "+14155552671"}', 422, "validation_error", "message"),
-            (b'{"to": "+14155552671", "message": "hi", "priority": "x"}', 422,
-             "validation_error", "priority"),
+            (
+                b'{"to": "+14155552671", "message": "hi", "priority": "x"}',
+                422,
+                "validation_error",
+                "priority",
+            ),
         ]:
             r = await gw.client.post("/send", content=body, headers=gw.auth())
             error = r.json()["error"]
@@ -49,7 +55,7 @@ async def test_body_shapes_the_routes_would_refuse(tmp_path: Path) -> None:
 async def test_a_body_sent_in_chunks_is_read_whole(tmp_path: Path) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         for start in range(0, len(GOOD), 7):
-            yield GOOD[start:start + 7]
+            yield GOOD[start : start + 7]
 
     async with running_gateway(tmp_path) as gw:
         r = await gw.client.post("/v1/messages", content=chunks(), headers=gw.auth())

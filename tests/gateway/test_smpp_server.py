@@ -43,8 +43,11 @@ def _smpplib_run(port: int, texts: list[str], expect_receipts: int) -> dict[str,
     resp_ids: list[str] = []
     receipts: list[tuple[str, bytes, int]] = []
     client.set_message_sent_handler(lambda pdu: resp_ids.append(pdu.message_id.decode()))
-    client.set_message_received_handler(lambda pdu: receipts.append(
-        (pdu.receipted_message_id.decode(), pdu.short_message, pdu.esm_class)))
+    client.set_message_received_handler(
+        lambda pdu: receipts.append(
+            (pdu.receipted_message_id.decode(), pdu.short_message, pdu.esm_class)
+        )
+    )
     client.connect()
     parts_sent = 0
     try:
@@ -53,17 +56,23 @@ def _smpplib_run(port: int, texts: list[str], expect_receipts: int) -> dict[str,
             parts, coding, esm_class = smpplib_gsm.make_parts(text)
             for part in parts:
                 client.send_message(
-                    source_addr_ton=smpplib_consts.SMPP_TON_ALNUM, source_addr="Acme",
+                    source_addr_ton=smpplib_consts.SMPP_TON_ALNUM,
+                    source_addr="Acme",
                     dest_addr_ton=smpplib_consts.SMPP_TON_INTL,
                     dest_addr_npi=smpplib_consts.SMPP_NPI_ISDN,
-                    destination_addr=f"4915112{i:06d}", short_message=part,
-                    data_coding=coding, esm_class=esm_class, registered_delivery=True)
+                    destination_addr=f"4915112{i:06d}",
+                    short_message=part,
+                    data_coding=coding,
+                    esm_class=esm_class,
+                    registered_delivery=True,
+                )
                 parts_sent += 1
             while len(resp_ids) < parts_sent - 200:  # keep the socket buffers drained
                 client.read_once()
         deadline = time.monotonic() + 30
-        while (len(resp_ids) < parts_sent or len(receipts) < expect_receipts) \
-                and time.monotonic() < deadline:
+        while (
+            len(resp_ids) < parts_sent or len(receipts) < expect_receipts
+        ) and time.monotonic() < deadline:
             client.read_once()
         client.unbind()
     finally:
@@ -76,7 +85,8 @@ async def test_smpplib_submits_1000_and_gets_1000_matching_receipts(tmp_path: Pa
         await make_user(gw)
         texts = _texts(1000)
         result = await asyncio.wait_for(
-            asyncio.to_thread(_smpplib_run, smpp_port(gw), texts, 1000), 60)
+            asyncio.to_thread(_smpplib_run, smpp_port(gw), texts, 1000), 60
+        )
         assert result["parts"] >= 1300  # long messages really went as several parts
         resp_ids = result["resp_ids"]
         assert len(resp_ids) == result["parts"]
@@ -84,29 +94,35 @@ async def test_smpplib_submits_1000_and_gets_1000_matching_receipts(tmp_path: Pa
         receipts = result["receipts"]
         assert len(receipts) == 1000
         assert {r[0] for r in receipts} == set(resp_ids)
-        assert all(b"stat:DELIVRD" in r[1] and r[2] == EsmClass.DELIVERY_RECEIPT
-                   for r in receipts)
+        assert all(b"stat:DELIVRD" in r[1] and r[2] == EsmClass.DELIVERY_RECEIPT for r in receipts)
         assert gw.relay.db is not None
         async with gw.relay.db.read() as conn:
             stored = await message_store.list_messages(
-                conn, (await account_store.get_account_by_name(conn, "default")).id,  # type: ignore[union-attr]
-                limit=1000)
+                conn,
+                (await account_store.get_account_by_name(conn, "default")).id,  # type: ignore[union-attr]
+                limit=1000,
+            )
         bodies = {m.body for m in stored}
         assert texts[1] in bodies and texts[2] in bodies and texts[3] in bodies
         assert {m.origin for m in stored} == {"smpp"}
         assert {m.encoding for m in stored if m.body.startswith("Ваш")} == {"ucs2"}
 
 
-async def _client(gw: RunningGateway, bind: BindType = BindType.TRANSCEIVER,
-                  system_id: str = "client1", password: str = "secret",
-                  **kw: Any) -> SmppClient:
+async def _client(
+    gw: RunningGateway,
+    bind: BindType = BindType.TRANSCEIVER,
+    system_id: str = "client1",
+    password: str = "secret",
+    **kw: Any,
+) -> SmppClient:
     return await connect("127.0.0.1", smpp_port(gw), system_id, password, bind, **kw)
 
 
 def _submit(to: str = "4915112345678", text: bytes = b"hello", **fields: Any) -> Pdu:
     fields.setdefault("registered_delivery", 1)
-    return P.submit_sm("Acme", to, text, source_addr_ton=5, dest_addr_ton=1, dest_addr_npi=1,
-                       **fields)
+    return P.submit_sm(
+        "Acme", to, text, source_addr_ton=5, dest_addr_ton=1, dest_addr_npi=1, **fields
+    )
 
 
 async def _pending_receipts(gw: RunningGateway) -> list[smpp_outbox.SmppDelivery]:
@@ -142,13 +158,17 @@ async def _count_pending(gw: RunningGateway, expected: int) -> bool:
 
 
 async def test_stalled_client_is_windowed_then_dropped_and_receipts_flow_after(
-        tmp_path: Path) -> None:
-    async with running_gateway(tmp_path, smpp_window=5, smpp_response_timeout=1.0,
-                               smpp_retry_delay=0.2) as gw:
+    tmp_path: Path,
+) -> None:
+    async with running_gateway(
+        tmp_path, smpp_window=5, smpp_response_timeout=1.0, smpp_retry_delay=0.2
+    ) as gw:
         await make_user(gw)
         sender = await _client(gw, BindType.TRANSMITTER, window=30)
-        ids = {(await sender.submit(_submit(f"49151123{i:05d}"))).str_field("message_id")
-               for i in range(30)}
+        ids = {
+            (await sender.submit(_submit(f"49151123{i:05d}"))).str_field("message_id")
+            for i in range(30)
+        }
         await wait_for(lambda: _count_pending(gw, 30), timeout=15)
         seen: list[Pdu] = []
 
@@ -165,8 +185,7 @@ async def test_stalled_client_is_windowed_then_dropped_and_receipts_flow_after(
         assert len(await _pending_receipts(gw)) == 30  # nothing lost
         got: list[Pdu] = []
         receiver = await _client(gw, BindType.RECEIVER, on_deliver=lambda p: got.append(p))
-        await wait_for(lambda: {p.tlvs["receipted_message_id"] for p in got} == ids,
-                       timeout=15)
+        await wait_for(lambda: {p.tlvs["receipted_message_id"] for p in got} == ids, timeout=15)
         await wait_for(lambda: _count_pending(gw, 0))
         await receiver.unbind()
         await sender.unbind()
@@ -178,9 +197,10 @@ async def test_bind_refusals_have_the_right_status(tmp_path: Path) -> None:
         await make_user(gw, "faraway", "pw", allowed_ips="10.0.0.0/8")
         await make_user(gw, "single", "pw", max_binds=1, allowed_ips="127.0.0.1/32")
         for system_id, password, status in (
-                ("client1", "wrong", CommandStatus.ESME_RINVPASWD),
-                ("nobody", "secret", CommandStatus.ESME_RINVSYSID),
-                ("faraway", "pw", CommandStatus.ESME_RBINDFAIL)):
+            ("client1", "wrong", CommandStatus.ESME_RINVPASWD),
+            ("nobody", "secret", CommandStatus.ESME_RINVSYSID),
+            ("faraway", "pw", CommandStatus.ESME_RBINDFAIL),
+        ):
             with pytest.raises(BindError) as refused:
                 await _client(gw, system_id=system_id, password=password)
             assert refused.value.command_status == status
@@ -203,14 +223,14 @@ async def test_bad_input_gets_its_status_and_the_bind_survives(tmp_path: Path) -
             (_submit(text=b""), CommandStatus.ESME_RINVMSGLEN),
             (_submit(validity_period="garbage-time-xxx"), CommandStatus.ESME_RINVSCHED),
             (_submit(esm_class=0x40, text=b"\x09\x00"), CommandStatus.ESME_RSUBMITFAIL),
-            (P.Pdu(CommandId.REPLACE_SM, fields={"message_id": "x"}),
-             CommandStatus.ESME_RINVCMDID),
+            (P.Pdu(CommandId.REPLACE_SM, fields={"message_id": "x"}), CommandStatus.ESME_RINVCMDID),
         ]
         for request, status in cases:
             resp = await client.submit(request)
             assert resp.command_status == status, (request, resp)
-        ok = await client.submit(_submit(text="Grüße €".encode("latin-1", "replace"),
-                                         data_coding=3))
+        ok = await client.submit(
+            _submit(text="Grüße €".encode("latin-1", "replace"), data_coding=3)
+        )
         assert ok.ok and client.is_bound
         await client.unbind()
 
@@ -234,21 +254,43 @@ async def test_sar_parts_data_sm_multi_query_and_cancel(tmp_path: Path) -> None:
         await make_user(gw)
         client = await _client(gw)
         sar = {"sar_msg_ref_num": 77, "sar_total_segments": 2}
-        r1 = await client.submit(_submit(text="Ваш ".encode("utf-16-be"), data_coding=8,
-                                         tlvs={**sar, "sar_segment_seqnum": 1}))
-        r2 = await client.submit(_submit(text="код".encode("utf-16-be"), data_coding=8,
-                                         tlvs={**sar, "sar_segment_seqnum": 2}))
+        r1 = await client.submit(
+            _submit(
+                text="Ваш ".encode("utf-16-be"),
+                data_coding=8,
+                tlvs={**sar, "sar_segment_seqnum": 1},
+            )
+        )
+        r2 = await client.submit(
+            _submit(
+                text="код".encode("utf-16-be"), data_coding=8, tlvs={**sar, "sar_segment_seqnum": 2}
+            )
+        )
         assert r1.ok and r2.ok
         joined_id = r1.str_field("message_id")
         assert r2.str_field("message_id") == joined_id
-        data = await client.submit(P.Pdu(CommandId.DATA_SM, fields={
-            "source_addr": "Acme", "destination_addr": "4915112345678",
-            "registered_delivery": 0}, tlvs={"message_payload": b"payload text"}))
+        data = await client.submit(
+            P.Pdu(
+                CommandId.DATA_SM,
+                fields={
+                    "source_addr": "Acme",
+                    "destination_addr": "4915112345678",
+                    "registered_delivery": 0,
+                },
+                tlvs={"message_payload": b"payload text"},
+            )
+        )
         assert data.ok
-        multi = await client.submit(P.Pdu(CommandId.SUBMIT_MULTI, fields={
-            "source_addr": "Acme", "short_message": b"to all",
-            "dest_addresses": [SmeAddress(1, 1, "4915112345678"),
-                               SmeAddress(1, 1, "bad")]}))
+        multi = await client.submit(
+            P.Pdu(
+                CommandId.SUBMIT_MULTI,
+                fields={
+                    "source_addr": "Acme",
+                    "short_message": b"to all",
+                    "dest_addresses": [SmeAddress(1, 1, "4915112345678"), SmeAddress(1, 1, "bad")],
+                },
+            )
+        )
         assert multi.ok and [u.address for u in multi.fields["unsuccess_sme"]] == ["bad"]  # type: ignore[union-attr]
         later = await client.submit(_submit(schedule_delivery_time="000001000000000R"))
         later_id = later.str_field("message_id")

@@ -18,10 +18,29 @@ from tests.support.gateway import running_gateway
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-                    "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert, key
 
 
@@ -32,8 +51,9 @@ async def test_tls_bind_and_submit(tmp_path: Path) -> None:
         port = smpp_port(gw)
         context = ssl.create_default_context(cafile=str(cert))
         context.check_hostname = False  # the server is addressed by IP, the cert names localhost
-        client = await connect("127.0.0.1", port, "client1", "secret", BindType.TRANSCEIVER,
-                               ssl=context)
+        client = await connect(
+            "127.0.0.1", port, "client1", "secret", BindType.TRANSCEIVER, ssl=context
+        )
         try:
             resp = await client.submit(submit_sm("Acme", "14155552671", b"over TLS"))
             assert resp.command_status == 0
@@ -42,6 +62,13 @@ async def test_tls_bind_and_submit(tmp_path: Path) -> None:
             await client.unbind()
             client.close()
         with pytest.raises((OSError, TimeoutError, SmppError)):
-            plain = await connect("127.0.0.1", port, "client1", "secret",
-                                  BindType.TRANSCEIVER, bind_timeout=2, connect_timeout=2)
+            plain = await connect(
+                "127.0.0.1",
+                port,
+                "client1",
+                "secret",
+                BindType.TRANSCEIVER,
+                bind_timeout=2,
+                connect_timeout=2,
+            )
             plain.close()

@@ -24,11 +24,13 @@ async def test_callbacks_survive_a_receiver_outage(tmp_path: Path) -> None:
     async with running_gateway(tmp_path, webhook_retry_base=0.2, webhook_retry_cap=0.5) as gw:
         async with gw.relay.db.transaction() as conn:
             account = await account_store.update_account(
-                conn, "default", webhook_url=f"http://127.0.0.1:{port}/hooks")
+                conn, "default", webhook_url=f"http://127.0.0.1:{port}/hooks"
+            )
         ids = []
         for n in range(20):
-            r = await gw.client.post("/send", headers=gw.auth(),
-                                     json={"to": "+14155552671", "message": f"m{n}"})
+            r = await gw.client.post(
+                "/send", headers=gw.auth(), json={"to": "+14155552671", "message": f"m{n}"}
+            )
             ids.append(r.json()["message_id"])
 
         async def attempts_failed() -> bool:
@@ -39,8 +41,10 @@ async def test_callbacks_survive_a_receiver_outage(tmp_path: Path) -> None:
         await wait_for(attempts_failed, timeout=20)
         callbacks = Callbacks()
         async with serve_app_on(create_listener(account.webhook_secret, callbacks.add), port):
-            await wait_for(lambda: all(callbacks.for_message(i) == ["sent", "delivered"]
-                                       for i in ids), timeout=30)
+            await wait_for(
+                lambda: all(callbacks.for_message(i) == ["sent", "delivered"] for i in ids),
+                timeout=30,
+            )
         assert all(verified for _, verified in callbacks.received)
         async with gw.relay.db.read() as conn:
             first = (await webhook_store.list_webhook_deliveries(conn, ids[0]))[0]

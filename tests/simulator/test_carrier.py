@@ -25,14 +25,21 @@ async def sim(request: pytest.FixtureRequest) -> AsyncIterator[CarrierSimulator]
 
 
 def _submit(**fields: int | str) -> Pdu:
-    return submit_sm("Acme", "4915112345678", b"hello", source_addr_ton=5,
-                     dest_addr_ton=1, dest_addr_npi=1, registered_delivery=1, **fields)
+    return submit_sm(
+        "Acme",
+        "4915112345678",
+        b"hello",
+        source_addr_ton=5,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        registered_delivery=1,
+        **fields,
+    )
 
 
 async def test_submit_gets_a_hex_id_and_a_receipt_with_tlvs(sim: CarrierSimulator) -> None:
     got: list[Pdu] = []
-    async with await connect("127.0.0.1", sim.port, "me", "pw",
-                             on_deliver=got.append) as client:
+    async with await connect("127.0.0.1", sim.port, "me", "pw", on_deliver=got.append) as client:
         resp = await client.submit(_submit())
         message_id = resp.str_field("message_id")
         assert resp.ok and len(message_id) == 10 and int(message_id, 16) > 0
@@ -56,24 +63,30 @@ async def test_credentials_are_checked_when_configured(sim: CarrierSimulator) ->
     await client.unbind()
 
 
-@pytest.mark.parametrize("sim", [CarrierConfig(dlr_delay=0.01, id_format="dec")],
-                         indirect=True)
+@pytest.mark.parametrize("sim", [CarrierConfig(dlr_delay=0.01, id_format="dec")], indirect=True)
 async def test_decimal_ids_data_sm_and_submit_multi(sim: CarrierSimulator) -> None:
     async with await connect("127.0.0.1", sim.port, "me", "pw") as client:
         resp = await client.submit(_submit())
         assert resp.str_field("message_id").isdigit()
-        data = Pdu(0x103, fields={"source_addr": "Acme", "destination_addr": "491511",
-                                  "registered_delivery": 1}, tlvs={"message_payload": b"hi"})
+        data = Pdu(
+            0x103,
+            fields={"source_addr": "Acme", "destination_addr": "491511", "registered_delivery": 1},
+            tlvs={"message_payload": b"hi"},
+        )
         assert (await client.submit(data)).ok
-        multi = Pdu(0x21, fields={"source_addr": "Acme", "short_message": b"x",
-                                  "dest_addresses": [SmeAddress(1, 1, "491511"),
-                                                     SmeAddress(1, 1, "491512")]})
+        multi = Pdu(
+            0x21,
+            fields={
+                "source_addr": "Acme",
+                "short_message": b"x",
+                "dest_addresses": [SmeAddress(1, 1, "491511"), SmeAddress(1, 1, "491512")],
+            },
+        )
         assert (await client.submit(multi)).ok
     assert sim.stats["accepted"] == 3
 
 
-async def test_receipts_wait_for_a_receiver_and_are_retried_on_error(
-        sim: CarrierSimulator) -> None:
+async def test_receipts_wait_for_a_receiver_and_are_retried_on_error(sim: CarrierSimulator) -> None:
     tx = await connect("127.0.0.1", sim.port, "me", "pw", BindType.TRANSMITTER)
     resp = await tx.submit(_submit())
     await wait_for(lambda: sim.pending_receipts == 1)
@@ -85,11 +98,11 @@ async def test_receipts_wait_for_a_receiver_and_are_retried_on_error(
         return answers.pop(0)
 
     sim.config = CarrierConfig(dlr_delay=0.01, receipt_retry=0.02)
-    rx = await connect("127.0.0.1", sim.port, "me", "pw", BindType.RECEIVER,
-                       on_deliver=on_deliver)
+    rx = await connect("127.0.0.1", sim.port, "me", "pw", BindType.RECEIVER, on_deliver=on_deliver)
     await wait_for(lambda: len(got) == 2)
     assert {receipt_from_pdu(p).message_id for p in got} == {  # type: ignore[union-attr]
-        resp.str_field("message_id")}
+        resp.str_field("message_id")
+    }
     assert sim.stats["deliver_sm_failed"] == 1 and sim.stats["deliver_sm_ok"] == 1
     await asyncio.gather(tx.unbind(), rx.unbind())
 
@@ -108,8 +121,10 @@ async def test_throttle_fault_is_per_system_id() -> None:
 
 
 def test_parse_outcomes() -> None:
-    assert parse_outcomes("delivered=0.9, undelivered=0.1") == {"delivered": 0.9,
-                                                                "undelivered": 0.1}
+    assert parse_outcomes("delivered=0.9, undelivered=0.1") == {
+        "delivered": 0.9,
+        "undelivered": 0.1,
+    }
     for bad in ("", "lost=1", "delivered", "delivered=-1"):
         with pytest.raises(ValueError):
             parse_outcomes(bad)

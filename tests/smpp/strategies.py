@@ -39,8 +39,9 @@ _DEST = st.one_of(
     st.builds(SmeAddress, st.integers(0, 255), st.integers(0, 255), cstr(21)),
     st.builds(DistributionList, cstr(21)),
 )
-_UNSUCCESS = st.builds(UnsuccessSme, st.integers(0, 255), st.integers(0, 255), cstr(21),
-                       st.integers(0, 2**32 - 1))
+_UNSUCCESS = st.builds(
+    UnsuccessSme, st.integers(0, 255), st.integers(0, 255), cstr(21), st.integers(0, 2**32 - 1)
+)
 
 
 def field_value(f: Field) -> st.SearchStrategy[object]:
@@ -95,7 +96,11 @@ def pdus(command_id: int) -> st.SearchStrategy[Pdu]:
     """A complete PDU of ``command_id`` with any valid fields and TLVs."""
     status = st.integers(0, 2**32 - 1) if command_id & RESPONSE_BIT else st.just(0)
     return st.builds(
-        Pdu, st.just(command_id), status, st.integers(1, 0x7FFFFFFF), fields_for(command_id),
+        Pdu,
+        st.just(command_id),
+        status,
+        st.integers(1, 0x7FFFFFFF),
+        fields_for(command_id),
         tlv_dicts(),
     )
 

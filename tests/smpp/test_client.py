@@ -227,12 +227,24 @@ async def _silent_mc() -> tuple[asyncio.Server, list[bytes]]:
 async def test_link_dead_when_enquire_link_goes_unanswered(clock: ManualClock) -> None:
     raw, received = await _silent_mc()
     port = raw.sockets[0].getsockname()[1]
-    client = await connect("127.0.0.1", port, "u", "p", now=clock, tick_interval=TICK,
-                           enquire_link_interval=30.0, response_timeout=10.0)
+    client = await connect(
+        "127.0.0.1",
+        port,
+        "u",
+        "p",
+        now=clock,
+        tick_interval=TICK,
+        enquire_link_interval=30.0,
+        response_timeout=10.0,
+    )
     pending = client.submit_nowait(P.submit_sm("a", "b"), timeout=1000.0)
     clock.advance(30.0)
-    await until(lambda: any(b[4:8] == b"\x00\x00\x00\x15" for b in received) or
-                any(b"\x00\x00\x00\x15" in b for b in received))
+    await until(
+        lambda: (
+            any(b[4:8] == b"\x00\x00\x00\x15" for b in received)
+            or any(b"\x00\x00\x00\x15" in b for b in received)
+        )
+    )
     clock.advance(10.0)
     await client.wait_closed()
     assert isinstance(client.close_reason, ConnectionLost)
@@ -270,9 +282,12 @@ async def test_connect_with_backoff_retries_then_succeeds() -> None:
         sleeps.append(seconds)
 
     import random
+
     result = await connect_with_backoff(
-        connect_once, backoff=Backoff(initial=1, factor=2, jitter=0, rng=random.Random(1)),
-        sleep=fake_sleep)
+        connect_once,
+        backoff=Backoff(initial=1, factor=2, jitter=0, rng=random.Random(1)),
+        sleep=fake_sleep,
+    )
     assert result is sentinel and sleeps == [1, 2]
 
 
@@ -300,6 +315,7 @@ async def test_connect_with_backoff_gives_up_after_max_attempts() -> None:
 
 def test_backoff_caps_and_jitters() -> None:
     import random
+
     b = Backoff(initial=1, maximum=10, factor=3, jitter=0.5, rng=random.Random(7))
     delays = [b.next_delay() for _ in range(6)]
     assert all(0 <= d <= 15 for d in delays)
@@ -312,9 +328,16 @@ async def test_query_sm_goes_to_the_handler(make_server: Any, clock: ManualClock
     class Query(SmscHandler):
         def handle_request(self, session: ServerSession, pdu: Pdu) -> Pdu:
             assert pdu.command_id == CommandId.QUERY_SM
-            return P.response_to(pdu, 0, {"message_id": pdu.fields["message_id"],
-                                          "final_date": "", "message_state": 2,
-                                          "error_code": 0})
+            return P.response_to(
+                pdu,
+                0,
+                {
+                    "message_id": pdu.fields["message_id"],
+                    "final_date": "",
+                    "message_state": 2,
+                    "error_code": 0,
+                },
+            )
 
     server = await make_server(Query())
     client = await _client(server, clock)

@@ -39,11 +39,23 @@ def test_tlvs_round_trip_known_and_unknown(tlvs: dict[str | int, object]) -> Non
 
 def test_every_spec_tlv_is_covered() -> None:
     names = {s.name for s in TLVS.values()}
-    for required in ("dest_addr_subunit", "source_port", "destination_port", "sar_msg_ref_num",
-                     "sar_total_segments", "sar_segment_seqnum", "message_payload",
-                     "receipted_message_id", "message_state", "network_error_code",
-                     "user_message_reference", "more_messages_to_send",
-                     "ms_availability_status", "callback_num", "sc_interface_version"):
+    for required in (
+        "dest_addr_subunit",
+        "source_port",
+        "destination_port",
+        "sar_msg_ref_num",
+        "sar_total_segments",
+        "sar_segment_seqnum",
+        "message_payload",
+        "receipted_message_id",
+        "message_state",
+        "network_error_code",
+        "user_message_reference",
+        "more_messages_to_send",
+        "ms_availability_status",
+        "callback_num",
+        "sc_interface_version",
+    ):
         assert required in names
 
 
@@ -57,8 +69,7 @@ def test_unknown_tlv_passes_through_byte_for_byte() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(pdu=all_pdus, cut=st.integers(0, 400), junk=st.binary(max_size=8))
-def test_decoding_damaged_frames_only_raises_decode_error(pdu: Pdu, cut: int,
-                                                          junk: bytes) -> None:
+def test_decoding_damaged_frames_only_raises_decode_error(pdu: Pdu, cut: int, junk: bytes) -> None:
     wire = bytearray(encode_pdu(pdu)[: max(16, cut)] + junk)
     wire[0:4] = len(wire).to_bytes(4, "big")
     try:
@@ -86,8 +97,14 @@ def test_bind_transmitter_known_answer() -> None:
     wire = h("""0000002f 00000002 00000000 00000001
                 534d5050335445535400 73656372657430 3800 5355424d49543100
                 34 01 01 00""")
-    pdu = bind(CommandId.BIND_TRANSMITTER, "SMPP3TEST", "secret08",  # type: ignore[arg-type]
-               system_type="SUBMIT1", addr_ton=1, addr_npi=1)
+    pdu = bind(
+        CommandId.BIND_TRANSMITTER,
+        "SMPP3TEST",
+        "secret08",  # type: ignore[arg-type]
+        system_type="SUBMIT1",
+        addr_ton=1,
+        addr_npi=1,
+    )
     pdu.sequence_number = 1
     assert encode_pdu(pdu) == wire
     assert decode_pdu(wire) == pdu
@@ -100,8 +117,16 @@ def test_submit_sm_with_tlv_known_answer() -> None:
                 00 05 00 41636d6500 01 01 343931353131323334353637 3800
                 00 00 00 00 00 01 00 00 00 02 4869
                 020c 0002 0102""")
-    pdu = submit_sm("Acme", "4915112345678", b"Hi", source_addr_ton=5, dest_addr_ton=1,
-                    dest_addr_npi=1, registered_delivery=1, tlvs={"sar_msg_ref_num": 0x0102})
+    pdu = submit_sm(
+        "Acme",
+        "4915112345678",
+        b"Hi",
+        source_addr_ton=5,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        registered_delivery=1,
+        tlvs={"sar_msg_ref_num": 0x0102},
+    )
     pdu.sequence_number = 0x2A
     assert encode_pdu(pdu) == wire
     decoded = decode_pdu(wire)
@@ -110,12 +135,23 @@ def test_submit_sm_with_tlv_known_answer() -> None:
 
 
 def test_deliver_sm_receipt_known_answer() -> None:
-    text = b"id:1A2B sub:001 dlvrd:001 submit date:2401021530 done date:2401021531 " \
-           b"stat:DELIVRD err:000 text:"
-    wire = (h("00000000 00000005 00000000 00000007")
-            + h("00 01 01") + b"4915112345678\0" + h("00 00") + b"Acme\0"
-            + h("04 00 00 00 00 00 00 00 00") + bytes([len(text)]) + text
-            + h("001e 0005") + b"1A2B\0" + h("0427 0001 02"))
+    text = (
+        b"id:1A2B sub:001 dlvrd:001 submit date:2401021530 done date:2401021531 "
+        b"stat:DELIVRD err:000 text:"
+    )
+    wire = (
+        h("00000000 00000005 00000000 00000007")
+        + h("00 01 01")
+        + b"4915112345678\0"
+        + h("00 00")
+        + b"Acme\0"
+        + h("04 00 00 00 00 00 00 00 00")
+        + bytes([len(text)])
+        + text
+        + h("001e 0005")
+        + b"1A2B\0"
+        + h("0427 0001 02")
+    )
     wire = len(wire).to_bytes(4, "big") + wire[4:]
     pdu = decode_pdu(wire)
     assert pdu.command_id == CommandId.DELIVER_SM
@@ -124,8 +160,15 @@ def test_deliver_sm_receipt_known_answer() -> None:
     assert pdu.fields["short_message"] == text
     assert pdu.tlvs == {"receipted_message_id": "1A2B", "message_state": 2}
     assert encode_pdu(pdu) == wire
-    built = deliver_sm("4915112345678", "Acme", text, source_addr_ton=1, source_addr_npi=1,
-                       esm_class=4, tlvs={"receipted_message_id": "1A2B", "message_state": 2})
+    built = deliver_sm(
+        "4915112345678",
+        "Acme",
+        text,
+        source_addr_ton=1,
+        source_addr_npi=1,
+        esm_class=4,
+        tlvs={"receipted_message_id": "1A2B", "message_state": 2},
+    )
     built.sequence_number = 7
     assert encode_pdu(built) == wire
 
@@ -139,8 +182,10 @@ def test_error_response_has_empty_body_both_ways() -> None:
     wire = h("00000010 80000004 00000058 00000005")
     pdu = decode_pdu(wire)
     assert pdu == Pdu(CommandId.SUBMIT_SM_RESP, CommandStatus.ESME_RTHROTTLED, 5)
-    assert encode_pdu(response_to(Pdu(CommandId.SUBMIT_SM, 0, 5),
-                                  CommandStatus.ESME_RTHROTTLED)) == wire
+    assert (
+        encode_pdu(response_to(Pdu(CommandId.SUBMIT_SM, 0, 5), CommandStatus.ESME_RTHROTTLED))
+        == wire
+    )
 
 
 def test_error_response_with_garbage_body_is_kept_with_header() -> None:
@@ -151,15 +196,24 @@ def test_error_response_with_garbage_body_is_kept_with_header() -> None:
 
 
 def test_submit_multi_with_both_destination_kinds() -> None:
-    pdu = Pdu(CommandId.SUBMIT_MULTI, 0, 3, {
-        "source_addr": "Acme",
-        "dest_addresses": [SmeAddress(1, 1, "4915112345678"), DistributionList("staff")],
-        "short_message": b"hello",
-    })
+    pdu = Pdu(
+        CommandId.SUBMIT_MULTI,
+        0,
+        3,
+        {
+            "source_addr": "Acme",
+            "dest_addresses": [SmeAddress(1, 1, "4915112345678"), DistributionList("staff")],
+            "short_message": b"hello",
+        },
+    )
     decoded = decode_pdu(encode_pdu(pdu))
     assert decoded.fields["dest_addresses"] == pdu.fields["dest_addresses"]
-    resp = Pdu(CommandId.SUBMIT_MULTI_RESP, 0, 3, {
-        "message_id": "m1", "unsuccess_sme": [UnsuccessSme(1, 1, "491", 0x0B)]})
+    resp = Pdu(
+        CommandId.SUBMIT_MULTI_RESP,
+        0,
+        3,
+        {"message_id": "m1", "unsuccess_sme": [UnsuccessSme(1, 1, "491", 0x0B)]},
+    )
     assert decode_pdu(encode_pdu(resp)).fields == resp.fields
 
 
@@ -222,15 +276,18 @@ def test_time_field_must_be_empty_or_16_chars() -> None:
         encode_pdu(submit_sm("a", "b", schedule_delivery_time="2401"))
 
 
-@pytest.mark.parametrize("pdu", [
-    submit_sm("a" * 21, "b"),                         # source_addr max 20 chars
-    submit_sm("a", "b", b"x" * 255),                  # short_message max 254
-    submit_sm("a", "b", source_addr_ton=256),         # u8 out of range
-    submit_sm("a", "b", tlvs={"no_such_tlv": 1}),     # unknown name
-    submit_sm("a", "b", tlvs={"message_state": 300}),  # does not fit 1 octet
-    submit_sm("a", "snowman\u2603"),                  # not Latin-1
-    Pdu(0x12345678),                                  # unknown command
-])
+@pytest.mark.parametrize(
+    "pdu",
+    [
+        submit_sm("a" * 21, "b"),  # source_addr max 20 chars
+        submit_sm("a", "b", b"x" * 255),  # short_message max 254
+        submit_sm("a", "b", source_addr_ton=256),  # u8 out of range
+        submit_sm("a", "b", tlvs={"no_such_tlv": 1}),  # unknown name
+        submit_sm("a", "b", tlvs={"message_state": 300}),  # does not fit 1 octet
+        submit_sm("a", "snowman\u2603"),  # not Latin-1
+        Pdu(0x12345678),  # unknown command
+    ],
+)
 def test_encode_rejects_invalid_values(pdu: Pdu) -> None:
     with pytest.raises(LocalProtocolError):
         encode_pdu(pdu)

@@ -48,11 +48,12 @@ class Carrier(SmscHandler):
 
     async def _receipt(self, session: ServerSession, submit: Pdu, message_id: str) -> None:
         now = datetime(2024, 6, 1, 12, 0)
-        text = format_receipt(message_id, MessageState.DELIVERED, submit_date=now,
-                              done_date=now)
+        text = format_receipt(message_id, MessageState.DELIVERED, submit_date=now, done_date=now)
         receipt = P.deliver_sm(
-            submit.str_field("destination_addr"), submit.str_field("source_addr"),
-            text.encode(), esm_class=EsmClass.DELIVERY_RECEIPT,
+            submit.str_field("destination_addr"),
+            submit.str_field("source_addr"),
+            text.encode(),
+            esm_class=EsmClass.DELIVERY_RECEIPT,
             tlvs={"receipted_message_id": message_id, "message_state": MessageState.DELIVERED},
         )
         self.receipt_responses.append(await session.deliver(receipt))
@@ -65,22 +66,28 @@ def _smpplib_session(port: int) -> dict[str, Any]:
     receipts: list[tuple[bytes, bytes]] = []
     client.set_message_sent_handler(lambda pdu: sent.append(pdu.message_id))
     client.set_message_received_handler(
-        lambda pdu: receipts.append((pdu.receipted_message_id, pdu.short_message)))
+        lambda pdu: receipts.append((pdu.receipted_message_id, pdu.short_message))
+    )
     client.connect()
     try:
         client.bind_transceiver(system_id="interop", password="secret")
         parts, encoding, esm_class = smpplib_gsm.make_parts(LONG_TEXT)
         for part in parts:
             client.send_message(
-                source_addr_ton=smpplib_consts.SMPP_TON_ALNUM, source_addr="Acme",
+                source_addr_ton=smpplib_consts.SMPP_TON_ALNUM,
+                source_addr="Acme",
                 dest_addr_ton=smpplib_consts.SMPP_TON_INTL,
-                dest_addr_npi=smpplib_consts.SMPP_NPI_ISDN, destination_addr="4915112345678",
-                short_message=part, data_coding=encoding, esm_class=esm_class,
+                dest_addr_npi=smpplib_consts.SMPP_NPI_ISDN,
+                destination_addr="4915112345678",
+                short_message=part,
+                data_coding=encoding,
+                esm_class=esm_class,
                 registered_delivery=True,
             )
         deadline = time.monotonic() + 10
-        while (len(sent) < len(parts) or len(receipts) < len(parts)) \
-                and time.monotonic() < deadline:
+        while (
+            len(sent) < len(parts) or len(receipts) < len(parts)
+        ) and time.monotonic() < deadline:
             client.read_once()
         client.unbind()
     finally:
@@ -110,16 +117,18 @@ async def test_smpplib_binds_submits_long_message_and_gets_receipts(make_server:
     assert all(b"stat:DELIVRD" in r[1] for r in result["receipts"])
     # and answered every deliver_sm with an ESME_ROK deliver_sm_resp
     assert len(carrier.receipt_responses) == len(parts)
-    assert all(r.command_id == CommandId.DELIVER_SM_RESP and r.ok
-               for r in carrier.receipt_responses)
+    assert all(
+        r.command_id == CommandId.DELIVER_SM_RESP and r.ok for r in carrier.receipt_responses
+    )
 
 
 async def test_smpplib_bad_password_is_refused(make_server: Any) -> None:
     server = await make_server(Carrier())
 
     def bad_bind() -> int:
-        client = smpplib_client.Client("127.0.0.1", server.port, timeout=5,
-                                       allow_unknown_opt_params=True)
+        client = smpplib_client.Client(
+            "127.0.0.1", server.port, timeout=5, allow_unknown_opt_params=True
+        )
         client.connect()
         try:
             client.bind_transmitter(system_id="interop", password="wrong")

@@ -174,7 +174,10 @@ def test_command_not_allowed_in_state_gets_rinvbndsts() -> None:
     assert isinstance(event, ProtocolViolation)
     [answer] = _frames(pair.mc.data_to_send())
     assert (answer.command_id, answer.command_status, answer.sequence_number) == (
-        CommandId.SUBMIT_SM_RESP, CommandStatus.ESME_RINVBNDSTS, 3)
+        CommandId.SUBMIT_SM_RESP,
+        CommandStatus.ESME_RINVBNDSTS,
+        3,
+    )
 
 
 def test_second_bind_gets_ralybnd() -> None:
@@ -265,8 +268,10 @@ def test_many_pdus_in_one_read_and_partial_reads() -> None:
     pair.bind()
     wire = b"".join(pair.esme.send(submit_sm("a", "b", bytes([i]))) for i in range(5))
     events = feed(pair.mc, wire[:7]) + feed(pair.mc, wire[7:50]) + feed(pair.mc, wire[50:])
-    assert [e.pdu.fields["short_message"] for e in events  # type: ignore[union-attr]
-            ] == [bytes([i]) for i in range(5)]
+    assert [
+        e.pdu.fields["short_message"]
+        for e in events  # type: ignore[union-attr]
+    ] == [bytes([i]) for i in range(5)]
 
 
 @settings(max_examples=200, deadline=None)

@@ -21,8 +21,9 @@ KEY_SHAPE = re.compile(r"^sr_[0-9a-hjkmnp-tv-z]{12}_[A-Za-z0-9_-]{43}$")
 
 async def test_create_and_get_account(database: Database) -> None:
     async with database.transaction() as conn:
-        made = await accounts.create_account(conn, "default", T0,
-                                             webhook_url="https://example.com/hook")
+        made = await accounts.create_account(
+            conn, "default", T0, webhook_url="https://example.com/hook"
+        )
     assert made.id.startswith("acc_")
     assert made.webhook_secret.startswith("whsec_") and len(made.webhook_secret) > 40
     assert not made.disabled
@@ -34,7 +35,8 @@ async def test_create_and_get_account(database: Database) -> None:
 
 
 async def test_duplicate_name_is_already_exists_and_the_transaction_survives(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     async with database.transaction() as conn:
         await accounts.create_account(conn, "twice", T0)
         with pytest.raises(SmsError) as info:
@@ -51,8 +53,9 @@ async def test_update_account_changes_only_what_is_given(database: Database) -> 
         updated = await accounts.update_account(conn, "a", rate_limit=5.0, rate_burst=20)
         assert updated.webhook_url == "https://old.example/"
         assert (updated.rate_limit, updated.rate_burst) == (5.0, 20)
-        cleared = await accounts.update_account(conn, "a", webhook_url=None,
-                                                inbound_webhook_url="https://mo.example/")
+        cleared = await accounts.update_account(
+            conn, "a", webhook_url=None, inbound_webhook_url="https://mo.example/"
+        )
         assert cleared.webhook_url is None
         assert cleared.inbound_webhook_url == "https://mo.example/"
         assert cleared.rate_limit == 5.0
@@ -65,8 +68,9 @@ async def test_update_account_changes_only_what_is_given(database: Database) -> 
 async def test_api_key_round_trip(database: Database) -> None:
     async with database.transaction() as conn:
         account = await accounts.create_account(conn, "a", T0)
-        key, plaintext = await accounts.create_api_key(conn, account.id, ["send", "read"], T0,
-                                                       name="ci")
+        key, plaintext = await accounts.create_api_key(
+            conn, account.id, ["send", "read"], T0, name="ci"
+        )
     assert KEY_SHAPE.match(plaintext), plaintext
     assert plaintext.startswith(key.prefix + "_")
     assert key.prefix == "sr_" + key.id[-12:]
@@ -125,10 +129,22 @@ async def test_key_for_missing_account_is_not_found(database: Database) -> None:
     assert info.value.code is ErrorCode.NOT_FOUND
 
 
-GARBAGE = ["", "sr_", "sr__", "Bearer x", "sr_0123456789ab", "sr_0123456789ab_",
-           "sr_ABCDEFGHIJKL_secret", "sr_0123456789ab_x" * 50, "sr_0123456789a\x00_x",
-           "sr_ü23456789ab_x", "'; DROP TABLE api_keys; --", "\udcff",
-           "sr_0123456789ab_\udcff", "sr_0123456789ab_é"]
+GARBAGE = [
+    "",
+    "sr_",
+    "sr__",
+    "Bearer x",
+    "sr_0123456789ab",
+    "sr_0123456789ab_",
+    "sr_ABCDEFGHIJKL_secret",
+    "sr_0123456789ab_x" * 50,
+    "sr_0123456789a\x00_x",
+    "sr_ü23456789ab_x",
+    "'; DROP TABLE api_keys; --",
+    "\udcff",
+    "sr_0123456789ab_\udcff",
+    "sr_0123456789ab_é",
+]
 
 
 async def test_garbage_keys_are_none_never_errors(database: Database) -> None:
@@ -138,12 +154,17 @@ async def test_garbage_keys_are_none_never_errors(database: Database) -> None:
         assert await accounts.find_api_key(conn, None) is None  # type: ignore[arg-type]
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(presented=st.one_of(
-    st.text(max_size=300),
-    st.text(alphabet="0123456789abcdefghjkmnpqrstvwxyz_-", max_size=80).map(lambda s: "sr_" + s),
-))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    presented=st.one_of(
+        st.text(max_size=300),
+        st.text(alphabet="0123456789abcdefghjkmnpqrstvwxyz_-", max_size=80).map(
+            lambda s: "sr_" + s
+        ),
+    )
+)
 async def test_any_text_is_a_safe_key_lookup(sqlite_database: Database, presented: str) -> None:
     async with sqlite_database.read() as conn:
         assert await accounts.find_api_key(conn, presented) is None

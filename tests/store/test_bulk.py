@@ -12,28 +12,50 @@ from smsrelay.store.schema import accounts, pending_receipts, webhook_attempts
 from tests.store.factories import T0
 
 
-async def test_rows_are_inserted_and_the_id_comes_from_the_database(
-        database: Database) -> None:
+async def test_rows_are_inserted_and_the_id_comes_from_the_database(database: Database) -> None:
     p = pending_receipts
-    rows = [{"connector": "sim", "carrier_id": f"c{i}", "status": "delivered", "at": T0 + i,
-             "error": "e" if i else None, "received_at": T0} for i in range(3)]
+    rows = [
+        {
+            "connector": "sim",
+            "carrier_id": f"c{i}",
+            "status": "delivered",
+            "at": T0 + i,
+            "error": "e" if i else None,
+            "received_at": T0,
+        }
+        for i in range(3)
+    ]
     async with database.transaction() as conn:
         await insert_rows(conn, p, rows)
         await insert_rows(conn, p, [])  # nothing to do
     async with database.read() as conn:
-        got = (await conn.execute(
-            select(p.c.id, p.c.carrier_id, p.c.at, p.c.error).order_by(p.c.id))).all()
+        got = (
+            await conn.execute(select(p.c.id, p.c.carrier_id, p.c.at, p.c.error).order_by(p.c.id))
+        ).all()
     assert [(c, at, e) for _, c, at, e in got] == [
-        ("c0", T0, None), ("c1", T0 + 1, "e"), ("c2", T0 + 2, "e")]
+        ("c0", T0, None),
+        ("c1", T0 + 1, "e"),
+        ("c2", T0 + 2, "e"),
+    ]
     assert len({i for i, *_ in got}) == 3  # ids from the database's own sequence
 
 
 async def test_a_constraint_violation_is_sqlalchemys_integrity_error(database: Database) -> None:
     with pytest.raises(exc.IntegrityError):
         async with database.transaction() as conn:  # no such delivery: a foreign key fails
-            await insert_rows(conn, webhook_attempts, [
-                {"delivery_id": 999_999, "at": T0, "status_code": 200, "error": None,
-                 "duration_ms": 1.0}])
+            await insert_rows(
+                conn,
+                webhook_attempts,
+                [
+                    {
+                        "delivery_id": 999_999,
+                        "at": T0,
+                        "status_code": 200,
+                        "error": None,
+                        "duration_ms": 1.0,
+                    }
+                ],
+            )
 
 
 async def test_a_table_needing_type_processing_is_refused(database: Database) -> None:

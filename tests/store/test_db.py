@@ -19,12 +19,15 @@ def test_sqlite_url_is_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert sqlite_url(Path("data")) == f"sqlite+aiosqlite:///{tmp_path}/data/smsrelay.db"
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
-    ("postgresql://u:p%40ss@h:5433/db", "postgresql+asyncpg://u:p%40ss@h:5433/db"),
-    ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
-    ("sqlite:////srv/x.db", "sqlite+aiosqlite:////srv/x.db"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("postgresql://u:p%40ss@h:5433/db", "postgresql+asyncpg://u:p%40ss@h:5433/db"),
+        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("sqlite:////srv/x.db", "sqlite+aiosqlite:////srv/x.db"),
+    ],
+)
 def test_normalize_url(given: str, expected: str) -> None:
     assert normalize_url(given) == expected
 

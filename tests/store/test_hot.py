@@ -21,26 +21,43 @@ from smsrelay.store.messages import insert_messages
 from smsrelay.store.schema import message_parts
 from tests.store.factories import a_message, an_account
 
-ROWS = [{"message_id": f"msg_{i % 3}", "seq": i, "connector": "c", "carrier_id": f"id{i}",
-         "status": "sent", "error": None, "updated_at": 1.0} for i in range(6)]
+ROWS = [
+    {
+        "message_id": f"msg_{i % 3}",
+        "seq": i,
+        "connector": "c",
+        "carrier_id": f"id{i}",
+        "status": "sent",
+        "error": None,
+        "updated_at": 1.0,
+    }
+    for i in range(6)
+]
 
 
 @cache
 def _select() -> Select[Any]:
     p = message_parts
-    return (select(p.c.message_id, p.c.seq, p.c.carrier_id, literal(7).label("seven"))
-            .where(p.c.message_id.in_(bindparam("ids", expanding=True)),
-                   p.c.status.in_(["sent", "delivered"]),  # a literal IN list
-                   p.c.updated_at < bindparam("before", type_=Float))
-            .order_by(p.c.message_id, p.c.seq).limit(bindparam("n")))
+    return (
+        select(p.c.message_id, p.c.seq, p.c.carrier_id, literal(7).label("seven"))
+        .where(
+            p.c.message_id.in_(bindparam("ids", expanding=True)),
+            p.c.status.in_(["sent", "delivered"]),  # a literal IN list
+            p.c.updated_at < bindparam("before", type_=Float),
+        )
+        .order_by(p.c.message_id, p.c.seq)
+        .limit(bindparam("n"))
+    )
 
 
 @cache
 def _update() -> Update:
     p = message_parts
-    return (update(p).where(p.c.message_id == bindparam("m"), p.c.seq == bindparam("s"))
-            .values(status=bindparam("st"), error=None,
-                    updated_at=bindparam("at", type_=Float)))
+    return (
+        update(p)
+        .where(p.c.message_id == bindparam("m"), p.c.seq == bindparam("s"))
+        .values(status=bindparam("st"), error=None, updated_at=bindparam("at", type_=Float))
+    )
 
 
 async def _messages(conn: AsyncConnection) -> None:
@@ -67,16 +84,30 @@ async def test_updates_one_and_many(sqlite_database: Database) -> None:
     async with database.transaction() as conn:
         await _messages(conn)
         await insert_rows(conn, message_parts, ROWS)
-        assert await hot.execute(conn, _update(), {"m": "msg_0", "s": 0, "st": "delivered",
-                                                   "at": 3}) == 1
-        await hot.execute_many(conn, _update(), [
-            {"m": "msg_1", "s": 1, "st": "undelivered", "at": 4.0},
-            {"m": "msg_2", "s": 2, "st": "delivered", "at": 5.0}])
-        rows = (await conn.execute(select(message_parts.c.seq, message_parts.c.status,
-                                          message_parts.c.updated_at)
-                                   .order_by(message_parts.c.seq))).all()
-    assert [tuple(r) for r in rows][:3] == [(0, "delivered", 3.0), (1, "undelivered", 4.0),
-                                            (2, "delivered", 5.0)]
+        assert (
+            await hot.execute(conn, _update(), {"m": "msg_0", "s": 0, "st": "delivered", "at": 3})
+            == 1
+        )
+        await hot.execute_many(
+            conn,
+            _update(),
+            [
+                {"m": "msg_1", "s": 1, "st": "undelivered", "at": 4.0},
+                {"m": "msg_2", "s": 2, "st": "delivered", "at": 5.0},
+            ],
+        )
+        rows = (
+            await conn.execute(
+                select(
+                    message_parts.c.seq, message_parts.c.status, message_parts.c.updated_at
+                ).order_by(message_parts.c.seq)
+            )
+        ).all()
+    assert [tuple(r) for r in rows][:3] == [
+        (0, "delivered", 3.0),
+        (1, "undelivered", 4.0),
+        (2, "delivered", 5.0),
+    ]
 
 
 async def test_driver_errors_are_sqlalchemy_errors(sqlite_database: Database) -> None:

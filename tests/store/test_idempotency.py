@@ -16,8 +16,7 @@ async def test_put_get_expire_purge(database: Database) -> None:
 
     async with database.read() as conn:
         rec = await idempotency.get_idempotency(conn, a.id, "k1", T0 + 59)
-        assert rec == idempotency.IdempotencyRecord(a.id, "k1", "h1", 202, '{"id": 1}', T0,
-                                                    T0 + 60)
+        assert rec == idempotency.IdempotencyRecord(a.id, "k1", "h1", 202, '{"id": 1}', T0, T0 + 60)
         assert await idempotency.get_idempotency(conn, a.id, "k1", T0 + 60) is None  # expired
         assert await idempotency.get_idempotency(conn, b.id, "k1", T0) is None  # per account
         k2 = await idempotency.get_idempotency(conn, a.id, "k2", T0 + 86399)

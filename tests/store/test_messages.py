@@ -20,8 +20,14 @@ async def test_insert_get_and_first_events(database: Database) -> None:
     async with database.transaction() as conn:
         acc = await an_account(conn)
         other = await an_account(conn)
-        queued = a_message(acc.id, T0, client_ref="r1", callback_url="https://cb.example/",
-                           expires_at=T0 + 3600, variant="b")
+        queued = a_message(
+            acc.id,
+            T0,
+            client_ref="r1",
+            callback_url="https://cb.example/",
+            expires_at=T0 + 3600,
+            variant="b",
+        )
         scheduled = a_message(acc.id, T0 + 1, status=S.SCHEDULED, not_before=T0 + 600)
         await messages.insert_messages(conn, [queued, scheduled], T0)
         await messages.insert_messages(conn, [], T0)  # nothing to do, no error
@@ -31,10 +37,10 @@ async def test_insert_get_and_first_events(database: Database) -> None:
         assert await messages.get_message(conn, scheduled.id, account_id=acc.id) == scheduled
         assert await messages.get_message(conn, queued.id, account_id=other.id) is None
         assert await messages.get_message(conn, "msg_missing") is None
-        assert await messages.get_events(conn, queued.id) == [
-            MessageEvent(queued.id, S.QUEUED, T0)]
+        assert await messages.get_events(conn, queued.id) == [MessageEvent(queued.id, S.QUEUED, T0)]
         assert await messages.get_events(conn, scheduled.id) == [
-            MessageEvent(scheduled.id, S.SCHEDULED, T0)]
+            MessageEvent(scheduled.id, S.SCHEDULED, T0)
+        ]
 
 
 async def test_duplicate_id_is_already_exists(database: Database) -> None:
@@ -55,8 +61,14 @@ async def test_list_filters(database: Database) -> None:
         ms = [
             a_message(acc.id, T0 + 0, to="+491111", client_ref="a"),
             a_message(acc.id, T0 + 10, to="+492222", client_ref="b"),
-            a_message(acc.id, T0 + 20, to="+491111", client_ref="b",
-                      status=S.SCHEDULED, not_before=T0 + 999),
+            a_message(
+                acc.id,
+                T0 + 20,
+                to="+491111",
+                client_ref="b",
+                status=S.SCHEDULED,
+                not_before=T0 + 999,
+            ),
             a_message(acc.id, T0 + 30, to="+493333"),
         ]
         await messages.insert_messages(conn, [*ms, a_message(other.id, T0 + 5)], T0)
@@ -104,22 +116,29 @@ async def test_change_status_applies_allowed_transitions(database: Database) -> 
         acc = await an_account(conn)
         m = a_message(acc.id)
         await messages.insert_messages(conn, [m], T0)
-        sending = await messages.change_status(conn, m.id, S.SENDING, T0 + 1,
-                                               values={"worker": "w1", "lease_until": T0 + 31})
+        sending = await messages.change_status(
+            conn, m.id, S.SENDING, T0 + 1, values={"worker": "w1", "lease_until": T0 + 31}
+        )
         assert sending is not None and sending.status is S.SENDING
         assert sending.updated_at == T0 + 1
-        failed = await messages.change_status(conn, m.id, S.FAILED, T0 + 2,
-                                              error_code="carrier_rejected", detail="nope")
+        failed = await messages.change_status(
+            conn, m.id, S.FAILED, T0 + 2, error_code="carrier_rejected", detail="nope"
+        )
         assert failed is not None
         assert (failed.status, failed.error_code, failed.error_message) == (
-            S.FAILED, "carrier_rejected", "nope")
-        row = (await conn.execute(select(messages_table).where(
-            messages_table.c.id == m.id))).one()
+            S.FAILED,
+            "carrier_rejected",
+            "nope",
+        )
+        row = (await conn.execute(select(messages_table).where(messages_table.c.id == m.id))).one()
         assert (row.worker, row.lease_until, row.final_at) == ("w1", T0 + 31, T0 + 2)
-        assert [(e.status, e.at, e.error_code, e.detail)
-                for e in await messages.get_events(conn, m.id)] == [
-            (S.QUEUED, T0, None, None), (S.SENDING, T0 + 1, None, None),
-            (S.FAILED, T0 + 2, "carrier_rejected", "nope")]
+        assert [
+            (e.status, e.at, e.error_code, e.detail) for e in await messages.get_events(conn, m.id)
+        ] == [
+            (S.QUEUED, T0, None, None),
+            (S.SENDING, T0 + 1, None, None),
+            (S.FAILED, T0 + 2, "carrier_rejected", "nope"),
+        ]
 
 
 async def test_illegal_transition_returns_none_and_writes_nothing(database: Database) -> None:
@@ -145,13 +164,15 @@ async def test_cancel(database: Database) -> None:
         scheduled = a_message(acc.id, T0 + 1, status=S.SCHEDULED, not_before=T0 + 999)
         claimed = a_message(acc.id, T0 + 2, priority=9)
         await messages.insert_messages(conn, [queued, scheduled, claimed], T0)
-        assert [m.id for m in await queue.claim(conn, worker="w", now=T0 + 3,
-                                                 lease_seconds=30, limit=1)] == [claimed.id]
+        assert [
+            m.id for m in await queue.claim(conn, worker="w", now=T0 + 3, lease_seconds=30, limit=1)
+        ] == [claimed.id]
 
         done = await messages.cancel_message(conn, acc.id, queued.id, T0 + 5)
         assert done.status is S.CANCELED
-        assert (await messages.cancel_message(conn, acc.id, scheduled.id, T0 + 5)).status \
-            is S.CANCELED
+        assert (
+            await messages.cancel_message(conn, acc.id, scheduled.id, T0 + 5)
+        ).status is S.CANCELED
         for message_id, account_id, code in [
             (claimed.id, acc.id, ErrorCode.NOT_CANCELABLE),
             (queued.id, acc.id, ErrorCode.NOT_CANCELABLE),  # already canceled
@@ -161,6 +182,7 @@ async def test_cancel(database: Database) -> None:
             with pytest.raises(SmsError) as info:
                 await messages.cancel_message(conn, account_id, message_id, T0 + 6)
             assert info.value.code is code
-        final_at = await conn.scalar(select(messages_table.c.final_at).where(
-            messages_table.c.id == queued.id))
+        final_at = await conn.scalar(
+            select(messages_table.c.final_at).where(messages_table.c.id == queued.id)
+        )
         assert final_at == T0 + 5

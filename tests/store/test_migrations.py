@@ -21,8 +21,11 @@ from smsrelay.store.db import (
 from smsrelay.store.schema import metadata
 from tests.support.database import BACKENDS, empty_postgres_database
 
-PARTIAL_INDEXES = ("ix_messages_due", "ix_messages_waiting_not_before",
-                   "ix_messages_waiting_expires_at")
+PARTIAL_INDEXES = (
+    "ix_messages_due",
+    "ix_messages_waiting_not_before",
+    "ix_messages_waiting_expires_at",
+)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -36,8 +39,11 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 async def _diff(db: Database) -> list[object]:
     async with db.engine.connect() as conn:
-        return await conn.run_sync(lambda sync: compare_metadata(
-            MigrationContext.configure(sync, opts={"compare_type": True}), metadata))
+        return await conn.run_sync(
+            lambda sync: compare_metadata(
+                MigrationContext.configure(sync, opts={"compare_type": True}), metadata
+            )
+        )
 
 
 async def _tables(db: Database) -> set[str]:
@@ -46,8 +52,11 @@ async def _tables(db: Database) -> set[str]:
 
 
 async def _index_sql(db: Database, name: str) -> str:
-    query = ("SELECT sql FROM sqlite_master WHERE name = :n" if db.dialect == "sqlite"
-             else "SELECT indexdef FROM pg_indexes WHERE indexname = :n")
+    query = (
+        "SELECT sql FROM sqlite_master WHERE name = :n"
+        if db.dialect == "sqlite"
+        else "SELECT indexdef FROM pg_indexes WHERE indexname = :n"
+    )
     async with db.engine.connect() as conn:
         return str(await conn.scalar(text(query), {"n": name}))
 

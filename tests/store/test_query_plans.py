@@ -21,8 +21,9 @@ from tests.store.factories import an_account
 T0 = 1_700_000_000.0
 
 
-async def _statements(database: Database, work: Callable[[AsyncConnection], Awaitable[None]]
-                      ) -> list[tuple[str, tuple]]:
+async def _statements(
+    database: Database, work: Callable[[AsyncConnection], Awaitable[None]]
+) -> list[tuple[str, tuple]]:
     seen: list[tuple[str, tuple]] = []
 
     def capture(_conn, _cursor, statement, parameters, _context, many):  # type: ignore[no-untyped-def]
@@ -39,21 +40,21 @@ async def _statements(database: Database, work: Callable[[AsyncConnection], Awai
     return seen
 
 
-def _plans(database: Database, statements: list[tuple[str, tuple]], marker: str
-           ) -> dict[str, str]:
+def _plans(database: Database, statements: list[tuple[str, tuple]], marker: str) -> dict[str, str]:
     path = database.url.split("///", 1)[1]
     plans = {}
     with sqlite3.connect(path) as raw:
         for statement, parameters in statements:
             if marker in statement:
                 plans[statement] = " | ".join(
-                    row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + statement,
-                                                  parameters))
+                    row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+                )
     return plans
 
 
 async def test_claim_and_expiry_read_waiting_rows_through_their_partial_indexes(
-        sqlite_database: Database) -> None:
+    sqlite_database: Database,
+) -> None:
     async def work(conn: AsyncConnection) -> None:
         await queue.claim(conn, now=T0, worker="w", lease_seconds=30, limit=50)
         await queue.expire_overdue(conn, T0)
@@ -68,13 +69,15 @@ async def test_claim_and_expiry_read_waiting_rows_through_their_partial_indexes(
 
 
 async def test_lease_and_receipt_sweeps_read_only_rows_of_their_status(
-        sqlite_database: Database) -> None:
+    sqlite_database: Database,
+) -> None:
     async def work(conn: AsyncConnection) -> None:
         await queue.reclaim_expired_leases(conn, T0)
         await queue.time_out_unconfirmed(conn, T0)
 
-    plans = list(_plans(sqlite_database, await _statements(sqlite_database, work),
-                        "picked").values())
+    plans = list(
+        _plans(sqlite_database, await _statements(sqlite_database, work), "picked").values()
+    )
     assert len(plans) == 2, plans
     assert "USING INDEX ix_messages_sending_lease_until (lease_until<?)" in plans[0], plans
     assert "USING INDEX ix_messages_sent_dlr_deadline (dlr_deadline<?)" in plans[1], plans
@@ -89,11 +92,20 @@ async def test_pending_callbacks_are_looked_up_per_message(sqlite_database: Data
 
     async def work(conn: AsyncConnection) -> None:
         await webhooks.enqueue_webhooks(
-            conn, [(account.id, f"msg_{i}", "https://hooks.example/sms", "{}") for i in range(3)],
-            T0)
+            conn,
+            [(account.id, f"msg_{i}", "https://hooks.example/sms", "{}") for i in range(3)],
+            T0,
+        )
         [first, *_] = await webhooks.claim_webhooks(conn, now=T0, lease_seconds=30, limit=10)
-        await webhooks.record_webhook_attempt(conn, first.id, now=T0, status_code=200,
-                                              error=None, duration_ms=1.0, outcome="delivered")
+        await webhooks.record_webhook_attempt(
+            conn,
+            first.id,
+            now=T0,
+            status_code=200,
+            error=None,
+            duration_ms=1.0,
+            outcome="delivered",
+        )
 
     statements = await _statements(sqlite_database, work)
     plans = _plans(sqlite_database, statements, "webhook_deliveries.message_id IN (")
@@ -112,7 +124,8 @@ async def test_receipts_find_their_parts_through_indexes(sqlite_database: Databa
     async def work(conn: AsyncConnection) -> None:
         await receipts.parts_for_receipts(conn, [("smpp-a", "A1"), ("smpp-a", "A2")])
 
-    [plan] = _plans(sqlite_database, await _statements(sqlite_database, work),
-                    "message_parts").values()
+    [plan] = _plans(
+        sqlite_database, await _statements(sqlite_database, work), "message_parts"
+    ).values()
     assert "SCAN message_parts" not in plan, plan
     assert "ix_message_parts_connector_carrier_id (connector=? AND carrier_id=?)" in plan, plan

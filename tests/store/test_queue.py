@@ -28,19 +28,27 @@ async def _seed(db: Database, *specs: dict[str, object]) -> list[Message]:
 
 async def _row(db: Database, message_id: str) -> object:
     async with db.read() as conn:
-        return (await conn.execute(select(messages_table).where(
-            messages_table.c.id == message_id))).one()
+        return (
+            await conn.execute(select(messages_table).where(messages_table.c.id == message_id))
+        ).one()
 
 
-async def _claim(db: Database, now: float = NOW, limit: int = 100,
-                 worker: str = "w1") -> list[Message]:
+async def _claim(
+    db: Database, now: float = NOW, limit: int = 100, worker: str = "w1"
+) -> list[Message]:
     async with db.transaction() as conn:
         return await queue.claim(conn, worker=worker, now=now, lease_seconds=30, limit=limit)
 
 
 async def test_claim_orders_by_priority_then_id(database: Database) -> None:
-    ms = await _seed(database, {"priority": 2}, {"priority": 8}, {"priority": 5},
-                     {"priority": 8}, {"priority": 2})
+    ms = await _seed(
+        database,
+        {"priority": 2},
+        {"priority": 8},
+        {"priority": 5},
+        {"priority": 8},
+        {"priority": 2},
+    )
     first = await _claim(database, limit=3)
     assert [m.id for m in first] == [ms[1].id, ms[3].id, ms[2].id]
     assert all(m.status is S.SENDING and m.attempts == 1 for m in first)
@@ -51,18 +59,20 @@ async def test_claim_orders_by_priority_then_id(database: Database) -> None:
     assert (row.worker, row.lease_until) == ("w1", NOW + 30)  # type: ignore[attr-defined]
     async with database.read() as conn:
         assert [e.status for e in await messages.get_events(conn, ms[1].id)] == [
-            S.QUEUED, S.SENDING]
+            S.QUEUED,
+            S.SENDING,
+        ]
 
 
 async def test_claim_skips_not_yet_due_and_expired(database: Database) -> None:
     ms = await _seed(
         database,
-        {},                                                    # due
-        {"status": S.SCHEDULED, "not_before": NOW},            # due exactly now
-        {"status": S.SCHEDULED, "not_before": NOW + 1},        # not yet
-        {"not_before": NOW + 60},                              # retry later
-        {"expires_at": NOW},                                   # validity passed
-        {"expires_at": NOW + 1},                               # still valid
+        {},  # due
+        {"status": S.SCHEDULED, "not_before": NOW},  # due exactly now
+        {"status": S.SCHEDULED, "not_before": NOW + 1},  # not yet
+        {"not_before": NOW + 60},  # retry later
+        {"expires_at": NOW},  # validity passed
+        {"expires_at": NOW + 1},  # still valid
     )
     assert {m.id for m in await _claim(database)} == {ms[0].id, ms[1].id, ms[5].id}
     assert {m.id for m in await _claim(database, now=NOW + 60)} == {ms[2].id, ms[3].id}
@@ -89,8 +99,7 @@ async def test_concurrent_claimers_never_share_a_message(database: Database) -> 
     assert len(claimed) == len(set(claimed)) == len(ms)
 
 
-async def test_open_claims_on_postgres_skip_each_others_rows(
-        postgres_database: Database) -> None:
+async def test_open_claims_on_postgres_skip_each_others_rows(postgres_database: Database) -> None:
     db = postgres_database
     ms = await _seed(db, *({} for _ in range(12)))
     async with db.transaction() as a:
@@ -99,7 +108,8 @@ async def test_open_claims_on_postgres_skip_each_others_rows(
         # it neither waits nor takes the same rows
         async with db.transaction() as b:
             got_b = await asyncio.wait_for(
-                queue.claim(b, worker="b", now=NOW, lease_seconds=30, limit=5), 5)
+                queue.claim(b, worker="b", now=NOW, lease_seconds=30, limit=5), 5
+            )
     ids_a, ids_b = {m.id for m in got_a}, {m.id for m in got_b}
     assert len(ids_a) == len(ids_b) == 5 and not ids_a & ids_b
     assert ids_a == {m.id for m in ms[:5]}
@@ -122,9 +132,13 @@ async def test_expired_leases_return_to_the_queue(database: Database) -> None:
 
 
 async def test_expire_overdue(database: Database) -> None:
-    ms = await _seed(database, {"expires_at": NOW},
-                     {"status": S.SCHEDULED, "not_before": NOW + 999, "expires_at": NOW - 1},
-                     {"expires_at": NOW + 1}, {})
+    ms = await _seed(
+        database,
+        {"expires_at": NOW},
+        {"status": S.SCHEDULED, "not_before": NOW + 999, "expires_at": NOW - 1},
+        {"expires_at": NOW + 1},
+        {},
+    )
     async with database.transaction() as conn:
         expired = await queue.expire_overdue(conn, NOW)
         assert await queue.expire_overdue(conn, NOW) == []
@@ -137,21 +151,39 @@ async def test_record_submitted_parts_and_unmatched_receipts(database: Database)
     ms = await _seed(database, {"segments": 2}, {})
     await _claim(database)
     async with database.transaction() as conn:
-        sent = await queue.record_submitted(conn, ms[0].id, connector="smpp-a",
-                                            carrier_ids=["c1", "c2"], now=NOW + 1,
-                                            dlr_deadline=NOW + 3600)
+        sent = await queue.record_submitted(
+            conn,
+            ms[0].id,
+            connector="smpp-a",
+            carrier_ids=["c1", "c2"],
+            now=NOW + 1,
+            dlr_deadline=NOW + 3600,
+        )
         assert sent is not None and sent.status is S.SENT
         assert (sent.connector, sent.carrier_ids) == ("smpp-a", ("c1", "c2"))
         # a second report of the same submit (e.g. a stale worker) does nothing
-        assert await queue.record_submitted(conn, ms[0].id, connector="smpp-a",
-                                            carrier_ids=["zz"], now=NOW + 2,
-                                            dlr_deadline=NOW + 3600) is None
+        assert (
+            await queue.record_submitted(
+                conn,
+                ms[0].id,
+                connector="smpp-a",
+                carrier_ids=["zz"],
+                now=NOW + 2,
+                dlr_deadline=NOW + 3600,
+            )
+            is None
+        )
         parts = await receipts.parts_of(conn, ms[0].id)
     assert [(p.seq, p.carrier_id, p.status) for p in parts] == [
-        (1, "c1", "accepted"), (2, "c2", "accepted")]
+        (1, "c1", "accepted"),
+        (2, "c2", "accepted"),
+    ]
     row = await _row(database, ms[0].id)
     assert (row.submitted_at, row.dlr_deadline, row.lease_until) == (  # type: ignore[attr-defined]
-        NOW + 1, NOW + 3600, None)
+        NOW + 1,
+        NOW + 3600,
+        None,
+    )
     async with database.read() as conn:
         assert (await messages.get_message(conn, ms[0].id)) == sent
 
@@ -159,14 +191,18 @@ async def test_record_submitted_parts_and_unmatched_receipts(database: Database)
 async def test_record_submitted_many(database: Database) -> None:
     ms = await _seed(database, {}, {}, {}, {})
     await _claim(database, limit=3)  # ms[3] stays queued
-    items = [SubmittedItem(ms[0].id, "a", ["x1"], NOW + 10),
-             SubmittedItem(ms[1].id, "b", ["y1", "y2"], NOW + 20),
-             SubmittedItem(ms[3].id, "a", ["z1"], NOW + 30)]  # not sending: skipped
+    items = [
+        SubmittedItem(ms[0].id, "a", ["x1"], NOW + 10),
+        SubmittedItem(ms[1].id, "b", ["y1", "y2"], NOW + 20),
+        SubmittedItem(ms[3].id, "a", ["z1"], NOW + 30),
+    ]  # not sending: skipped
     async with database.transaction() as conn:
         done = await queue.record_submitted_many(conn, items, NOW)
         assert await queue.record_submitted_many(conn, [], NOW) == []
     assert [(m.id, m.connector, m.carrier_ids) for m in done] == [
-        (ms[0].id, "a", ("x1",)), (ms[1].id, "b", ("y1", "y2"))]
+        (ms[0].id, "a", ("x1",)),
+        (ms[1].id, "b", ("y1", "y2")),
+    ]
     assert (await _row(database, ms[1].id)).dlr_deadline == NOW + 20  # type: ignore[attr-defined]
     assert (await _row(database, ms[3].id)).status == "queued"  # type: ignore[attr-defined]
 
@@ -175,22 +211,40 @@ async def test_record_retry_and_failed(database: Database) -> None:
     ms = await _seed(database, {}, {}, {})
     await _claim(database, limit=2)
     async with database.transaction() as conn:
-        retried = await queue.record_retry(conn, ms[0].id, error_code="carrier_throttled",
-                                           detail="0x58", retry_at=NOW + 60, now=NOW + 1,
-                                           connector="smpp-a")
+        retried = await queue.record_retry(
+            conn,
+            ms[0].id,
+            error_code="carrier_throttled",
+            detail="0x58",
+            retry_at=NOW + 60,
+            now=NOW + 1,
+            connector="smpp-a",
+        )
         assert retried is not None
         assert (retried.status, retried.not_before, retried.error_code, retried.connector) == (
-            S.QUEUED, NOW + 60, "carrier_throttled", "smpp-a")
+            S.QUEUED,
+            NOW + 60,
+            "carrier_throttled",
+            "smpp-a",
+        )
         # only from sending: a queued message is not "retried"
-        assert await queue.record_retry(conn, ms[2].id, error_code="x", detail=None,
-                                        retry_at=NOW, now=NOW) is None
-        failed = await queue.record_failed(conn, ms[1].id, error_code="carrier_rejected",
-                                           detail="0x45", now=NOW + 2)
+        assert (
+            await queue.record_retry(
+                conn, ms[2].id, error_code="x", detail=None, retry_at=NOW, now=NOW
+            )
+            is None
+        )
+        failed = await queue.record_failed(
+            conn, ms[1].id, error_code="carrier_rejected", detail="0x45", now=NOW + 2
+        )
         assert failed is not None and failed.status is S.FAILED
-        assert await queue.record_failed(conn, ms[1].id, error_code="x", detail=None,
-                                         now=NOW + 3) is None  # already final
-        no_route = await queue.record_failed(conn, ms[2].id, error_code="no_route",
-                                             detail=None, now=NOW + 3)
+        assert (
+            await queue.record_failed(conn, ms[1].id, error_code="x", detail=None, now=NOW + 3)
+            is None
+        )  # already final
+        no_route = await queue.record_failed(
+            conn, ms[2].id, error_code="no_route", detail=None, now=NOW + 3
+        )
         assert no_route is not None and no_route.status is S.FAILED
     row = await _row(database, ms[0].id)
     assert (row.lease_until, row.worker) == (None, None)  # type: ignore[attr-defined]
@@ -202,14 +256,17 @@ async def test_time_out_unconfirmed(database: Database) -> None:
     ms = await _seed(database, {}, {})
     await _claim(database)
     async with database.transaction() as conn:
-        await queue.record_submitted(conn, ms[0].id, connector="a", carrier_ids=["c1"],
-                                     now=NOW, dlr_deadline=NOW + 100)
-        await queue.record_submitted(conn, ms[1].id, connector="a", carrier_ids=["c2"],
-                                     now=NOW, dlr_deadline=NOW + 200)
+        await queue.record_submitted(
+            conn, ms[0].id, connector="a", carrier_ids=["c1"], now=NOW, dlr_deadline=NOW + 100
+        )
+        await queue.record_submitted(
+            conn, ms[1].id, connector="a", carrier_ids=["c2"], now=NOW, dlr_deadline=NOW + 200
+        )
         assert await queue.time_out_unconfirmed(conn, NOW + 99) == []
         late = await queue.time_out_unconfirmed(conn, NOW + 100)
         assert [(m.id, m.status, m.error_code, m.carrier_ids) for m in late] == [
-            (ms[0].id, S.UNKNOWN, "dlr_timeout", ("c1",))]
+            (ms[0].id, S.UNKNOWN, "dlr_timeout", ("c1",))
+        ]
         # unknown is not final: a late receipt still settles it
         settled = await messages.change_status(conn, ms[0].id, S.DELIVERED, NOW + 500)
         assert settled is not None and settled.error_code is None
@@ -219,8 +276,9 @@ async def test_next_due_at_and_counts(database: Database) -> None:
     async with database.read() as conn:
         assert await queue.next_due_at(conn, NOW) is None
         assert await queue.count_by_status(conn) == {}
-    await _seed(database, {"status": S.SCHEDULED, "not_before": NOW + 50},
-                {"not_before": NOW + 10}, {})
+    await _seed(
+        database, {"status": S.SCHEDULED, "not_before": NOW + 50}, {"not_before": NOW + 10}, {}
+    )
     async with database.read() as conn:
         assert await queue.next_due_at(conn, NOW) == T0 + 2
     await _claim(database)
@@ -235,15 +293,19 @@ async def test_extend_and_release_claims(database: Database) -> None:
     theirs = await _claim(database, limit=1, worker="w2")
     ids = [m.id for m in mine]
     async with database.transaction() as conn:
-        assert await queue.extend_leases(conn, [*ids, theirs[0].id], worker="w1",
-                                         lease_until=NOW + 300) == 2
+        assert (
+            await queue.extend_leases(
+                conn, [*ids, theirs[0].id], worker="w1", lease_until=NOW + 300
+            )
+            == 2
+        )
         assert await queue.reclaim_expired_leases(conn, NOW + 31) == 1  # w2's ran out
-        assert await queue.release_claims(conn, [ids[0], theirs[0].id], worker="w1",
-                                          now=NOW + 40) == 1
+        assert (
+            await queue.release_claims(conn, [ids[0], theirs[0].id], worker="w1", now=NOW + 40) == 1
+        )
         assert await queue.release_claims(conn, [], worker="w1", now=NOW) == 0
     assert (await _row(database, ids[1])).lease_until == NOW + 300  # type: ignore[attr-defined]
     again = await _claim(database, now=NOW + 41)
     # released: attempt not counted; reclaimed: it was (it may have reached the carrier)
-    assert sorted((m.id, m.attempts) for m in again) == sorted(
-        [(ids[0], 1), (theirs[0].id, 2)])
+    assert sorted((m.id, m.attempts) for m in again) == sorted([(ids[0], 1), (theirs[0].id, 2)])
     assert {m.id for m in ms} == {*ids, theirs[0].id}

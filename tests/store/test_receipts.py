@@ -17,24 +17,30 @@ async def test_parts_found_by_carrier_id_and_updated(database: Database) -> None
         m = a_message(acc.id, segments=2)
         await messages.insert_messages(conn, [m], T0)
         await queue.claim(conn, worker="w", now=NOW, lease_seconds=30, limit=1)
-        await queue.record_submitted(conn, m.id, connector="smpp-a", carrier_ids=["A1", "A2"],
-                                     now=NOW, dlr_deadline=NOW + 60)
+        await queue.record_submitted(
+            conn, m.id, connector="smpp-a", carrier_ids=["A1", "A2"], now=NOW, dlr_deadline=NOW + 60
+        )
 
         assert await receipts.find_part(conn, "smpp-a", "A2") == Part(
-            m.id, 2, "smpp-a", "A2", "accepted", None, NOW)
+            m.id, 2, "smpp-a", "A2", "accepted", None, NOW
+        )
         assert await receipts.find_part(conn, "smpp-b", "A2") is None  # per connector
         assert await receipts.find_part(conn, "smpp-a", "nope") is None
 
-        await receipts.update_part(conn, m.id, 2, status=ReceiptStatus.UNDELIVERED,
-                                   error="001", now=NOW + 5)
+        await receipts.update_part(
+            conn, m.id, 2, status=ReceiptStatus.UNDELIVERED, error="001", now=NOW + 5
+        )
         parts = await receipts.parts_of(conn, m.id)
     assert [(p.seq, p.status, p.error, p.updated_at) for p in parts] == [
-        (1, "accepted", None, NOW), (2, "undelivered", "001", NOW + 5)]
+        (1, "accepted", None, NOW),
+        (2, "undelivered", "001", NOW + 5),
+    ]
 
 
 async def test_unmatched_receipts_are_kept_taken_once_and_purged(database: Database) -> None:
-    early = DeliveryReport("smpp-a", "A1", ReceiptStatus.DELIVERED, at=NOW + 2, error="000",
-                           raw={"stat": "DELIVRD"})
+    early = DeliveryReport(
+        "smpp-a", "A1", ReceiptStatus.DELIVERED, at=NOW + 2, error="000", raw={"stat": "DELIVRD"}
+    )
     earlier = DeliveryReport("smpp-a", "A1", ReceiptStatus.ACCEPTED, at=NOW + 1)
     elsewhere = DeliveryReport("smpp-b", "A1", ReceiptStatus.REJECTED, at=NOW)
     stale = DeliveryReport("smpp-a", "OLD", ReceiptStatus.EXPIRED, at=T0)
@@ -49,8 +55,10 @@ async def test_unmatched_receipts_are_kept_taken_once_and_purged(database: Datab
         assert await receipts.take_unmatched(conn, "smpp-a", ["A1"]) == []  # gone
         assert await receipts.take_unmatched(conn, "smpp-a", []) == []
     # oldest first; raw is not stored
-    assert taken == [earlier, DeliveryReport("smpp-a", "A1", ReceiptStatus.DELIVERED,
-                                             at=NOW + 2, error="000")]
+    assert taken == [
+        earlier,
+        DeliveryReport("smpp-a", "A1", ReceiptStatus.DELIVERED, at=NOW + 2, error="000"),
+    ]
 
     async with database.transaction() as conn:
         assert await receipts.purge_unmatched(conn, older_than=T0 + 1) == 1

@@ -13,9 +13,16 @@ from tests.store.factories import T0, an_account
 async def test_create_find_list_delete(database: Database) -> None:
     async with database.transaction() as conn:
         account = await an_account(conn)
-        user = await store.create_smpp_user(conn, account.id, "acme", "s3cret", T0,
-                                            allowed_ips="10.0.0.1, 192.168.0.0/16",
-                                            max_binds=2, throughput=50)
+        user = await store.create_smpp_user(
+            conn,
+            account.id,
+            "acme",
+            "s3cret",
+            T0,
+            allowed_ips="10.0.0.1, 192.168.0.0/16",
+            max_binds=2,
+            throughput=50,
+        )
         with pytest.raises(SmsError) as taken:
             await store.create_smpp_user(conn, account.id, "acme", "other", T0)
         assert taken.value.code is ErrorCode.ALREADY_EXISTS
@@ -33,16 +40,23 @@ async def test_create_find_list_delete(database: Database) -> None:
         assert not await store.delete_smpp_user(conn, user.id)
 
 
-@pytest.mark.parametrize(("system_id", "password", "ips"), [
-    ("", "pw", ""), ("x" * 16, "pw", ""), ("ok", "", ""), ("ok", "123456789", ""),
-    ("ok", "pw", "not-a-network")])
-async def test_refuses_what_the_protocol_cannot_carry(database: Database, system_id: str,
-                                                      password: str, ips: str) -> None:
+@pytest.mark.parametrize(
+    ("system_id", "password", "ips"),
+    [
+        ("", "pw", ""),
+        ("x" * 16, "pw", ""),
+        ("ok", "", ""),
+        ("ok", "123456789", ""),
+        ("ok", "pw", "not-a-network"),
+    ],
+)
+async def test_refuses_what_the_protocol_cannot_carry(
+    database: Database, system_id: str, password: str, ips: str
+) -> None:
     async with database.transaction() as conn:
         account = await an_account(conn)
         with pytest.raises(SmsError) as bad:
-            await store.create_smpp_user(conn, account.id, system_id, password, T0,
-                                         allowed_ips=ips)
+            await store.create_smpp_user(conn, account.id, system_id, password, T0, allowed_ips=ips)
     assert bad.value.code is ErrorCode.VALIDATION_ERROR
 
 

@@ -28,7 +28,8 @@ def _hold_write_lock(path: str, seconds: float, locked: threading.Event) -> None
 
 
 async def test_a_write_waits_for_another_process_lock_without_blocking_the_loop(
-        sqlite_database: Database) -> None:
+    sqlite_database: Database,
+) -> None:
     path = sqlite_database.url.split("///", 1)[1]
     locked = threading.Event()
     holder = threading.Thread(target=_hold_write_lock, args=(path, 0.5, locked))
@@ -58,7 +59,8 @@ async def test_a_write_waits_for_another_process_lock_without_blocking_the_loop(
 
 
 async def test_a_committed_write_is_visible_to_another_connection(
-        sqlite_database: Database) -> None:
+    sqlite_database: Database,
+) -> None:
     async with sqlite_database.transaction() as conn:
         await accounts.create_account(conn, "seen-elsewhere", T0)
     path = sqlite_database.url.split("///", 1)[1]
@@ -71,7 +73,8 @@ async def test_a_committed_write_is_visible_to_another_connection(
 
 
 async def test_a_failed_statement_rolls_back_and_the_writer_stays_usable(
-        sqlite_database: Database) -> None:
+    sqlite_database: Database,
+) -> None:
     with pytest.raises(exc.OperationalError, match="no_such_table"):
         async with sqlite_database.transaction() as conn:
             await conn.execute(text("INSERT INTO no_such_table VALUES (1)"))
@@ -82,7 +85,8 @@ async def test_a_failed_statement_rolls_back_and_the_writer_stays_usable(
 
 
 async def test_two_gateways_on_one_file_take_turns_without_blocking_their_loops(
-        sqlite_database: Database) -> None:
+    sqlite_database: Database,
+) -> None:
     """Two Database objects on one file stand for two processes (each has its own lock)."""
     other = await Database.open(sqlite_database.url)
     try:

@@ -20,25 +20,39 @@ async def _enqueue(db: Database, *message_ids: str, now: float = NOW) -> list[in
     async with db.transaction() as conn:
         acc = await an_account(conn)
         await webhooks.enqueue_webhooks(
-            conn, [(acc.id, m, URL, f'{{"message_id": "{m}", "n": {i}}}')
-                   for i, m in enumerate(message_ids)], now)
+            conn,
+            [
+                (acc.id, m, URL, f'{{"message_id": "{m}", "n": {i}}}')
+                for i, m in enumerate(message_ids)
+            ],
+            now,
+        )
         ids: list[int] = []
         for m in dict.fromkeys(message_ids):
             ids += [d.id for d in await webhooks.list_webhook_deliveries(conn, m)]
     return sorted(ids)
 
 
-async def _attempt(db: Database, delivery_id: int, outcome: str, now: float = NOW,
-                   **kw: object) -> None:
+async def _attempt(
+    db: Database, delivery_id: int, outcome: str, now: float = NOW, **kw: object
+) -> None:
     async with db.transaction() as conn:
         await webhooks.record_webhook_attempt(
-            conn, delivery_id, now=now, duration_ms=12.5, outcome=outcome,  # type: ignore[arg-type]
-            status_code=kw.pop("status_code", 200), error=kw.pop("error", None), **kw)  # type: ignore[arg-type]
+            conn,
+            delivery_id,
+            now=now,
+            duration_ms=12.5,
+            outcome=outcome,  # type: ignore[arg-type]
+            status_code=kw.pop("status_code", 200),
+            error=kw.pop("error", None),
+            **kw,
+        )  # type: ignore[arg-type]
 
 
 async def test_one_delivery_per_message_at_a_time(database: Database) -> None:
     m1_first, m2_first, m1_second, m1_third = await _enqueue(
-        database, "msg_1", "msg_2", "msg_1", "msg_1")
+        database, "msg_1", "msg_2", "msg_1", "msg_1"
+    )
     # the oldest pending delivery of each message only
     assert await _claim(database) == [m1_first, m2_first]
     assert await _claim(database) == []  # leased; later ones still wait behind them
@@ -62,7 +76,8 @@ async def test_expired_lease_is_claimable_again(database: Database) -> None:
 
 
 async def test_a_leased_delivery_leaves_the_due_range_until_its_lease_ends(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     [only] = await _enqueue(database, "msg_1")
     assert await _claim(database) == [only]
     async with database.read() as conn:
@@ -80,19 +95,21 @@ async def test_claim_limit_and_order(database: Database) -> None:
 async def test_attempts_are_recorded(database: Database) -> None:
     [d] = await _enqueue(database, "msg_1")
     await _claim(database)
-    await _attempt(database, d, "retry", status_code=None, error="connect timeout",
-                   next_attempt_at=NOW + 10)
+    await _attempt(
+        database, d, "retry", status_code=None, error="connect timeout", next_attempt_at=NOW + 10
+    )
     await _claim(database, now=NOW + 10)
     await _attempt(database, d, "delivered", now=NOW + 11)
     async with database.read() as conn:
         [delivery] = await webhooks.list_webhook_deliveries(conn, "msg_1")
         attempts = await webhooks.list_webhook_attempts(conn, d)
-    assert (delivery.state, delivery.attempts, delivery.delivered_at) == (
-        "delivered", 2, NOW + 11)
+    assert (delivery.state, delivery.attempts, delivery.delivered_at) == ("delivered", 2, NOW + 11)
     assert (delivery.last_status_code, delivery.last_error) == (200, None)
     assert delivery.next_attempt_at == NOW + 11  # the last attempt, not the lease's end
     assert [(a.at, a.status_code, a.error, a.duration_ms) for a in attempts] == [
-        (NOW, None, "connect timeout", 12.5), (NOW + 11, 200, None, 12.5)]
+        (NOW, None, "connect timeout", 12.5),
+        (NOW + 11, 200, None, 12.5),
+    ]
     assert await _claim(database, now=NOW + 999) == []
 
 

@@ -21,8 +21,9 @@ Script = Callable[[OutboundMessage, tuple[str, ...]], SubmitOutcome | None]
 class ScriptedConnector:
     """Accepts everything unless ``fail_with`` or ``script`` says otherwise."""
 
-    def __init__(self, name: str, *, fail_with: ErrorCode | None = None,
-                 script: Script | None = None) -> None:
+    def __init__(
+        self, name: str, *, fail_with: ErrorCode | None = None, script: Script | None = None
+    ) -> None:
         self.name = name
         self.fail_with = fail_with
         self.script = script

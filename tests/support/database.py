@@ -39,7 +39,8 @@ from smsrelay.store.schema import metadata
 
 BACKENDS = ("sqlite", "postgresql")
 POSTGRES_ADMIN_URL = os.environ.get(
-    "SMSRELAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    "SMSRELAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 T = TypeVar("T")
 
@@ -153,8 +154,9 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 @pytest_asyncio.fixture
-async def sqlite_database(request: pytest.FixtureRequest,
-                          tmp_path: Path) -> AsyncIterator[Database]:
+async def sqlite_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Database]:
     """A migrated, empty SQLite ``Database`` (the embedded default)."""
     db = await _open(request, "sqlite", tmp_path)
     try:
@@ -164,8 +166,9 @@ async def sqlite_database(request: pytest.FixtureRequest,
 
 
 @pytest_asyncio.fixture
-async def postgres_database(request: pytest.FixtureRequest,
-                            tmp_path: Path) -> AsyncIterator[Database]:
+async def postgres_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Database]:
     """A migrated, empty PostgreSQL ``Database``."""
     db = await _open(request, "postgresql", tmp_path)
     try:

@@ -52,15 +52,18 @@ async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str | None
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(tmp_path: Path, backend: str = "sqlite",
-                          **overrides: Any) -> AsyncIterator[RunningGateway]:
+async def running_gateway(
+    tmp_path: Path, backend: str = "sqlite", **overrides: Any
+) -> AsyncIterator[RunningGateway]:
     forget_cached_keys()
     overrides.setdefault("smpp_port", 0)  # the SMPP server for client binds, ephemeral
-    connectors = overrides.pop("connectors", [
-        ConnectorConfig(name="simulator", latency_ms=1, dlr_delay_ms=30)])
+    connectors = overrides.pop(
+        "connectors", [ConnectorConfig(name="simulator", latency_ms=1, dlr_delay_ms=30)]
+    )
     async with database_url(backend, tmp_path) as url:
-        settings = Settings(data_dir=tmp_path / "data", database_url=url,
-                            connectors=connectors, **overrides)
+        settings = Settings(
+            data_dir=tmp_path / "data", database_url=url, connectors=connectors, **overrides
+        )
         app = build_http_app(settings)
         async with serve_app(app) as base_url:
             key = (tmp_path / "data" / "api-key").read_text().strip()

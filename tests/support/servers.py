@@ -20,8 +20,9 @@ async def serve_app(app: Any, *, lifespan: str = "on") -> AsyncIterator[str]:
 @contextlib.asynccontextmanager
 async def serve_app_on(app: Any, port: int, *, lifespan: str = "off") -> AsyncIterator[str]:
     """Serve ``app`` on 127.0.0.1:``port`` (0: ephemeral); yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan=lifespan)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan=lifespan
+    )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())

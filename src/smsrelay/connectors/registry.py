@@ -35,18 +35,25 @@ def _smpp_connector(name: str, d: Mapping[str, Any]) -> Connector:
     """An SMPP carrier; the keys and defaults are those of ``ConnectorConfig``."""
     try:
         return SmppConnector(
-            name, host=d.get("host", "127.0.0.1"), port=int(d.get("port", 2775)),
-            system_id=d.get("system_id", "smsrelay"), password=d.get("password", ""),
-            system_type=d.get("system_type", ""), bind=d.get("bind", "transceiver"),
-            binds=int(d.get("binds", 1)), window=int(d.get("window", 10)),
+            name,
+            host=d.get("host", "127.0.0.1"),
+            port=int(d.get("port", 2775)),
+            system_id=d.get("system_id", "smsrelay"),
+            password=d.get("password", ""),
+            system_type=d.get("system_type", ""),
+            bind=d.get("bind", "transceiver"),
+            binds=int(d.get("binds", 1)),
+            window=int(d.get("window", 10)),
             throughput=float(d.get("throughput", 0.0)),
             long_messages=d.get("long_messages", "udh"),
             data_coding=d.get("data_coding", "default"),
             gsm7_packing=bool(d.get("gsm7_packing", False)),
             receipt_id_format=d.get("receipt_id_format", "same"),
-            service_type=d.get("service_type", ""), default_sender=d.get("default_sender", ""),
+            service_type=d.get("service_type", ""),
+            default_sender=d.get("default_sender", ""),
             response_timeout=float(d.get("response_timeout", 10.0)),
-            enquire_link_interval=float(d.get("enquire_link_interval", 30.0)))
+            enquire_link_interval=float(d.get("enquire_link_interval", 30.0)),
+        )
     except ValueError as exc:
         raise ConnectorConfigError(str(exc)) from None
 

@@ -78,8 +78,9 @@ class SimulatorConnector:
         if self.latency:
             await asyncio.sleep(self.latency)
         if self.transient_error_rate and self._rng.random() < self.transient_error_rate:
-            return SubmitOutcome(error=ErrorCode.CARRIER_SYSTEM_ERROR,
-                                 detail="simulated transient error")
+            return SubmitOutcome(
+                error=ErrorCode.CARRIER_SYSTEM_ERROR, detail="simulated transient error"
+            )
         self.submitted.append(message)
         ids = tuple(f"{self._prefix}{next(self._ids):010x}" for _ in range(message.segments))
         status = self._rng.choices(self._statuses, self._weights)[0]
@@ -95,6 +96,11 @@ class SimulatorConnector:
         error = None if status is ReceiptStatus.DELIVERED else "000"
         for carrier_id in ids:
             await self._sink.report(
-                DeliveryReport(connector=self.name, carrier_id=carrier_id, status=status,
-                               at=self._now(), error=error)
+                DeliveryReport(
+                    connector=self.name,
+                    carrier_id=carrier_id,
+                    status=status,
+                    at=self._now(),
+                    error=error,
+                )
             )

@@ -171,9 +171,13 @@ class SmppConnector:
         self.host, self.port = host, port
         self.system_id, self._password, self.system_type = system_id, password, system_type
         self.window = window
-        self.options = SubmitOptions(long_messages=long_messages, data_coding=data_coding,
-                                     gsm7_packing=gsm7_packing, service_type=service_type,
-                                     default_sender=default_sender)
+        self.options = SubmitOptions(
+            long_messages=long_messages,
+            data_coding=data_coding,
+            gsm7_packing=gsm7_packing,
+            service_type=service_type,
+            default_sender=default_sender,
+        )
         self.receipt_id_format = receipt_id_format
         self.response_timeout = response_timeout
         self.bind_timeout = bind_timeout
@@ -198,8 +202,14 @@ class SmppConnector:
         self._sink: InboundSink | None = None
         self._running = False
         self.last_error = ""
-        self.stats = {"submitted": 0, "segments": 0, "failed": 0, "receipts": 0, "mo": 0,
-                      "binds": 0}
+        self.stats = {
+            "submitted": 0,
+            "segments": 0,
+            "failed": 0,
+            "receipts": 0,
+            "mo": 0,
+            "binds": 0,
+        }
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -209,8 +219,10 @@ class SmppConnector:
         itself: a carrier that is down is retried in the background)."""
         self._sink = sink
         self._running = True
-        self._tasks = [asyncio.create_task(self._supervise(slot), name=f"{self.name}-bind{slot}")
-                       for slot in range(len(self._slots))]
+        self._tasks = [
+            asyncio.create_task(self._supervise(slot), name=f"{self.name}-bind{slot}")
+            for slot in range(len(self._slots))
+        ]
         self._tasks.append(asyncio.create_task(self._expire_loop(), name=f"{self.name}-mo"))
         await self._transmitter(self.start_wait)
 
@@ -249,12 +261,21 @@ class SmppConnector:
     async def _connect(self, bind_type: BindType) -> SmppClient:
         try:
             client = await connect(
-                self.host, self.port, self.system_id, self._password, bind_type,
-                system_type=self.system_type, window=self.window,
-                response_timeout=self.response_timeout, bind_timeout=self.bind_timeout,
+                self.host,
+                self.port,
+                self.system_id,
+                self._password,
+                bind_type,
+                system_type=self.system_type,
+                window=self.window,
+                response_timeout=self.response_timeout,
+                bind_timeout=self.bind_timeout,
                 connect_timeout=self.bind_timeout,
                 enquire_link_interval=self.enquire_link_interval,
-                on_deliver=self._on_deliver, now=self._now, tick_interval=self._tick)
+                on_deliver=self._on_deliver,
+                now=self._now,
+                tick_interval=self._tick,
+            )
         except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
             raise
@@ -269,7 +290,8 @@ class SmppConnector:
             backoff.initial, backoff.maximum = self.reconnect_initial, self.reconnect_max
             try:
                 client = await connect_with_backoff(
-                    functools.partial(self._connect, bind_type), backoff=backoff)
+                    functools.partial(self._connect, bind_type), backoff=backoff
+                )
             except BindError as exc:  # credentials refused: retried slowly, loudly
                 log.error("connector=%s bind refused: %s", self.name, exc)
                 await asyncio.sleep(max(backoff.next_delay(), self.reconnect_initial))
@@ -287,8 +309,13 @@ class SmppConnector:
             if not self._running:
                 return
             self.last_error = str(client.close_reason or "connection closed")
-            log.warning("connector=%s session %d (%s) ended: %s; reconnecting", self.name,
-                        slot, bind_type.name.lower(), self.last_error)
+            log.warning(
+                "connector=%s session %d (%s) ended: %s; reconnecting",
+                self.name,
+                slot,
+                bind_type.name.lower(),
+                self.last_error,
+            )
             if self._now() - started < self.reconnect_initial:
                 await asyncio.sleep(backoff.next_delay())  # flapping: do not hammer the MC
 
@@ -299,9 +326,12 @@ class SmppConnector:
         best: SmppClient | None = None
         for i in range(n):
             client = self._clients[(start + i) % n]
-            if (client is not None and client.bind_type is not BindType.RECEIVER
-                    and client.is_bound
-                    and (best is None or client.window_free > best.window_free)):
+            if (
+                client is not None
+                and client.bind_type is not BindType.RECEIVER
+                and client.is_bound
+                and (best is None or client.window_free > best.window_free)
+            ):
                 best = client
         return best
 
@@ -339,8 +369,11 @@ class SmppConnector:
                 self.stats["submitted"] += 1
                 return SubmitOutcome(carrier_ids=tuple(i or "" for i in ids))
             some_accepted = any(i is not None for i in ids)
-            if (some_accepted and retries < self.continuation_retries
-                    and all(code in _SLOW_DOWN for code, _ in failures.values())):
+            if (
+                some_accepted
+                and retries < self.continuation_retries
+                and all(code in _SLOW_DOWN for code, _ in failures.values())
+            ):
                 retries += 1
                 todo = sorted(failures)
                 continue
@@ -351,8 +384,9 @@ class SmppConnector:
                 detail = f"segment {first + 1}/{len(pdus)}: {detail}"
             return SubmitOutcome(error=code, detail=detail)
 
-    async def _send(self, pdus: list[Pdu], todo: list[int],
-                    ids: list[str | None]) -> dict[int, _Failure]:
+    async def _send(
+        self, pdus: list[Pdu], todo: list[int], ids: list[str | None]
+    ) -> dict[int, _Failure]:
         """Send ``pdus[i]`` for each i in ``todo`` on one session, pipelined; fill ``ids``
         with the accepted ones and return the failures by segment index."""
         client = await self._transmitter(self.bind_wait)
@@ -422,8 +456,11 @@ class SmppConnector:
             return None
         if is_receipt(pdu):
             receipt = _delivered_receipt(pdu) or receipt_from_pdu(pdu)
-            report = None if receipt is None else report_from_receipt(
-                self.name, receipt, self._wall(), self.receipt_id_format)
+            report = (
+                None
+                if receipt is None
+                else report_from_receipt(self.name, receipt, self._wall(), self.receipt_id_format)
+            )
             if report is None:
                 log.warning("connector=%s: receipt without a message id; ignored", self.name)
                 return None
@@ -432,8 +469,11 @@ class SmppConnector:
             return None
         if pdu.int_field("esm_class") & ESM_TYPE_MASK:
             # SME acknowledgements and intermediate notifications (§5.2.12): nothing to do.
-            log.info("connector=%s: deliver_sm esm_class=0x%02x ignored", self.name,
-                     pdu.int_field("esm_class"))
+            log.info(
+                "connector=%s: deliver_sm esm_class=0x%02x ignored",
+                self.name,
+                pdu.int_field("esm_class"),
+            )
             return None
         part = mo_part_from_pdu(pdu, gsm7_packing=self.options.gsm7_packing)
         if part.total == 1:
@@ -447,9 +487,15 @@ class SmppConnector:
     async def _hand_on_mo(self, part: MoPart, text: str) -> None:
         if self._sink is None:
             return
-        await self._sink.mo(InboundMessage(connector=self.name, sender=part.source,
-                                           to=part.destination, body=text,
-                                           received_at=self._wall()))
+        await self._sink.mo(
+            InboundMessage(
+                connector=self.name,
+                sender=part.source,
+                to=part.destination,
+                body=text,
+                received_at=self._wall(),
+            )
+        )
         self.stats["mo"] += 1
 
     async def _expire_loop(self) -> None:
@@ -458,9 +504,13 @@ class SmppConnector:
         while True:
             await asyncio.sleep(interval)
             for part, text in self._assembler.expire(self._now()):
-                log.warning("connector=%s: concatenated MO from %s incomplete after %.0fs; "
-                            "handing on what arrived", self.name, part.source,
-                            self._assembler.timeout)
+                log.warning(
+                    "connector=%s: concatenated MO from %s incomplete after %.0fs; "
+                    "handing on what arrived",
+                    self.name,
+                    part.source,
+                    self._assembler.timeout,
+                )
                 try:
                     await self._hand_on_mo(part, text)
                 except Exception:

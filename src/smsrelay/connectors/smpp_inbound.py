@@ -94,13 +94,17 @@ def convert_receipt_id(receipt_id: str, id_format: str) -> str:
         return canonical
 
 
-def report_from_receipt(connector: str, receipt: Receipt, at: float,
-                        id_format: str = "same") -> DeliveryReport | None:
+def report_from_receipt(
+    connector: str, receipt: Receipt, at: float, id_format: str = "same"
+) -> DeliveryReport | None:
     """The engine's view of one receipt; ``None`` when it names no message id."""
     if not receipt.message_id.strip():
         return None
-    status = (RECEIPT_STATUS.get(receipt.state, ReceiptStatus.UNKNOWN)
-              if receipt.state is not None else ReceiptStatus.UNKNOWN)
+    status = (
+        RECEIPT_STATUS.get(receipt.state, ReceiptStatus.UNKNOWN)
+        if receipt.state is not None
+        else ReceiptStatus.UNKNOWN
+    )
     error: str | None = None
     if status is not ReceiptStatus.DELIVERED:
         if receipt.err and receipt.err.strip("0"):
@@ -108,9 +112,14 @@ def report_from_receipt(connector: str, receipt: Receipt, at: float,
         elif receipt.network_error_code:
             error = receipt.network_error_code.hex()
     raw = {"id": receipt.message_id, "stat": receipt.stat, "err": receipt.err}
-    return DeliveryReport(connector=connector,
-                          carrier_id=convert_receipt_id(receipt.message_id, id_format),
-                          status=status, at=at, error=error, raw=raw)
+    return DeliveryReport(
+        connector=connector,
+        carrier_id=convert_receipt_id(receipt.message_id, id_format),
+        status=status,
+        at=at,
+        error=error,
+        raw=raw,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,8 +182,13 @@ def mo_part_from_pdu(pdu: Pdu, *, gsm7_packing: bool = False) -> MoPart:
     text = _decode(data, coding, packed=packed)
     total, seq = pdu.tlvs.get("sar_total_segments"), pdu.tlvs.get("sar_segment_seqnum")
     ref = pdu.tlvs.get("sar_msg_ref_num")
-    if (isinstance(total, int) and isinstance(seq, int) and isinstance(ref, int)
-            and 1 <= seq <= total and total > 1):
+    if (
+        isinstance(total, int)
+        and isinstance(seq, int)
+        and isinstance(ref, int)
+        and 1 <= seq <= total
+        and total > 1
+    ):
         return MoPart(source, destination, text, ref, total, seq)
     return MoPart(source, destination, text)
 

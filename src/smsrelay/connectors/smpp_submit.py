@@ -165,13 +165,23 @@ def build_submits(message: OutboundMessage, options: SubmitOptions, ref: int) ->
     src, src_ton, src_npi = source_address(message.sender, options.default_sender)
     dst = message.to.lstrip("+")
 
-    def submit(body: bytes, tlvs: dict[str | int, TlvValue] | None = None,
-               esm_class: int = 0) -> Pdu:
+    def submit(
+        body: bytes, tlvs: dict[str | int, TlvValue] | None = None, esm_class: int = 0
+    ) -> Pdu:
         return submit_sm(
-            src, dst, body, tlvs=tlvs, service_type=options.service_type,
-            source_addr_ton=src_ton, source_addr_npi=src_npi,
-            dest_addr_ton=TON.INTERNATIONAL, dest_addr_npi=NPI.ISDN, esm_class=esm_class,
-            registered_delivery=1, data_coding=coding)
+            src,
+            dst,
+            body,
+            tlvs=tlvs,
+            service_type=options.service_type,
+            source_addr_ton=src_ton,
+            source_addr_npi=src_npi,
+            dest_addr_ton=TON.INTERNATIONAL,
+            dest_addr_npi=NPI.ISDN,
+            esm_class=esm_class,
+            registered_delivery=1,
+            data_coding=coding,
+        )
 
     total = len(segments)
     if total == 1:
@@ -182,8 +192,10 @@ def build_submits(message: OutboundMessage, options: SubmitOptions, ref: int) ->
     for seq, segment in enumerate(segments, start=1):
         if options.long_messages == "sar":
             tlvs: dict[str | int, TlvValue] = {
-                "sar_msg_ref_num": ref & 0xFFFF, "sar_total_segments": total,
-                "sar_segment_seqnum": seq}
+                "sar_msg_ref_num": ref & 0xFFFF,
+                "sar_total_segments": total,
+                "sar_segment_seqnum": seq,
+            }
             body = _encode(segment, coding, packed=packed)
             pdus.append(submit(body, tlvs))
         else:

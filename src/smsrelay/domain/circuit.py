@@ -20,9 +20,13 @@ class CircuitState(StrEnum):
     HALF_OPEN = "half_open"
 
 
-TRIPPING_ERRORS = frozenset({
-    ErrorCode.CARRIER_UNAVAILABLE, ErrorCode.CARRIER_TIMEOUT, ErrorCode.CARRIER_SYSTEM_ERROR,
-})
+TRIPPING_ERRORS = frozenset(
+    {
+        ErrorCode.CARRIER_UNAVAILABLE,
+        ErrorCode.CARRIER_TIMEOUT,
+        ErrorCode.CARRIER_SYSTEM_ERROR,
+    }
+)
 """Errors that say the connector, not the message, is at fault."""
 
 
@@ -60,8 +64,7 @@ class CircuitBreaker:
             return
         self.failures += 1
         if self.state is CircuitState.HALF_OPEN:
-            self._open(now, min(self.max_cooldown, max(self.cooldown,
-                                                       self.current_cooldown * 2)))
+            self._open(now, min(self.max_cooldown, max(self.cooldown, self.current_cooldown * 2)))
         elif self.state is CircuitState.CLOSED and self.failures >= self.threshold:
             self._open(now, self.cooldown)
 

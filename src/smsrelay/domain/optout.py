@@ -24,8 +24,15 @@ __all__ = [
     "normalise_keyword",
 ]
 
-DEFAULT_OPTOUT: tuple[str, ...] = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
-                                   "ARRET")
+DEFAULT_OPTOUT: tuple[str, ...] = (
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "ARRET",
+)
 DEFAULT_OPTIN: tuple[str, ...] = ("START", "UNSTOP")
 
 
@@ -60,8 +67,9 @@ def first_word(text: str) -> str:
     return parts[0] if parts else ""
 
 
-def match_keyword(text: str, optout: Iterable[str] = DEFAULT_OPTOUT,
-                  optin: Iterable[str] = DEFAULT_OPTIN) -> KeywordMatch | None:
+def match_keyword(
+    text: str, optout: Iterable[str] = DEFAULT_OPTOUT, optin: Iterable[str] = DEFAULT_OPTIN
+) -> KeywordMatch | None:
     """The opt-out or opt-in keyword the first word of ``text`` is, else None.
 
     Both lists are normalised the same way as the text, so an operator may configure

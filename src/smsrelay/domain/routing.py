@@ -36,8 +36,9 @@ class Route:
     strategy: str = "failover"
     weights: Mapping[str, float] = field(default_factory=dict)
 
-    def match_score(self, *, to: str, country: str | None, kind: str,
-                    account: str) -> tuple[int, int] | None:
+    def match_score(
+        self, *, to: str, country: str | None, kind: str, account: str
+    ) -> tuple[int, int] | None:
         """``None`` if the route does not apply, else a score where bigger is more specific."""
         if self.countries and (country or "") not in self.countries:
             return None
@@ -73,8 +74,9 @@ PriceTable = Mapping[str, Mapping[str, float]]
 """connector name → country code (or ``"default"``) → price per segment."""
 
 
-def select_route(routes: Sequence[Route], *, to: str, country: str | None, kind: str,
-                 account: str) -> Route | None:
+def select_route(
+    routes: Sequence[Route], *, to: str, country: str | None, kind: str, account: str
+) -> Route | None:
     """The most specific matching route, or None when no route applies."""
     best: Route | None = None
     best_score: tuple[int, int] | None = None
@@ -92,8 +94,13 @@ def price_of(prices: PriceTable, connector: str, country: str | None) -> float |
     return table.get("default")
 
 
-def connector_order(route: Route, *, message_id: str = "", country: str | None = None,
-                    prices: PriceTable | None = None) -> tuple[str, ...]:
+def connector_order(
+    route: Route,
+    *,
+    message_id: str = "",
+    country: str | None = None,
+    prices: PriceTable | None = None,
+) -> tuple[str, ...]:
     """The route's connectors in the order this message should try them."""
     if route.strategy == "least_cost":
         table = prices or {}
@@ -104,8 +111,7 @@ def connector_order(route: Route, *, message_id: str = "", country: str | None =
 
         return tuple(sorted(route.connectors, key=cost))
     if route.strategy == "weighted":
-        seed = int.from_bytes(hashlib.blake2b(message_id.encode(), digest_size=8).digest(),
-                              "big")
+        seed = int.from_bytes(hashlib.blake2b(message_id.encode(), digest_size=8).digest(), "big")
         rng = random.Random(seed)
         remaining = list(route.connectors)
         order: list[str] = []
@@ -121,9 +127,14 @@ def connector_order(route: Route, *, message_id: str = "", country: str | None =
     return route.connectors
 
 
-def connector_for_attempt(route: Route, attempt: int, *, message_id: str = "",
-                          country: str | None = None,
-                          prices: PriceTable | None = None) -> str:
+def connector_for_attempt(
+    route: Route,
+    attempt: int,
+    *,
+    message_id: str = "",
+    country: str | None = None,
+    prices: PriceTable | None = None,
+) -> str:
     """The connector for the ``attempt``-th try (1-based): the order walked in a ring."""
     order = connector_order(route, message_id=message_id, country=country, prices=prices)
     return order[(max(attempt, 1) - 1) % len(order)]
@@ -145,28 +156,48 @@ class Explanation:
         out.append(f"chosen: {self.route.name} (strategy {self.route.strategy})")
         out += [f"  attempt {i}: {name}" for i, name in enumerate(self.order, start=1)]
         if len(self.order) > 1:
-            out.append("  later attempts go round the same order; a connector whose circuit "
-                       "is open is skipped while another is usable")
+            out.append(
+                "  later attempts go round the same order; a connector whose circuit "
+                "is open is skipped while another is usable"
+            )
         return out
 
 
-def explain(routes: Sequence[Route], *, to: str, country: str | None, kind: str, account: str,
-            prices: PriceTable | None = None, message_id: str = "") -> Explanation:
+def explain(
+    routes: Sequence[Route],
+    *,
+    to: str,
+    country: str | None,
+    kind: str,
+    account: str,
+    prices: PriceTable | None = None,
+    message_id: str = "",
+) -> Explanation:
     """Which route a message would take, which connectors in which order, and why."""
-    reasons = tuple((r.name, r.why(to=to, country=country, kind=kind, account=account))
-                    for r in routes)
+    reasons = tuple(
+        (r.name, r.why(to=to, country=country, kind=kind, account=account)) for r in routes
+    )
     route = select_route(routes, to=to, country=country, kind=kind, account=account)
-    order = () if route is None else connector_order(route, message_id=message_id,
-                                                     country=country, prices=prices)
+    order = (
+        ()
+        if route is None
+        else connector_order(route, message_id=message_id, country=country, prices=prices)
+    )
     return Explanation(route, order, reasons)
 
 
 def route_to_dict(route: Route) -> dict[str, Any]:
     """The JSON form of a route (admin API, stored route table)."""
-    return {"name": route.name, "countries": sorted(route.countries),
-            "prefixes": list(route.prefixes), "kinds": sorted(route.kinds),
-            "accounts": sorted(route.accounts), "strategy": route.strategy,
-            "connectors": list(route.connectors), "weights": dict(route.weights)}
+    return {
+        "name": route.name,
+        "countries": sorted(route.countries),
+        "prefixes": list(route.prefixes),
+        "kinds": sorted(route.kinds),
+        "accounts": sorted(route.accounts),
+        "strategy": route.strategy,
+        "connectors": list(route.connectors),
+        "weights": dict(route.weights),
+    }
 
 
 def route_from_dict(data: Mapping[str, Any]) -> Route:
@@ -180,9 +211,13 @@ def route_from_dict(data: Mapping[str, Any]) -> Route:
     weights = {str(k): float(v) for k, v in (data.get("weights") or {}).items()}
     if any(not math.isfinite(w) or w < 0 for w in weights.values()):
         raise ValueError("route weights must be finite and not negative")
-    return Route(name=str(data["name"]), connectors=connectors,
-                 countries=frozenset(str(c).upper() for c in data.get("countries", ())),
-                 prefixes=tuple(data.get("prefixes", ())),
-                 kinds=frozenset(data.get("kinds", ())),
-                 accounts=frozenset(data.get("accounts", ())), strategy=strategy,
-                 weights=weights)
+    return Route(
+        name=str(data["name"]),
+        connectors=connectors,
+        countries=frozenset(str(c).upper() for c in data.get("countries", ())),
+        prefixes=tuple(data.get("prefixes", ())),
+        kinds=frozenset(data.get("kinds", ())),
+        accounts=frozenset(data.get("accounts", ())),
+        strategy=strategy,
+        weights=weights,
+    )

@@ -105,13 +105,17 @@ def _render(text: str, mode: bool | None, rng: random.Random) -> tuple[str, str 
         return text, None
     rendered = spintax.render(template, rng.getrandbits(63))
     if len(rendered.variant) > MAX_VARIANT_LENGTH:
-        raise SmsError(ErrorCode.SPINTAX_SYNTAX, "The template has too many spintax groups "
-                       "(at most about 100 choices per message).", field="message")
+        raise SmsError(
+            ErrorCode.SPINTAX_SYNTAX,
+            "The template has too many spintax groups (at most about 100 choices per message).",
+            field="message",
+        )
     return rendered.text, rendered.variant
 
 
-def prepare(request: SendRequest, *, account_id: str, policy: AcceptPolicy, now: float,
-            rng: random.Random) -> Prepared:
+def prepare(
+    request: SendRequest, *, account_id: str, policy: AcceptPolicy, now: float, rng: random.Random
+) -> Prepared:
     """Validate and shape one request into a queued (or scheduled) message.
 
     Raises :class:`SmsError` with the field at fault; nothing is stored here.
@@ -129,23 +133,30 @@ def prepare(request: SendRequest, *, account_id: str, policy: AcceptPolicy, now:
     status = MessageStatus.QUEUED
     if request.send_at is not None:
         if request.send_at > now + MAX_SCHEDULE_AHEAD:
-            raise SmsError(ErrorCode.INVALID_SCHEDULE, "send_at is more than 90 days ahead",
-                           field="send_at")
+            raise SmsError(
+                ErrorCode.INVALID_SCHEDULE, "send_at is more than 90 days ahead", field="send_at"
+            )
         if request.send_at > now:
             not_before = request.send_at
             status = MessageStatus.SCHEDULED
     validity = request.validity if request.validity is not None else policy.default_validity
     if not MIN_VALIDITY <= validity <= MAX_VALIDITY:
-        raise SmsError(ErrorCode.INVALID_SCHEDULE,
-                       f"validity must be between {int(MIN_VALIDITY)} and {int(MAX_VALIDITY)} "
-                       "seconds", field="validity")
+        raise SmsError(
+            ErrorCode.INVALID_SCHEDULE,
+            f"validity must be between {int(MIN_VALIDITY)} and {int(MAX_VALIDITY)} seconds",
+            field="validity",
+        )
     priority = DEFAULT_PRIORITY if request.priority is None else request.priority
     if not 0 <= priority <= 9:
-        raise SmsError(ErrorCode.VALIDATION_ERROR, "priority must be between 0 and 9",
-                       field="priority")
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR, "priority must be between 0 and 9", field="priority"
+        )
     if request.client_ref is not None and len(request.client_ref) > 200:
-        raise SmsError(ErrorCode.VALIDATION_ERROR, "client_ref is longer than 200 characters",
-                       field="client_ref")
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR,
+            "client_ref is longer than 200 characters",
+            field="client_ref",
+        )
     message = Message(
         id=request.message_id or new_id("msg", now, rng.randbytes(10)),
         account_id=account_id,
@@ -175,9 +186,16 @@ def prepare(request: SendRequest, *, account_id: str, policy: AcceptPolicy, now:
 class Acceptor:
     """Prepares requests and commits the valid ones through the group committer."""
 
-    def __init__(self, committer: GroupCommitter, policy: AcceptPolicy, clock: Clock, *,
-                 on_accepted: Callable[[], None] | None = None,
-                 rng: random.Random | None = None, db: Database | None = None) -> None:
+    def __init__(
+        self,
+        committer: GroupCommitter,
+        policy: AcceptPolicy,
+        clock: Clock,
+        *,
+        on_accepted: Callable[[], None] | None = None,
+        rng: random.Random | None = None,
+        db: Database | None = None,
+    ) -> None:
         self._screen = SuppressionScreen(db) if db is not None else None
         self._committer = committer
         self.policy = policy
@@ -185,20 +203,25 @@ class Acceptor:
         self._on_accepted = on_accepted
         self._rng = rng or random.Random()
 
-    def prepare_all(self, account_id: str,
-                    requests: Sequence[SendRequest]) -> list[Prepared | SmsError]:
+    def prepare_all(
+        self, account_id: str, requests: Sequence[SendRequest]
+    ) -> list[Prepared | SmsError]:
         now = self._clock.now()
         results: list[Prepared | SmsError] = []
         for request in requests:
             try:
-                results.append(prepare(request, account_id=account_id, policy=self.policy,
-                                       now=now, rng=self._rng))
+                results.append(
+                    prepare(
+                        request, account_id=account_id, policy=self.policy, now=now, rng=self._rng
+                    )
+                )
             except SmsError as error:
                 results.append(error)
         return results
 
-    async def screen(self, account_id: str,
-                     results: Sequence[Prepared | SmsError]) -> list[Prepared | SmsError]:
+    async def screen(
+        self, account_id: str, results: Sequence[Prepared | SmsError]
+    ) -> list[Prepared | SmsError]:
         """Refuse recipients on the account's suppression list (``recipient_opted_out``).
 
         One query for all numbers of the batch, shared with concurrent calls
@@ -212,15 +235,19 @@ class Acceptor:
             return list(results)
         screened: list[Prepared | SmsError] = []
         for result in results:
-            if isinstance(result, Prepared) and result.message.to in blocked and not (
-                    exempt_otp and result.message.kind is MessageKind.OTP):
+            if (
+                isinstance(result, Prepared)
+                and result.message.to in blocked
+                and not (exempt_otp and result.message.kind is MessageKind.OTP)
+            ):
                 screened.append(SmsError(ErrorCode.RECIPIENT_OPTED_OUT, field="to"))
             else:
                 screened.append(result)
         return screened
 
-    async def commit(self, prepared: Sequence[Prepared],
-                     idempotency: IdempotencyWrite | None = None) -> None:
+    async def commit(
+        self, prepared: Sequence[Prepared], idempotency: IdempotencyWrite | None = None
+    ) -> None:
         """Persist the prepared messages (and the idempotency record) in one transaction.
 
         Raises ``IdempotencyTaken`` (nothing stored: replay the stored answer) or

@@ -95,8 +95,9 @@ class BatchWorker(Generic[T]):
                     self._queue.put_nowait(entry)
                 await asyncio.sleep(self._retry_pause)
 
-    async def _apply_isolating(self, batch: list[tuple[T, asyncio.Future[None] | None]]
-                               ) -> list[tuple[T, asyncio.Future[None] | None]]:
+    async def _apply_isolating(
+        self, batch: list[tuple[T, asyncio.Future[None] | None]]
+    ) -> list[tuple[T, asyncio.Future[None] | None]]:
         """Apply a batch; if it fails, apply its items one by one.
 
         Returns what must be retried later. When every item fails on its own too, the cause
@@ -111,8 +112,9 @@ class BatchWorker(Generic[T]):
             if len(batch) == 1:
                 log.exception("%s: applying 1 item failed; retrying shortly", self.name)
                 return batch
-            log.warning("%s: a batch of %d failed; applying its items one by one", self.name,
-                        len(batch))
+            log.warning(
+                "%s: a batch of %d failed; applying its items one by one", self.name, len(batch)
+            )
         failed = []
         for entry in batch:
             try:

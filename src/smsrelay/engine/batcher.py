@@ -39,12 +39,14 @@ class IdempotencyWrite:
 class _Work:
     messages: Sequence[Message]
     idempotency: IdempotencyWrite | None
-    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop()
-                                       .create_future())
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
-ClaimAlong = Callable[[], AbstractAsyncContextManager[
-    Callable[[AsyncConnection, float], Awaitable[None]]]]
+ClaimAlong = Callable[
+    [], AbstractAsyncContextManager[Callable[[AsyncConnection, float], Awaitable[None]]]
+]
 """``Dispatcher.claim_along``: claims due messages inside the commit that stored them."""
 
 
@@ -57,8 +59,14 @@ async def _no_claim() -> AsyncIterator[Callable[[AsyncConnection, float], Awaita
 
 
 class GroupCommitter:
-    def __init__(self, db: Database, now: Callable[[], float], *, max_rows: int = 5000,
-                 claim_along: ClaimAlong | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        now: Callable[[], float],
+        *,
+        max_rows: int = 5000,
+        claim_along: ClaimAlong | None = None,
+    ) -> None:
         """``claim_along``: the dispatcher's, so each commit also claims what it made due."""
         self._db = db
         self._now = now
@@ -79,8 +87,9 @@ class GroupCommitter:
         if self._task is not None:
             await self._task
 
-    async def commit(self, messages: Sequence[Message],
-                     idempotency: IdempotencyWrite | None = None) -> None:
+    async def commit(
+        self, messages: Sequence[Message], idempotency: IdempotencyWrite | None = None
+    ) -> None:
         """Return once ``messages`` (and the idempotency record) are durably committed."""
         if self._task is None or self._closing:
             raise RuntimeError("the group committer is not running")
@@ -134,8 +143,15 @@ class GroupCommitter:
             for work in batch:
                 if work.idempotency is not None:
                     i = work.idempotency
-                    await idem_store.put_idempotency(conn, i.account_id, i.key, i.request_hash,
-                                                     i.response_status, i.response_body, now)
+                    await idem_store.put_idempotency(
+                        conn,
+                        i.account_id,
+                        i.key,
+                        i.request_hash,
+                        i.response_status,
+                        i.response_body,
+                        now,
+                    )
             if rows:
                 await claim(conn, now)
         self.commits += 1

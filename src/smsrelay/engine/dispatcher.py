@@ -66,25 +66,37 @@ class _Result:
 
 
 class Dispatcher:
-    def __init__(self, db: Database, connectors: Mapping[str, Connector],
-                 routes: Sequence[Route], retry: RetryPolicy, clock: Clock, *,
-                 settings: DispatchSettings | None = None,
-                 account_names: Callable[[str], str] | None = None,
-                 on_callbacks: Callable[[], None] | None = None,
-                 outbox: CallbackOutbox | None = None,
-                 rates: Mapping[str, float] | None = None,
-                 prices: PriceTable | None = None,
-                 country_rates: Mapping[str, Mapping[str, float]] | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        connectors: Mapping[str, Connector],
+        routes: Sequence[Route],
+        retry: RetryPolicy,
+        clock: Clock,
+        *,
+        settings: DispatchSettings | None = None,
+        account_names: Callable[[str], str] | None = None,
+        on_callbacks: Callable[[], None] | None = None,
+        outbox: CallbackOutbox | None = None,
+        rates: Mapping[str, float] | None = None,
+        prices: PriceTable | None = None,
+        country_rates: Mapping[str, Mapping[str, float]] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self._db = db
         self._connectors = dict(connectors)
         self.settings = settings or DispatchSettings()
         rates = rates or {}
-        self.lanes = {name: Lane(name, rates.get(name, 0.0),
-                                 marketing_share=self.settings.marketing_share,
-                                 country_rates=(country_rates or {}).get(name),
-                                 unlimited_room=self.settings.max_inflight)
-                      for name in self._connectors}
+        self.lanes = {
+            name: Lane(
+                name,
+                rates.get(name, 0.0),
+                marketing_share=self.settings.marketing_share,
+                country_rates=(country_rates or {}).get(name),
+                unlimited_room=self.settings.max_inflight,
+            )
+            for name in self._connectors
+        }
         self.circuits = {name: CircuitBreaker() for name in self._connectors}
         self._held: dict[str, Message] = {}  # claimed by us, outcome not yet recorded
         self._routes = list(routes)
@@ -114,8 +126,10 @@ class Dispatcher:
             asyncio.create_task(self._claim_loop(), name="dispatch-claim"),
             asyncio.create_task(self._record_loop(), name="dispatch-record"),
             asyncio.create_task(self._housekeeping_loop(), name="dispatch-housekeeping"),
-            *(asyncio.create_task(self._lane_loop(lane), name=f"lane-{lane.name}")
-              for lane in self.lanes.values()),
+            *(
+                asyncio.create_task(self._lane_loop(lane), name=f"lane-{lane.name}")
+                for lane in self.lanes.values()
+            ),
         ]
 
     async def stop(self) -> None:
@@ -167,9 +181,13 @@ class Dispatcher:
         return min(budget, lanes, self.settings.claim_batch)
 
     async def _claim_in(self, conn: AsyncConnection, now: float, limit: int) -> list[Message]:
-        claimed = await queue_store.claim(conn, worker=self.settings.worker_id, now=now,
-                                          lease_seconds=self.settings.lease_seconds,
-                                          limit=limit)
+        claimed = await queue_store.claim(
+            conn,
+            worker=self.settings.worker_id,
+            now=now,
+            lease_seconds=self.settings.lease_seconds,
+            limit=limit,
+        )
         self._backlog = len(claimed) >= limit
         return claimed
 
@@ -199,8 +217,9 @@ class Dispatcher:
         return self._backlog
 
     @contextlib.asynccontextmanager
-    async def claim_along(self) -> AsyncIterator[Callable[[AsyncConnection, float],
-                                                           Awaitable[None]]]:
+    async def claim_along(
+        self,
+    ) -> AsyncIterator[Callable[[AsyncConnection, float], Awaitable[None]]]:
         """Claim due messages inside another write transaction (the accept's group commit).
 
         Use it around that transaction and call what it yields with the connection before
@@ -245,8 +264,13 @@ class Dispatcher:
                     overflow.append(message)
             except Exception as error:  # a bad route must not strand a claimed message
                 log.exception("routing failed message_id=%s", message.id)
-                self._results.put_nowait(_Result(message, None, SubmitOutcome(
-                    error=ErrorCode.NO_ROUTE, detail=f"routing failed: {error}")))
+                self._results.put_nowait(
+                    _Result(
+                        message,
+                        None,
+                        SubmitOutcome(error=ErrorCode.NO_ROUTE, detail=f"routing failed: {error}"),
+                    )
+                )
         if overflow:
             await self._release(overflow)
         return len(overflow)
@@ -260,14 +284,26 @@ class Dispatcher:
         """
         route = self.route_for(message)
         if route is None:
-            self._results.put_nowait(_Result(message, None, SubmitOutcome(
-                error=ErrorCode.NO_ROUTE, detail="no route matches this message")))
+            self._results.put_nowait(
+                _Result(
+                    message,
+                    None,
+                    SubmitOutcome(error=ErrorCode.NO_ROUTE, detail="no route matches this message"),
+                )
+            )
             return True
         name = self._choose_connector(route, message)
         lane = self.lanes.get(name)
         if lane is None:
-            self._results.put_nowait(_Result(message, name, SubmitOutcome(
-                error=ErrorCode.NO_ROUTE, detail=f"connector {name!r} is not defined")))
+            self._results.put_nowait(
+                _Result(
+                    message,
+                    name,
+                    SubmitOutcome(
+                        error=ErrorCode.NO_ROUTE, detail=f"connector {name!r} is not defined"
+                    ),
+                )
+            )
             return True
         if lane.room() <= 0 and message.priority < lane.lowest_waiting_priority():
             return False
@@ -277,9 +313,12 @@ class Dispatcher:
     async def _release(self, messages: Sequence[Message]) -> None:
         """Hand claimed, unsent messages back to the queue (the attempt is not counted)."""
         async with self._db.transaction() as conn:
-            await queue_store.release_claims(conn, [m.id for m in messages],
-                                             worker=self.settings.worker_id,
-                                             now=self._clock.now())
+            await queue_store.release_claims(
+                conn,
+                [m.id for m in messages],
+                worker=self.settings.worker_id,
+                now=self._clock.now(),
+            )
         self._inflight -= len(messages)
         for message in messages:
             self._held.pop(message.id, None)
@@ -289,8 +328,9 @@ class Dispatcher:
         """The attempt's connector in the route's order for this message, skipping connectors
         whose circuit is open while another one of the route is usable."""
         now = self._clock.now()
-        order = connector_order(route, message_id=message.id, country=message.country,
-                                prices=self._prices)
+        order = connector_order(
+            route, message_id=message.id, country=message.country, prices=self._prices
+        )
         start = (max(message.attempts, 1) - 1) % len(order)
         for offset in range(len(order)):
             name = order[(start + offset) % len(order)]
@@ -299,16 +339,26 @@ class Dispatcher:
                 return name
         return order[start]
 
-    def add_connector(self, name: str, connector: Connector, *, rate: float = 0.0,
-                      country_rates: Mapping[str, float] | None = None,
-                      prices: Mapping[str, float] | None = None) -> None:
+    def add_connector(
+        self,
+        name: str,
+        connector: Connector,
+        *,
+        rate: float = 0.0,
+        country_rates: Mapping[str, float] | None = None,
+        prices: Mapping[str, float] | None = None,
+    ) -> None:
         """Start sending through a new connector (routes may name it from now on)."""
         if name in self._connectors:
             raise ValueError(f"connector {name!r} exists")
         self._connectors[name] = connector
-        self.lanes[name] = lane = Lane(name, rate, marketing_share=self.settings.marketing_share,
-                                       country_rates=country_rates,
-                                       unlimited_room=self.settings.max_inflight)
+        self.lanes[name] = lane = Lane(
+            name,
+            rate,
+            marketing_share=self.settings.marketing_share,
+            country_rates=country_rates,
+            unlimited_room=self.settings.max_inflight,
+        )
         self.circuits[name] = CircuitBreaker()
         self._prices = {**self._prices, name: dict(prices or {})}
         if self._tasks:
@@ -364,9 +414,13 @@ class Dispatcher:
             await asyncio.wait_for(self._wake.wait(), timeout)
 
     def route_for(self, message: Message) -> Route | None:
-        return select_route(self._routes, to=message.to, country=message.country,
-                            kind=str(message.kind),
-                            account=self._account_names(message.account_id))
+        return select_route(
+            self._routes,
+            to=message.to,
+            country=message.country,
+            kind=str(message.kind),
+            account=self._account_names(message.account_id),
+        )
 
     async def _submit(self, message: Message, name: str, connector: Connector) -> None:
         try:
@@ -406,16 +460,28 @@ class Dispatcher:
         # the same transaction claims the callbacks it queues and, while messages wait for
         # room, the next ones (the room these results free up): under load, neither needs a
         # transaction of its own
-        room = 0 if self._stopping or not self._tasks or not self._backlog \
+        room = (
+            0
+            if self._stopping or not self._tasks or not self._backlog
             else max(0, self._room(len(batch)))
+        )
         self._reserved += room
         try:
             async with self._outbox.transaction() as tx:
                 conn = tx.conn
-                changed: list[Message | None] = list(await queue_store.record_submitted_many(
-                    conn, [queue_store.SubmittedItem(r.message.id, r.connector or "",
-                                                     r.outcome.carrier_ids, deadline)
-                           for r in accepted], now, worker=self.settings.worker_id))
+                changed: list[Message | None] = list(
+                    await queue_store.record_submitted_many(
+                        conn,
+                        [
+                            queue_store.SubmittedItem(
+                                r.message.id, r.connector or "", r.outcome.carrier_ids, deadline
+                            )
+                            for r in accepted
+                        ],
+                        now,
+                        worker=self.settings.worker_id,
+                    )
+                )
                 for connector, ids in carrier_ids.items():
                     changed += await apply_early_receipts(conn, connector, ids, now)
                 for result in refused:
@@ -433,26 +499,44 @@ class Dispatcher:
             await self._take(claimed)
         self._capacity.set()
 
-    async def _record_refusal(self, conn: AsyncConnection, result: _Result,
-                              now: float) -> Message | None:
+    async def _record_refusal(
+        self, conn: AsyncConnection, result: _Result, now: float
+    ) -> Message | None:
         """A failed submit: retry later (on the route's next connector) or give up."""
         message, outcome = result.message, result.outcome
         assert outcome.error is not None
-        decision = self._retry.decide(attempts_made=message.attempts, error=outcome.error,
-                                      now=now, expires_at=message.expires_at, rng=self._rng)
+        decision = self._retry.decide(
+            attempts_made=message.attempts,
+            error=outcome.error,
+            now=now,
+            expires_at=message.expires_at,
+            rng=self._rng,
+        )
         if decision.retry_at is not None:
             self.stats["retried"] += 1
             await queue_store.record_retry(
-                conn, message.id, error_code=str(outcome.error), detail=outcome.detail,
-                retry_at=decision.retry_at, now=now, connector=result.connector,
-                worker=self.settings.worker_id)
+                conn,
+                message.id,
+                error_code=str(outcome.error),
+                detail=outcome.detail,
+                retry_at=decision.retry_at,
+                now=now,
+                connector=result.connector,
+                worker=self.settings.worker_id,
+            )
             return None
         self.stats["failed"] += 1
         code = decision.give_up_code or outcome.error
         detail = outcome.detail if code == outcome.error else decision.reason
         return await queue_store.record_failed(
-            conn, message.id, error_code=str(code), detail=detail, now=now,
-            connector=result.connector, worker=self.settings.worker_id)
+            conn,
+            message.id,
+            error_code=str(code),
+            detail=detail,
+            now=now,
+            connector=result.connector,
+            worker=self.settings.worker_id,
+        )
 
     # -- housekeeping ----------------------------------------------------------------------
 
@@ -472,9 +556,12 @@ class Dispatcher:
         async with self._outbox.transaction() as tx:
             conn = tx.conn
             if self._held:  # messages waiting in a throttled lane keep their lease
-                await queue_store.extend_leases(conn, list(self._held),
-                                                worker=self.settings.worker_id,
-                                                lease_until=now + self.settings.lease_seconds)
+                await queue_store.extend_leases(
+                    conn,
+                    list(self._held),
+                    worker=self.settings.worker_id,
+                    lease_until=now + self.settings.lease_seconds,
+                )
             returned = await queue_store.reclaim_expired_leases(conn, now)
             expired = await queue_store.expire_overdue(conn, now)
             unknown = await queue_store.time_out_unconfirmed(conn, now)
@@ -482,8 +569,7 @@ class Dispatcher:
             if await enqueue_status_callbacks(conn, [*expired, *unknown, *settled], now):
                 await tx.claim_due(now)
             if purge:
-                await receipt_store.purge_unmatched(
-                    conn, now - self.settings.unmatched_receipt_ttl)
+                await receipt_store.purge_unmatched(conn, now - self.settings.unmatched_receipt_ttl)
                 await idem_store.purge_idempotency(conn, now)
         if returned:
             log.warning("returned %d expired leases to the queue", returned)
@@ -492,6 +578,13 @@ class Dispatcher:
 
 def _outbound(message: Message) -> OutboundMessage:
     return OutboundMessage(
-        message_id=message.id, to=message.to, body=message.body, encoding=message.encoding,
-        segments=message.segments, sender=message.sender, kind=message.kind,
-        attempt=message.attempts, expires_at=message.expires_at)
+        message_id=message.id,
+        to=message.to,
+        body=message.body,
+        encoding=message.encoding,
+        segments=message.segments,
+        sender=message.sender,
+        kind=message.kind,
+        attempt=message.attempts,
+        expires_at=message.expires_at,
+    )

@@ -54,15 +54,15 @@ def combined_status(part_statuses: Sequence[str]) -> MessageStatus | None:
     return MessageStatus.DELIVERED
 
 
-async def apply_report(conn: AsyncConnection, report: DeliveryReport,
-                       now: float) -> Message | None:
+async def apply_report(conn: AsyncConnection, report: DeliveryReport, now: float) -> Message | None:
     """Apply one receipt inside the caller's transaction; the message if its status changed."""
     changed = await apply_reports(conn, [report], now)
     return changed[0] if changed else None
 
 
-async def apply_reports(conn: AsyncConnection, reports: Sequence[DeliveryReport],
-                        now: float) -> list[Message]:
+async def apply_reports(
+    conn: AsyncConnection, reports: Sequence[DeliveryReport], now: float
+) -> list[Message]:
     """Apply receipts in the caller's transaction with a fixed number of statements.
 
     Unknown carrier ids are parked for later; known ones update their part; every message
@@ -70,7 +70,8 @@ async def apply_reports(conn: AsyncConnection, reports: Sequence[DeliveryReport]
     changed. Receipts for the same part apply in arrival order (the last one wins).
     """
     parts, all_parts = await receipt_store.parts_for_receipts(
-        conn, [(r.connector, r.carrier_id) for r in reports])
+        conn, [(r.connector, r.carrier_id) for r in reports]
+    )
     unmatched = [r for r in reports if (r.connector, r.carrier_id) not in parts]
     await receipt_store.keep_unmatched_many(conn, unmatched, now)
     updates: dict[tuple[str, int], tuple[str, int, str, str | None]] = {}
@@ -78,18 +79,18 @@ async def apply_reports(conn: AsyncConnection, reports: Sequence[DeliveryReport]
         part = parts.get((r.connector, r.carrier_id))
         if part is None or r.status in (ReceiptStatus.ACCEPTED, ReceiptStatus.UNKNOWN):
             continue
-        updates[(part.message_id, part.seq)] = (part.message_id, part.seq, str(r.status),
-                                                 r.error)
+        updates[(part.message_id, part.seq)] = (part.message_id, part.seq, str(r.status), r.error)
     if not updates:
         return []
     await receipt_store.update_parts(conn, list(updates.values()), now)
     touched = sorted({message_id for message_id, _ in updates})
     for message_id in touched:  # the parts as just written, without reading them back
         all_parts[message_id] = [
-            dataclasses.replace(p, status=updates[key][2], error=updates[key][3],
-                                updated_at=now)
-            if (key := (p.message_id, p.seq)) in updates else p
-            for p in all_parts[message_id]]
+            dataclasses.replace(p, status=updates[key][2], error=updates[key][3], updated_at=now)
+            if (key := (p.message_id, p.seq)) in updates
+            else p
+            for p in all_parts[message_id]
+        ]
     changes = []
     for message_id in touched:
         message_parts = all_parts.get(message_id, [])
@@ -97,19 +98,21 @@ async def apply_reports(conn: AsyncConnection, reports: Sequence[DeliveryReport]
         if final is None:
             continue
         errors = [p.error for p in message_parts if p.error and p.status != "delivered"]
-        detail = None if final is MessageStatus.DELIVERED or not errors else \
-            f"carrier error {errors[0]}"
-        changes.append(message_store.StatusChange(message_id, final, _ERROR_OF.get(final),
-                                                  detail))
+        detail = (
+            None if final is MessageStatus.DELIVERED or not errors else f"carrier error {errors[0]}"
+        )
+        changes.append(message_store.StatusChange(message_id, final, _ERROR_OF.get(final), detail))
     carrier_ids = {m: [p.carrier_id for p in all_parts.get(m, [])] for m in touched}
     return await message_store.change_status_many(conn, changes, now, carrier_ids=carrier_ids)
 
 
-async def apply_early_receipts(conn: AsyncConnection, connector: str,
-                               carrier_ids: Sequence[str], now: float) -> list[Message]:
+async def apply_early_receipts(
+    conn: AsyncConnection, connector: str, carrier_ids: Sequence[str], now: float
+) -> list[Message]:
     """Apply receipts that arrived before their submit outcome was stored."""
     return await apply_reports(
-        conn, await receipt_store.take_unmatched(conn, connector, carrier_ids), now)
+        conn, await receipt_store.take_unmatched(conn, connector, carrier_ids), now
+    )
 
 
 async def apply_late_matches(conn: AsyncConnection, now: float) -> list[Message]:
@@ -122,9 +125,15 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
 
     name = "dlr"
 
-    def __init__(self, db: Database, clock: Clock, *,
-                 on_callbacks: Callable[[], None] | None = None,
-                 outbox: CallbackOutbox | None = None, max_batch: int = 1000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        on_callbacks: Callable[[], None] | None = None,
+        outbox: CallbackOutbox | None = None,
+        max_batch: int = 1000,
+    ) -> None:
         """``outbox``: where the batch's transaction is opened (a ``WebhookSender`` claims the
         callbacks it queues); without one, ``on_callbacks`` is called after such a commit."""
         super().__init__(max_batch=max_batch)
@@ -133,9 +142,13 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
 
     async def report(self, report: DeliveryReport) -> None:
         """The connectors' sink: returns once the receipt is stored (then it may be acked)."""
-        await self.submit(dataclasses.replace(
-            report, carrier_id=clean_text(report.carrier_id, 80),
-            error=None if report.error is None else clean_text(report.error, 40)))
+        await self.submit(
+            dataclasses.replace(
+                report,
+                carrier_id=clean_text(report.carrier_id, 80),
+                error=None if report.error is None else clean_text(report.error, 40),
+            )
+        )
 
     async def _apply_batch(self, batch: Sequence[DeliveryReport]) -> None:
         if not batch:

@@ -38,9 +38,15 @@ class _Pool:
 
 
 class HttpPoster:
-    def __init__(self, *, timeout: float = 10.0, max_idle_per_host: int = 16,
-                 user_agent: str = "smsrelay", ssl_context: ssl.SSLContext | None = None,
-                 block_private: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        max_idle_per_host: int = 16,
+        user_agent: str = "smsrelay",
+        ssl_context: ssl.SSLContext | None = None,
+        block_private: bool = False,
+    ) -> None:
         self.timeout = timeout
         self.block_private = block_private
         self.max_idle_per_host = max_idle_per_host
@@ -60,8 +66,12 @@ class HttpPoster:
             raise HttpError("only http and https URLs")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host_header = parts.netloc.rsplit("@", 1)[-1]
-        lines = [f"POST {target} HTTP/1.1", f"Host: {host_header}",
-                 f"User-Agent: {self.user_agent}", f"Content-Length: {len(body)}"]
+        lines = [
+            f"POST {target} HTTP/1.1",
+            f"Host: {host_header}",
+            f"User-Agent: {self.user_agent}",
+            f"Content-Length: {len(body)}",
+        ]
         lines += [f"{k}: {v}" for k, v in headers.items() if "\r" not in v and "\n" not in v]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         key = (scheme, host, port)
@@ -90,8 +100,9 @@ class HttpPoster:
             conn.writer.close()
         return status
 
-    async def _connection(self, key: tuple[str, str, int], *,
-                          fresh: bool = False) -> tuple[_Conn, bool]:
+    async def _connection(
+        self, key: tuple[str, str, int], *, fresh: bool = False
+    ) -> tuple[_Conn, bool]:
         pool = self._pools.get(key)
         while pool and pool.idle and not fresh:
             conn = pool.idle.pop()
@@ -104,8 +115,12 @@ class HttpPoster:
             address = await _public_address(host, port)
         try:
             reader, writer = await asyncio.open_connection(
-                address, port, ssl=self._ssl if scheme == "https" else None,
-                server_hostname=host if scheme == "https" else None, limit=MAX_HEADER_BYTES)
+                address,
+                port,
+                ssl=self._ssl if scheme == "https" else None,
+                server_hostname=host if scheme == "https" else None,
+                limit=MAX_HEADER_BYTES,
+            )
         except ssl.SSLError as error:
             raise HttpError(f"TLS: {error}") from None
         except OSError as error:
@@ -179,8 +194,7 @@ async def _public_address(host: str, port: int) -> str:
     DNS answer could change between the check and the connection.
     """
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port,
-                                                              type=socket.SOCK_STREAM)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as error:
         raise HttpError(f"resolve: {error}") from None
     for *_, sockaddr in infos:

@@ -55,15 +55,17 @@ def normalise_address(address: str) -> str:
 
 def inbound_payload(item: StoredInbound) -> str:
     """The inbound webhook body (signed and sent as is)."""
-    return orjson.dumps({
-        "type": "inbound",
-        "inbound_id": item.id,
-        "from": item.from_number,
-        "to": item.to_number,
-        "message": item.body,
-        "timestamp": iso(item.received_at),
-        "keyword": item.keyword,
-    }).decode()
+    return orjson.dumps(
+        {
+            "type": "inbound",
+            "inbound_id": item.id,
+            "from": item.from_number,
+            "to": item.to_number,
+            "message": item.body,
+            "timestamp": iso(item.received_at),
+            "keyword": item.keyword,
+        }
+    ).decode()
 
 
 class InboundProcessor(BatchWorker[InboundMessage]):
@@ -71,11 +73,16 @@ class InboundProcessor(BatchWorker[InboundMessage]):
 
     name = "inbound"
 
-    def __init__(self, db: Database, clock: Clock, *,
-                 optout_keywords: Iterable[str] = DEFAULT_OPTOUT,
-                 optin_keywords: Iterable[str] = DEFAULT_OPTIN,
-                 on_callbacks: Callable[[], None] | None = None,
-                 max_batch: int = 500) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        optout_keywords: Iterable[str] = DEFAULT_OPTOUT,
+        optin_keywords: Iterable[str] = DEFAULT_OPTIN,
+        on_callbacks: Callable[[], None] | None = None,
+        max_batch: int = 500,
+    ) -> None:
         super().__init__(max_batch=max_batch)
         self._db = db
         self._clock = clock
@@ -85,42 +92,58 @@ class InboundProcessor(BatchWorker[InboundMessage]):
 
     async def mo(self, message: InboundMessage) -> None:
         """The connectors' sink: returns once the message is stored (then it may be acked)."""
-        await self.submit(dataclasses.replace(
-            message, sender=clean_text(message.sender, 64), to=clean_text(message.to, 64),
-            body=clean_text(message.body, 10_000),
-            carrier_id=None if message.carrier_id is None else clean_text(message.carrier_id,
-                                                                          80)))
+        await self.submit(
+            dataclasses.replace(
+                message,
+                sender=clean_text(message.sender, 64),
+                to=clean_text(message.to, 64),
+                body=clean_text(message.body, 10_000),
+                carrier_id=None
+                if message.carrier_id is None
+                else clean_text(message.carrier_id, 80),
+            )
+        )
 
     async def _apply_batch(self, batch: Sequence[InboundMessage]) -> None:
         if not batch:
             return
         now = self._clock.now()
         async with self._db.transaction() as conn:
-            owners = await number_store.owners_of(
-                conn, [normalise_address(m.to) for m in batch])
+            owners = await number_store.owners_of(conn, [normalise_address(m.to) for m in batch])
             stored = [self._stored(m, owners, now) for m in batch]
             await inbound_store.insert_inbound(conn, stored)
             await self._apply_keywords(conn, stored, now)
             webhooks = await self._forward(conn, stored, now)
         for item in stored:
-            log.info("inbound stored id=%s connector=%s account=%s keyword=%s", item.id,
-                     item.connector, item.account_id, item.keyword)
+            log.info(
+                "inbound stored id=%s connector=%s account=%s keyword=%s",
+                item.id,
+                item.connector,
+                item.account_id,
+                item.keyword,
+            )
         if webhooks and self._on_callbacks is not None:
             self._on_callbacks()
 
-    def _stored(self, message: InboundMessage, owners: dict[str, str],
-                now: float) -> StoredInbound:
+    def _stored(self, message: InboundMessage, owners: dict[str, str], now: float) -> StoredInbound:
         to = normalise_address(message.to)
         found = match_keyword(message.body, self._optout, self._optin)
         return StoredInbound(
-            id=new_id("mo", now), account_id=owners.get(to), connector=message.connector,
-            from_number=normalise_address(message.sender)[:21], to_number=to[:21],
-            body=message.body, carrier_id=message.carrier_id,
-            keyword=found.keyword[:16] if found else None, received_at=message.received_at,
-            created_at=now)
+            id=new_id("mo", now),
+            account_id=owners.get(to),
+            connector=message.connector,
+            from_number=normalise_address(message.sender)[:21],
+            to_number=to[:21],
+            body=message.body,
+            carrier_id=message.carrier_id,
+            keyword=found.keyword[:16] if found else None,
+            received_at=message.received_at,
+            created_at=now,
+        )
 
-    async def _apply_keywords(self, conn: AsyncConnection, stored: Sequence[StoredInbound],
-                              now: float) -> None:
+    async def _apply_keywords(
+        self, conn: AsyncConnection, stored: Sequence[StoredInbound], now: float
+    ) -> None:
         for item in stored:
             if item.account_id is None or item.keyword is None:
                 continue
@@ -129,14 +152,14 @@ class InboundProcessor(BatchWorker[InboundMessage]):
                 continue
             if found.action is KeywordAction.OPT_OUT:
                 await suppression_store.add_suppression(
-                    conn, item.account_id, item.from_number, reason="optout", source="mo",
-                    now=now)
+                    conn, item.account_id, item.from_number, reason="optout", source="mo", now=now
+                )
             else:
-                await suppression_store.remove_suppression(conn, item.account_id,
-                                                           item.from_number)
+                await suppression_store.remove_suppression(conn, item.account_id, item.from_number)
 
-    async def _forward(self, conn: AsyncConnection, stored: Sequence[StoredInbound],
-                       now: float) -> int:
+    async def _forward(
+        self, conn: AsyncConnection, stored: Sequence[StoredInbound], now: float
+    ) -> int:
         """Queue the inbound webhook and the SMPP deliver_sm of each assigned message."""
         hooks: list[tuple[str, str, str, str]] = []
         smpp: list[smpp_store.NewSmppDelivery] = []
@@ -149,16 +172,22 @@ class InboundProcessor(BatchWorker[InboundMessage]):
             if account_id not in urls:
                 account = await account_store.get_account(conn, account_id)
                 urls[account_id] = account.inbound_webhook_url if account else None
-                has_smpp[account_id] = bool(
-                    await smpp_user_store.list_smpp_users(conn, account_id))
+                has_smpp[account_id] = bool(await smpp_user_store.list_smpp_users(conn, account_id))
             url = urls[account_id]
             if url:
                 hooks.append((account_id, item.id, url, inbound_payload(item)))
             if has_smpp[account_id]:
-                smpp.append(smpp_store.NewSmppDelivery(
-                    account_id=account_id, smpp_user_id=None, kind="mo", ref_id=item.id,
-                    source_addr=item.from_number.lstrip("+"),
-                    destination_addr=item.to_number.lstrip("+"), body=item.body))
+                smpp.append(
+                    smpp_store.NewSmppDelivery(
+                        account_id=account_id,
+                        smpp_user_id=None,
+                        kind="mo",
+                        ref_id=item.id,
+                        source_addr=item.from_number.lstrip("+"),
+                        destination_addr=item.to_number.lstrip("+"),
+                        body=item.body,
+                    )
+                )
         await webhook_store.enqueue_webhooks(conn, hooks, now)
         await smpp_store.enqueue_smpp(conn, smpp, now)
         return len(hooks)

@@ -33,11 +33,18 @@ class _Entry:
 
 
 class Lane:
-    def __init__(self, name: str, rate: float = 0.0, *, marketing_share: float = 0.1,
-                 country_rates: Mapping[str, float] | None = None,
-                 lookahead: float = 2.0, unlimited_room: int = 1000,
-                 now: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        name: str,
+        rate: float = 0.0,
+        *,
+        marketing_share: float = 0.1,
+        country_rates: Mapping[str, float] | None = None,
+        lookahead: float = 2.0,
+        unlimited_room: int = 1000,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.name = name
         self.rate = rate
         self.marketing_share = marketing_share
@@ -45,11 +52,12 @@ class Lane:
         self.unlimited_room = unlimited_room
         self._now = now
         self._sleep = sleep
-        self._bucket = TokenBucket.full(rate, max(1.0, rate * 0.1), now()) if rate > 0 \
-            else None
+        self._bucket = TokenBucket.full(rate, max(1.0, rate * 0.1), now()) if rate > 0 else None
         self._countries = {
             country.upper(): TokenBucket.full(r, max(1.0, r * 0.1), now())
-            for country, r in (country_rates or {}).items() if r > 0}
+            for country, r in (country_rates or {}).items()
+            if r > 0
+        }
         self._high: list[_Entry] = []
         self._marketing: list[_Entry] = []
         self._order = itertools.count()
@@ -93,8 +101,9 @@ class Lane:
         return heapq.heappop(self._high or self._marketing)
 
     def _push(self, entry: _Entry) -> None:
-        heapq.heappush(self._marketing if entry.message.priority <= _MARKETING_FLOOR
-                       else self._high, entry)
+        heapq.heappush(
+            self._marketing if entry.message.priority <= _MARKETING_FLOOR else self._high, entry
+        )
 
     def _pick_sendable(self, now: float) -> tuple[Message | None, float]:
         """The best message whose destination country's own limit lets it go now.

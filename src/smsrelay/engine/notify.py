@@ -23,19 +23,25 @@ from smsrelay.store import accounts as account_store
 from smsrelay.store import smpp_outbox as smpp_store
 from smsrelay.store import webhooks as webhook_store
 
-NOTIFIED = frozenset({
-    MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
-    MessageStatus.EXPIRED, MessageStatus.REJECTED, MessageStatus.UNKNOWN,
-    MessageStatus.FAILED, MessageStatus.CANCELED,
-})
+NOTIFIED = frozenset(
+    {
+        MessageStatus.SENT,
+        MessageStatus.DELIVERED,
+        MessageStatus.UNDELIVERED,
+        MessageStatus.EXPIRED,
+        MessageStatus.REJECTED,
+        MessageStatus.UNKNOWN,
+        MessageStatus.FAILED,
+        MessageStatus.CANCELED,
+    }
+)
 """Every status after acceptance that a customer acts on (queued is the API's own answer)."""
 
 
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def status_payload(message: Message, at: float) -> str:
@@ -70,23 +76,34 @@ def receipt_wanted(message: Message) -> bool:
     return mode == 1 or (mode == 2 and message.status is not MessageStatus.DELIVERED)
 
 
-async def enqueue_client_receipts(conn: AsyncConnection, messages: Sequence[Message | None],
-                                  now: float) -> int:
+async def enqueue_client_receipts(
+    conn: AsyncConnection, messages: Sequence[Message | None], now: float
+) -> int:
     """Queue a deliver_sm receipt for each SMPP-accepted message that asked for one."""
     items = [
         smpp_store.NewSmppDelivery(
-            account_id=m.account_id, smpp_user_id=m.smpp_user_id, kind="receipt", ref_id=m.id,
-            source_addr=m.to.lstrip("+"), destination_addr=m.sender or "",
-            body=m.body[:20], status=str(m.status), error_code=m.error_code,
-            submitted_at=m.created_at, done_at=now)
-        for m in messages if m is not None and receipt_wanted(m)
+            account_id=m.account_id,
+            smpp_user_id=m.smpp_user_id,
+            kind="receipt",
+            ref_id=m.id,
+            source_addr=m.to.lstrip("+"),
+            destination_addr=m.sender or "",
+            body=m.body[:20],
+            status=str(m.status),
+            error_code=m.error_code,
+            submitted_at=m.created_at,
+            done_at=now,
+        )
+        for m in messages
+        if m is not None and receipt_wanted(m)
     ]
     await smpp_store.enqueue_smpp(conn, items, now)
     return len(items)
 
 
-async def enqueue_status_callbacks(conn: AsyncConnection, messages: Sequence[Message | None],
-                                   now: float) -> int:
+async def enqueue_status_callbacks(
+    conn: AsyncConnection, messages: Sequence[Message | None], now: float
+) -> int:
     """Queue one callback per message whose new status is notified and that has a target.
 
     Also queues the SMPP receipts those changes owe (:func:`enqueue_client_receipts`); the
@@ -102,7 +119,8 @@ async def enqueue_status_callbacks(conn: AsyncConnection, messages: Sequence[Mes
         if url is None:
             if message.account_id not in urls:
                 urls[message.account_id] = await account_store.webhook_url_of(
-                    conn, message.account_id)
+                    conn, message.account_id
+                )
             url = urls[message.account_id]
         if url:
             items.append((message.account_id, message.id, url, status_payload(message, now)))

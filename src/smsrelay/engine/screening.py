@@ -30,8 +30,7 @@ class SuppressionScreen:
 
     async def check(self, account_id: str, numbers: Iterable[str]) -> tuple[set[str], bool]:
         """The suppressed subset of ``numbers`` and the account's ``optout_exempt_otp``."""
-        future: asyncio.Future[tuple[set[str], bool]] = \
-            asyncio.get_running_loop().create_future()
+        future: asyncio.Future[tuple[set[str], bool]] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(account_id, []).append((frozenset(numbers), future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain(), name="suppression-screen")
@@ -44,8 +43,7 @@ class SuppressionScreen:
                 async with self._db.read() as conn:
                     for account_id, waiters in batch.items():
                         wanted = frozenset().union(*(n for n, _ in waiters))
-                        blocked = await suppression_store.suppressed_among(conn, account_id,
-                                                                           wanted)
+                        blocked = await suppression_store.suppressed_among(conn, account_id, wanted)
                         exempt = True
                         if blocked:
                             account = await account_store.get_account(conn, account_id)

@@ -37,9 +37,14 @@ async def finish(task: asyncio.Task[None] | None, timeout: float = 30.0) -> None
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def record_batches(queue: asyncio.Queue[T | None],
-                         record: Callable[[list[T]], Awaitable[None]], *, what: str,
-                         limit: int = 2000, pause: float = 0.5) -> None:
+async def record_batches(
+    queue: asyncio.Queue[T | None],
+    record: Callable[[list[T]], Awaitable[None]],
+    *,
+    what: str,
+    limit: int = 2000,
+    pause: float = 0.5,
+) -> None:
     """Record what arrives on ``queue`` in batches until a ``None`` says stop.
 
     Each batch is everything queued so far (up to ``limit``); a batch whose recording fails

@@ -44,8 +44,7 @@ class RateLimiter:
     def __init__(self) -> None:
         self._buckets: dict[str, TokenBucket] = {}
 
-    def check(self, key: str, amount: float, *, rate: float, burst: float,
-              now: float) -> float:
+    def check(self, key: str, amount: float, *, rate: float, burst: float, now: float) -> float:
         """0 when allowed (and spent), else the seconds to wait. ``rate`` 0 means no limit."""
         if rate <= 0:
             return 0.0

@@ -81,10 +81,15 @@ class OutboxTransaction:
 
     __slots__ = ("_claim", "claimed", "conn", "room", "skipped", "wanted")
 
-    def __init__(self, conn: AsyncConnection, room: int,
-                 claim: Callable[[AsyncConnection, float, int],
-                                 Awaitable[tuple[list[WebhookDelivery], set[int]]]] | None
-                 ) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        room: int,
+        claim: Callable[
+            [AsyncConnection, float, int], Awaitable[tuple[list[WebhookDelivery], set[int]]]
+        ]
+        | None,
+    ) -> None:
         self.conn = conn
         self.room = room
         self._claim = claim
@@ -128,11 +133,21 @@ class UnclaimedOutbox:
 
 
 class WebhookSender:
-    def __init__(self, db: Database, clock: Clock, *, policy: WebhookRetryPolicy | None = None,
-                 timeout: float = 10.0, concurrency: int = 64, per_host: int = 16,
-                 host_backoff_after: int = 3, idle_poll: float = 0.5,
-                 block_private: bool = False,
-                 lease_seconds: float = 60.0, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        policy: WebhookRetryPolicy | None = None,
+        timeout: float = 10.0,
+        concurrency: int = 64,
+        per_host: int = 16,
+        host_backoff_after: int = 3,
+        idle_poll: float = 0.5,
+        block_private: bool = False,
+        lease_seconds: float = 60.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._policy = policy or WebhookRetryPolicy()
@@ -160,13 +175,19 @@ class WebhookSender:
         self.stats = {"delivered": 0, "failed_attempts": 0, "dead": 0, "deferred": 0}
 
     async def start(self) -> None:
-        self._client = HttpPoster(timeout=self._timeout, max_idle_per_host=self._per_host,
-                                  user_agent=USER_AGENT, block_private=self._block_private)
+        self._client = HttpPoster(
+            timeout=self._timeout,
+            max_idle_per_host=self._per_host,
+            user_agent=USER_AGENT,
+            block_private=self._block_private,
+        )
 
     async def run(self) -> None:
         """Start the background pipeline (``start`` alone leaves delivery to the caller)."""
-        self._tasks = [asyncio.create_task(self._claim_loop(), name="webhooks-claim"),
-                       asyncio.create_task(self._record_loop(), name="webhooks-record")]
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="webhooks-claim"),
+            asyncio.create_task(self._record_loop(), name="webhooks-record"),
+        ]
 
     async def stop(self) -> None:
         """Stop claiming, let requests in flight finish (bounded by the timeout), record
@@ -262,15 +283,17 @@ class WebhookSender:
             self._reserved -= limit
         return len(due), await self._post_claimed(due, skipped)
 
-    async def _claim_in(self, conn: AsyncConnection, now: float,
-                        limit: int) -> tuple[list[WebhookDelivery], set[int]]:
+    async def _claim_in(
+        self, conn: AsyncConnection, now: float, limit: int
+    ) -> tuple[list[WebhookDelivery], set[int]]:
         """Claim due deliveries in the caller's transaction; deliveries to a host that is
         backing off are deferred at once (returned as skipped)."""
         if now - self._last_sweep >= 2.0 or now < self._last_sweep:
             self._last_sweep = now
             await webhook_store.release_blocked(conn, now)
-        due = await webhook_store.claim_webhooks(conn, now=now, lease_seconds=self._lease,
-                                                 limit=limit)
+        due = await webhook_store.claim_webhooks(
+            conn, now=now, lease_seconds=self._lease, limit=limit
+        )
         deferred: dict[float, list[int]] = {}
         for delivery in due:
             host = self._host(delivery.url)
@@ -355,8 +378,9 @@ class WebhookSender:
         finally:
             host.active -= 1
 
-    async def _post_in_slot(self, delivery: WebhookDelivery, host: _Host, body: bytes,
-                            headers: dict[str, str]) -> _Attempt:
+    async def _post_in_slot(
+        self, delivery: WebhookDelivery, host: _Host, body: bytes, headers: dict[str, str]
+    ) -> _Attempt:
         assert self._client is not None
         async with host.semaphore:
             started = time.perf_counter()
@@ -365,8 +389,9 @@ class WebhookSender:
             except TimeoutError:
                 return _Attempt(delivery, None, "timeout", _ms(started))
             except Exception as error:  # refused, reset, malformed URL: all just a failure
-                return _Attempt(delivery, None, f"{type(error).__name__}: {error}"[:500],
-                                _ms(started))
+                return _Attempt(
+                    delivery, None, f"{type(error).__name__}: {error}"[:500], _ms(started)
+                )
             return _Attempt(delivery, status, None, _ms(started))
 
     async def _record(self, attempts: Sequence[_Attempt]) -> None:
@@ -390,20 +415,28 @@ class WebhookSender:
                 if host.failures >= self._host_backoff_after:
                     # the host as a whole waits, growing like one delivery's backoff
                     excess = host.failures - self._host_backoff_after
-                    host.until = now + min(300.0, self._policy.backoff.nominal(
-                        min(excess + 1, 16)))
-                next_at = self._policy.decide(attempts_made=delivery.attempts + 1,
-                                              first_attempt_at=delivery.created_at,
-                                              now=now, rng=self._rng)
+                    host.until = now + min(300.0, self._policy.backoff.nominal(min(excess + 1, 16)))
+                next_at = self._policy.decide(
+                    attempts_made=delivery.attempts + 1,
+                    first_attempt_at=delivery.created_at,
+                    now=now,
+                    rng=self._rng,
+                )
                 outcome = "retry" if next_at is not None else "dead"
                 if next_at is None:
                     self.stats["dead"] += 1
-                    log.warning("webhook dead-lettered delivery=%s message_id=%s",
-                                delivery.id, delivery.message_id)
+                    log.warning(
+                        "webhook dead-lettered delivery=%s message_id=%s",
+                        delivery.id,
+                        delivery.message_id,
+                    )
                 if error is None:
                     error = f"HTTP {attempt.status}"
-            records.append(webhook_store.AttemptRecord(
-                delivery.id, attempt.status, error, attempt.duration_ms, outcome, next_at))
+            records.append(
+                webhook_store.AttemptRecord(
+                    delivery.id, attempt.status, error, attempt.duration_ms, outcome, next_at
+                )
+            )
         # the same transaction claims what is due now, among it the next callback of each
         # message whose delivery just ended
         async with self.transaction() as tx:

@@ -48,8 +48,12 @@ __all__ = [
     "to_number",
 ]
 
-_KINDS = {"OTP": MessageKind.OTP, "MKT": MessageKind.MARKETING,
-          "MARKETING": MessageKind.MARKETING, "TXN": MessageKind.TRANSACTIONAL}
+_KINDS = {
+    "OTP": MessageKind.OTP,
+    "MKT": MessageKind.MARKETING,
+    "MARKETING": MessageKind.MARKETING,
+    "TXN": MessageKind.TRANSACTIONAL,
+}
 
 STATE_OF: dict[MessageStatus, MessageState] = {
     MessageStatus.SCHEDULED: MessageState.ENROUTE,
@@ -92,18 +96,23 @@ def part_of(pdu: Pdu) -> tuple[Part | None, bytes]:
     if pdu.int_field("esm_class") & EsmClass.UDHI:
         udh, rest = encoding.parse_udh(data)
         if udh is None:
-            raise SmsError(ErrorCode.VALIDATION_ERROR, "malformed user data header",
-                           field="short_message")
+            raise SmsError(
+                ErrorCode.VALIDATION_ERROR, "malformed user data header", field="short_message"
+            )
         concat = udh.concat
         if concat is not None and concat.total > 1:
             return Part(concat.ref, concat.total, concat.seq, rest), rest
         return None, rest
-    total, seq, ref = (pdu.tlvs.get(k) for k in ("sar_total_segments", "sar_segment_seqnum",
-                                                 "sar_msg_ref_num"))
+    total, seq, ref = (
+        pdu.tlvs.get(k) for k in ("sar_total_segments", "sar_segment_seqnum", "sar_msg_ref_num")
+    )
     if isinstance(total, int) and isinstance(seq, int) and isinstance(ref, int) and total > 1:
         if not 1 <= seq <= total:
-            raise SmsError(ErrorCode.VALIDATION_ERROR, "sar_segment_seqnum out of range",
-                           field="sar_segment_seqnum")
+            raise SmsError(
+                ErrorCode.VALIDATION_ERROR,
+                "sar_segment_seqnum out of range",
+                field="sar_segment_seqnum",
+            )
         return Part(ref, total, seq, data), data
     return None, data
 
@@ -118,9 +127,11 @@ def decode_text(data_coding: int, data: bytes) -> str:
         return data.decode("latin-1")
     if data_coding == 8:
         return encoding.decode_ucs2(data)
-    raise SmsError(ErrorCode.VALIDATION_ERROR,
-                   f"data_coding {data_coding:#04x} is not supported (use 0, 1, 3 or 8)",
-                   field="data_coding")
+    raise SmsError(
+        ErrorCode.VALIDATION_ERROR,
+        f"data_coding {data_coding:#04x} is not supported (use 0, 1, 3 or 8)",
+        field="data_coding",
+    )
 
 
 def to_number(address: str) -> str:
@@ -140,7 +151,7 @@ def parse_smpp_time(value: str, now: float) -> float | None:
         return None
     if len(value) != 16 or not value[:15].isdigit() or value[15] not in "+-R":
         raise ValueError(f"not an SMPP time: {value!r}")
-    yy, mo, dd, hh, mi, ss = (int(value[i:i + 2]) for i in range(0, 12, 2))
+    yy, mo, dd, hh, mi, ss = (int(value[i : i + 2]) for i in range(0, 12, 2))
     if value[15] == "R":
         return now + ((yy * 365 + mo * 30 + dd) * 86400 + hh * 3600 + mi * 60 + ss)
     tenths, quarters = int(value[12]), int(value[13:15])
@@ -154,12 +165,14 @@ def _time(pdu: Pdu, name: str, now: float) -> float | None:
         return parse_smpp_time(pdu.str_field(name), now)
     except ValueError:
         field = "validity" if name == "validity_period" else "send_at"
-        raise SmsError(ErrorCode.INVALID_SCHEDULE, f"{name} is not a valid SMPP time",
-                       field=field) from None
+        raise SmsError(
+            ErrorCode.INVALID_SCHEDULE, f"{name} is not a valid SMPP time", field=field
+        ) from None
 
 
-def send_request(pdu: Pdu, to: str, text: str, *, now: float, smpp_user_id: str,
-                 message_id: str | None = None) -> SendRequest:
+def send_request(
+    pdu: Pdu, to: str, text: str, *, now: float, smpp_user_id: str, message_id: str | None = None
+) -> SendRequest:
     """The accept request for a (joined) submit_sm/data_sm/submit_multi destination."""
     send_at = _time(pdu, "schedule_delivery_time", now)
     expires = _time(pdu, "validity_period", now)
@@ -169,20 +182,30 @@ def send_request(pdu: Pdu, to: str, text: str, *, now: float, smpp_user_id: str,
         validity = min(max(expires - start, MIN_VALIDITY), MAX_VALIDITY)
     registered = pdu.int_field("registered_delivery") & 0x03
     return SendRequest(
-        to=to_number(to), message=text, sender=pdu.str_field("source_addr") or None,
+        to=to_number(to),
+        message=text,
+        sender=pdu.str_field("source_addr") or None,
         kind=_KINDS.get(pdu.str_field("service_type").upper(), MessageKind.TRANSACTIONAL),
-        validity=validity, send_at=send_at, spintax=False, origin="smpp",
-        smpp_user_id=smpp_user_id, receipt_requested=1 if registered == 3 else registered,
-        message_id=message_id)
+        validity=validity,
+        send_at=send_at,
+        spintax=False,
+        origin="smpp",
+        smpp_user_id=smpp_user_id,
+        receipt_requested=1 if registered == 3 else registered,
+        message_id=message_id,
+    )
 
 
 def _addr_fields(source: str, destination: str) -> dict[str, int | str]:
     def ton(addr: str) -> int:
         return 1 if addr.isdigit() else (5 if addr else 0)
 
-    return {"source_addr_ton": ton(source), "source_addr_npi": 1 if source.isdigit() else 0,
-            "dest_addr_ton": ton(destination),
-            "dest_addr_npi": 1 if destination.isdigit() else 0}
+    return {
+        "source_addr_ton": ton(source),
+        "source_addr_npi": 1 if source.isdigit() else 0,
+        "dest_addr_ton": ton(destination),
+        "dest_addr_npi": 1 if destination.isdigit() else 0,
+    }
 
 
 def receipt_pdu(item: SmppDelivery) -> Pdu:
@@ -191,16 +214,25 @@ def receipt_pdu(item: SmppDelivery) -> Pdu:
     state = STATE_OF[status]
     err = 0 if status is MessageStatus.DELIVERED else _error_number(item.error_code)
     text = format_receipt(
-        item.ref_id, state, err=err,
+        item.ref_id,
+        state,
+        err=err,
         submit_date=datetime.fromtimestamp(item.submitted_at or item.created_at, UTC),
         done_date=datetime.fromtimestamp(item.done_at or item.created_at, UTC),
-        text=item.body)
-    tlvs: dict[str | int, TlvValue] = {"receipted_message_id": item.ref_id,
-                                       "message_state": int(state)}
-    return deliver_sm(item.source_addr[:20], item.destination_addr[:20],
-                      text.encode("ascii", "replace"), tlvs=tlvs,
-                      esm_class=int(EsmClass.DELIVERY_RECEIPT),
-                      **_addr_fields(item.source_addr, item.destination_addr))
+        text=item.body,
+    )
+    tlvs: dict[str | int, TlvValue] = {
+        "receipted_message_id": item.ref_id,
+        "message_state": int(state),
+    }
+    return deliver_sm(
+        item.source_addr[:20],
+        item.destination_addr[:20],
+        text.encode("ascii", "replace"),
+        tlvs=tlvs,
+        esm_class=int(EsmClass.DELIVERY_RECEIPT),
+        **_addr_fields(item.source_addr, item.destination_addr),
+    )
 
 
 def _error_number(error_code: str | None) -> int:
@@ -224,6 +256,11 @@ def mo_pdu(item: SmppDelivery) -> Pdu:
     if len(data) > 254:
         tlvs["message_payload"] = data
         data = b""
-    return deliver_sm(item.source_addr[:20], item.destination_addr[:20], data, tlvs=tlvs,
-                      data_coding=coding, **_addr_fields(item.source_addr,
-                                                         item.destination_addr))
+    return deliver_sm(
+        item.source_addr[:20],
+        item.destination_addr[:20],
+        data,
+        tlvs=tlvs,
+        data_coding=coding,
+        **_addr_fields(item.source_addr, item.destination_addr),
+    )

@@ -46,9 +46,16 @@ _EXPIRE_EVERY = 60.0
 class OutboxDelivery:
     """Claims outbox rows for bound receivers and sends them as deliver_sm."""
 
-    def __init__(self, db: Database, clock: Clock, binds: Mapping[ServerSession, Bound], *,
-                 retry_delay: float = 5.0, poll_interval: float = 0.1,
-                 lease_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        binds: Mapping[ServerSession, Bound],
+        *,
+        retry_delay: float = 5.0,
+        poll_interval: float = 0.1,
+        lease_seconds: float = 60.0,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._binds = binds
@@ -68,8 +75,10 @@ class OutboxDelivery:
         self._wake.set()
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._claim_loop(), name="smpp-outbox"),
-                       asyncio.create_task(self._record_loop(), name="smpp-outbox-record")]
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="smpp-outbox"),
+            asyncio.create_task(self._record_loop(), name="smpp-outbox-record"),
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -120,15 +129,21 @@ class OutboxDelivery:
                 continue
             users = sorted({b.user.id for _, b in binds})
             async with self._db.transaction() as conn:
-                rows = await smpp_store.claim_smpp(conn, account_id, users, now=now,
-                                                   lease_seconds=self._lease, limit=room)
+                rows = await smpp_store.claim_smpp(
+                    conn, account_id, users, now=now, lease_seconds=self._lease, limit=room
+                )
             for row in rows:
                 sent += self._send(row, binds)
         return sent
 
     def _send(self, row: SmppDelivery, binds: list[tuple[ServerSession, Bound]]) -> int:
-        eligible = [s for s, b in binds if s.can_deliver and s.window_free > 0
-                    and (row.smpp_user_id is None or b.user.id == row.smpp_user_id)]
+        eligible = [
+            s
+            for s, b in binds
+            if s.can_deliver
+            and s.window_free > 0
+            and (row.smpp_user_id is None or b.user.id == row.smpp_user_id)
+        ]
         if not eligible:
             self._done(row, False, immediate=True)
             return 0
@@ -142,15 +157,18 @@ class OutboxDelivery:
         future.add_done_callback(lambda f: self._answered(row, session, f))
         return 1
 
-    def _answered(self, row: SmppDelivery, session: ServerSession,
-                  future: asyncio.Future[Pdu]) -> None:
+    def _answered(
+        self, row: SmppDelivery, session: ServerSession, future: asyncio.Future[Pdu]
+    ) -> None:
         if future.cancelled():
             self._done(row, False)
             return
         error = future.exception()
         if isinstance(error, ResponseTimeout):
-            log.warning("smpp client system_id=%s stopped answering deliver_sm; closing bind",
-                        session.system_id)
+            log.warning(
+                "smpp client system_id=%s stopped answering deliver_sm; closing bind",
+                session.system_id,
+            )
             session.close()
         self._done(row, error is None and future.result().ok)
         self._wake.set()  # a window slot is free again
@@ -184,8 +202,11 @@ class OutboxDelivery:
         retry: dict[float, list[int]] = {}
         for row, ok in batch:
             if not ok:
-                delay = 0.0 if row.attempts < 0 else min(
-                    self._retry_delay * 2 ** row.attempts, MAX_RETRY_DELAY)
+                delay = (
+                    0.0
+                    if row.attempts < 0
+                    else min(self._retry_delay * 2**row.attempts, MAX_RETRY_DELAY)
+                )
                 retry.setdefault(now + delay, []).append(row.id)
         try:
             async with self._db.transaction() as conn:

@@ -66,8 +66,9 @@ class Reassembler:
     def has(self, key: Key) -> bool:
         return key in self._pending
 
-    def add(self, key: Key, part: Part, pdu: Pdu, now: float,
-            new_id: Callable[[], str]) -> Added | None:
+    def add(
+        self, key: Key, part: Part, pdu: Pdu, now: float, new_id: Callable[[], str]
+    ) -> Added | None:
         """Add one part; None when too many messages are already waiting for parts."""
         pending = self._pending.get(key)
         if pending is not None and part.seq in pending.parts:

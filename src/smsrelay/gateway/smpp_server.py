@@ -95,25 +95,42 @@ class Bound:
 class ClientSmppServer(SmscHandler):
     """Owns the :class:`SmppServer`, decides binds, answers requests, delivers the outbox."""
 
-    def __init__(self, db: Database, acceptor: Acceptor, clock: Clock, limiter: RateLimiter,
-                 config: SmppServerConfig, *,
-                 on_callbacks: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        acceptor: Acceptor,
+        clock: Clock,
+        limiter: RateLimiter,
+        config: SmppServerConfig,
+        *,
+        on_callbacks: Callable[[], None] | None = None,
+    ) -> None:
         self._db = db
         self._acceptor = acceptor
         self._clock = clock
         self._limiter = limiter
         self.config = config
         self._on_callbacks = on_callbacks
-        self.server = SmppServer(self, config.host, config.port, window=config.window,
-                                 response_timeout=config.response_timeout,
-                                 enquire_link_interval=config.enquire_link_interval,
-                                 ssl=config.tls)
+        self.server = SmppServer(
+            self,
+            config.host,
+            config.port,
+            window=config.window,
+            response_timeout=config.response_timeout,
+            enquire_link_interval=config.enquire_link_interval,
+            ssl=config.tls,
+        )
         self.binds: dict[ServerSession, Bound] = {}
         self._authorized: dict[BindRequest, Bound] = {}
         self._reassembler = Reassembler(config.reassembly_timeout)
-        self.delivery = OutboxDelivery(db, clock, self.binds, retry_delay=config.retry_delay,
-                                       poll_interval=config.poll_interval,
-                                       lease_seconds=max(60.0, 3 * config.response_timeout))
+        self.delivery = OutboxDelivery(
+            db,
+            clock,
+            self.binds,
+            retry_delay=config.retry_delay,
+            poll_interval=config.poll_interval,
+            lease_seconds=max(60.0, 3 * config.response_timeout),
+        )
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -138,9 +155,11 @@ class ClientSmppServer(SmscHandler):
         async with self._db.read() as conn:
             user = await user_store.find_smpp_user(conn, request.system_id)
             account = await account_store.get_account(conn, user.account_id) if user else None
-        ok = await asyncio.to_thread(user_store.verify_password,
-                                     user.password_hash if user else _DUMMY_HASH,
-                                     request.password)
+        ok = await asyncio.to_thread(
+            user_store.verify_password,
+            user.password_hash if user else _DUMMY_HASH,
+            request.password,
+        )
         if user is None:
             return CommandStatus.ESME_RINVSYSID
         if not ok:
@@ -148,13 +167,19 @@ class ClientSmppServer(SmscHandler):
         if user.disabled or account is None or account.disabled:
             return CommandStatus.ESME_RBINDFAIL
         if not user_store.ip_allowed(user.allowed_ips, request.peer[0] if request.peer else None):
-            log.info("smpp bind refused system_id=%s peer=%s: address not allowed",
-                     user.system_id, request.peer)
+            log.info(
+                "smpp bind refused system_id=%s peer=%s: address not allowed",
+                user.system_id,
+                request.peer,
+            )
             return CommandStatus.ESME_RBINDFAIL
         # no await between this count and on_bound: two binds cannot both take the last slot
         if sum(1 for b in self.binds.values() if b.user.id == user.id) >= user.max_binds:
-            log.info("smpp bind refused system_id=%s: max_binds=%d reached", user.system_id,
-                     user.max_binds)
+            log.info(
+                "smpp bind refused system_id=%s: max_binds=%d reached",
+                user.system_id,
+                user.max_binds,
+            )
             return CommandStatus.ESME_RBINDFAIL
         self._authorized[request] = Bound(user, account)
         return CommandStatus.ESME_ROK
@@ -173,8 +198,9 @@ class ClientSmppServer(SmscHandler):
 
     # -- requests -------------------------------------------------------------------------
 
-    def handle_request(self, session: ServerSession,
-                       pdu: Pdu) -> Pdu | Awaitable[Pdu | None] | None:
+    def handle_request(
+        self, session: ServerSession, pdu: Pdu
+    ) -> Pdu | Awaitable[Pdu | None] | None:
         bound = self.binds.get(session)
         if bound is None:
             return response_to(pdu, CommandStatus.ESME_RINVBNDSTS)
@@ -195,8 +221,12 @@ class ClientSmppServer(SmscHandler):
         account = bound.account
         rate = account.rate_limit if account.rate_limit is not None else self.config.rate_limit
         burst = account.rate_burst if account.rate_burst is not None else self.config.rate_burst
-        if self._limiter.check(account.id, count, rate=rate, burst=max(burst, 1),
-                               now=self._clock.now()) > 0:
+        if (
+            self._limiter.check(
+                account.id, count, rate=rate, burst=max(burst, 1), now=self._clock.now()
+            )
+            > 0
+        ):
             raise SmsError(ErrorCode.RATE_LIMITED)
 
     def _submit(self, bound: Bound, pdu: Pdu) -> Pdu | Awaitable[Pdu]:
@@ -210,8 +240,9 @@ class ClientSmppServer(SmscHandler):
         now = self._clock.now()
         key = (bound.user.id, pdu.str_field("source_addr"), dest, part.ref, part.total)
         if not self._reassembler.has(key):
-            numbers.parse_number(send_request(pdu, dest, "-", now=now,
-                                              smpp_user_id=bound.user.id).to)
+            numbers.parse_number(
+                send_request(pdu, dest, "-", now=now, smpp_user_id=bound.user.id).to
+            )
             self._check_rate(bound)
         added = self._reassembler.add(key, part, pdu, now, lambda: new_id("msg", now))
         if added is None:
@@ -221,12 +252,19 @@ class ClientSmppServer(SmscHandler):
         text = decode_text(added.pdu.int_field("data_coding"), added.data)
         return self._accept(bound, pdu, added.pdu, dest, text, added.message_id)
 
-    async def _accept(self, bound: Bound, pdu: Pdu, fields: Pdu, dest: str, text: str,
-                      message_id: str | None) -> Pdu:
+    async def _accept(
+        self, bound: Bound, pdu: Pdu, fields: Pdu, dest: str, text: str, message_id: str | None
+    ) -> Pdu:
         account_id = bound.account.id
         try:
-            request = send_request(fields, dest, text, now=self._clock.now(),
-                                   smpp_user_id=bound.user.id, message_id=message_id)
+            request = send_request(
+                fields,
+                dest,
+                text,
+                now=self._clock.now(),
+                smpp_user_id=bound.user.id,
+                message_id=message_id,
+            )
             result = self._acceptor.prepare_all(account_id, [request])
             result = await self._acceptor.screen(account_id, result)
             if isinstance(result[0], SmsError):
@@ -252,19 +290,23 @@ class ClientSmppServer(SmscHandler):
             raise SmsError(ErrorCode.VALIDATION_ERROR, "concatenated submit_multi")
         text = decode_text(coding, data)
         dests = pdu.fields.get("dest_addresses")
-        targets = [d for d in dests if isinstance(d, SmeAddress)] if isinstance(dests, list) \
-            else []
+        targets = [d for d in dests if isinstance(d, SmeAddress)] if isinstance(dests, list) else []
         if not targets:
             return response_to(pdu, CommandStatus.ESME_RINVNUMDESTS)
         self._check_rate(bound, len(targets))
         now = self._clock.now()
-        requests = [send_request(pdu, d.address, text, now=now, smpp_user_id=bound.user.id)
-                    for d in targets]
+        requests = [
+            send_request(pdu, d.address, text, now=now, smpp_user_id=bound.user.id) for d in targets
+        ]
         results = await self._acceptor.screen(
-            bound.account.id, self._acceptor.prepare_all(bound.account.id, requests))
+            bound.account.id, self._acceptor.prepare_all(bound.account.id, requests)
+        )
         good = [r for r in results if isinstance(r, Prepared)]
-        failed = [UnsuccessSme(d.ton, d.npi, d.address, r.spec.smpp_status)
-                  for d, r in zip(targets, results, strict=True) if isinstance(r, SmsError)]
+        failed = [
+            UnsuccessSme(d.ton, d.npi, d.address, r.spec.smpp_status)
+            for d, r in zip(targets, results, strict=True)
+            if isinstance(r, SmsError)
+        ]
         if not good:
             return response_to(pdu, failed[0].error_status_code)
         await self._acceptor.commit(good)
@@ -274,17 +316,23 @@ class ClientSmppServer(SmscHandler):
     async def _query(self, bound: Bound, pdu: Pdu) -> Pdu:
         message_id = pdu.str_field("message_id")
         async with self._db.read() as conn:
-            message = await message_store.get_message(conn, message_id,
-                                                      account_id=bound.account.id)
+            message = await message_store.get_message(conn, message_id, account_id=bound.account.id)
         if message is None:
             return response_to(pdu, CommandStatus.ESME_RQUERYFAIL)
         final = ""
         if message.status in FINAL:
             at = datetime.fromtimestamp(message.updated_at, UTC)
             final = f"{at:%y%m%d%H%M%S}000+"
-        return response_to(pdu, 0, {"message_id": message_id, "final_date": final,
-                                    "message_state": int(STATE_OF[message.status]),
-                                    "error_code": 0})
+        return response_to(
+            pdu,
+            0,
+            {
+                "message_id": message_id,
+                "final_date": final,
+                "message_state": int(STATE_OF[message.status]),
+                "error_code": 0,
+            },
+        )
 
     async def _cancel(self, bound: Bound, pdu: Pdu) -> Pdu:
         message_id = pdu.str_field("message_id")
@@ -293,12 +341,16 @@ class ClientSmppServer(SmscHandler):
         now = self._clock.now()
         try:
             async with self._db.transaction() as conn:
-                message = await message_store.cancel_message(conn, bound.account.id,
-                                                             message_id, now)
+                message = await message_store.cancel_message(
+                    conn, bound.account.id, message_id, now
+                )
                 queued = await enqueue_status_callbacks(conn, [message], now)
         except SmsError as error:
-            status = (CommandStatus.ESME_RINVMSGID if error.code is ErrorCode.NOT_FOUND
-                      else error.spec.smpp_status)
+            status = (
+                CommandStatus.ESME_RINVMSGID
+                if error.code is ErrorCode.NOT_FOUND
+                else error.spec.smpp_status
+            )
             return response_to(pdu, status)
         if queued and self._on_callbacks is not None:
             self._on_callbacks()
@@ -306,17 +358,26 @@ class ClientSmppServer(SmscHandler):
 
     # -- multipart that never became a message --------------------------------------------
 
-    async def _reject_receipt(self, bound: Bound, fields: Pdu, message_id: str,
-                              code: ErrorCode) -> None:
+    async def _reject_receipt(
+        self, bound: Bound, fields: Pdu, message_id: str, code: ErrorCode
+    ) -> None:
         """An acknowledged part's id will not become a message: tell a client that asked."""
         if not fields.int_field("registered_delivery") & 0x03:
             return
         now = self._clock.now()
         item = smpp_store.NewSmppDelivery(
-            account_id=bound.account.id, smpp_user_id=bound.user.id, kind="receipt",
-            ref_id=message_id, source_addr=fields.str_field("destination_addr"),
-            destination_addr=fields.str_field("source_addr"), body="", status="rejected",
-            error_code=str(code), submitted_at=now, done_at=now)
+            account_id=bound.account.id,
+            smpp_user_id=bound.user.id,
+            kind="receipt",
+            ref_id=message_id,
+            source_addr=fields.str_field("destination_addr"),
+            destination_addr=fields.str_field("source_addr"),
+            body="",
+            status="rejected",
+            error_code=str(code),
+            submitted_at=now,
+            done_at=now,
+        )
         async with self._db.transaction() as conn:
             await smpp_store.enqueue_smpp(conn, [item], now)
 
@@ -332,5 +393,4 @@ class ClientSmppServer(SmscHandler):
         bound = next((b for b in self.binds.values() if b.user.id == user_id), None)
         log.info("smpp parts of message_id=%s never completed; dropped", gone.message_id)
         if bound is not None:
-            await self._reject_receipt(bound, gone.pdu, gone.message_id,
-                                       ErrorCode.VALIDATION_ERROR)
+            await self._reject_receipt(bound, gone.pdu, gone.message_id, ErrorCode.VALIDATION_ERROR)

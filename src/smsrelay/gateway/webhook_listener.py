@@ -20,8 +20,13 @@ from starlette.routing import Route
 from smsrelay.domain import signing
 
 
-def create_listener(secret: str, on_callback: Callable[[dict[str, Any], bool], None], *,
-                    status_code: int = 200, tolerance: float = 300.0) -> Starlette:
+def create_listener(
+    secret: str,
+    on_callback: Callable[[dict[str, Any], bool], None],
+    *,
+    status_code: int = 200,
+    tolerance: float = 300.0,
+) -> Starlette:
     """An ASGI app: POST to any path; ``on_callback(body, verified)`` for each request."""
 
     async def receive(request: Request) -> JSONResponse:

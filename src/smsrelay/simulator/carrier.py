@@ -58,8 +58,12 @@ OUTCOME_STATES: dict[str, MessageState] = {
 }
 
 #: The receipt's ``err:`` for each outcome (network error codes are carrier-specific).
-_ERR = {MessageState.DELIVERED: 0, MessageState.UNDELIVERABLE: 1, MessageState.EXPIRED: 27,
-        MessageState.REJECTED: 8}
+_ERR = {
+    MessageState.DELIVERED: 0,
+    MessageState.UNDELIVERABLE: 1,
+    MessageState.EXPIRED: 27,
+    MessageState.REJECTED: 8,
+}
 
 _SUBMITS = frozenset({CommandId.SUBMIT_SM, CommandId.DATA_SM, CommandId.SUBMIT_MULTI})
 
@@ -150,9 +154,16 @@ class CarrierSimulator(SmscHandler):
         self._now = now
         self._wall = wall
         self.server = SmppServer(
-            self, host, port, system_id=self.config.mc_system_id, window=self.config.window,
-            response_timeout=response_timeout, enquire_link_interval=enquire_link_interval,
-            now=now, tick_interval=tick_interval)
+            self,
+            host,
+            port,
+            system_id=self.config.mc_system_id,
+            window=self.config.window,
+            response_timeout=response_timeout,
+            enquire_link_interval=enquire_link_interval,
+            now=now,
+            tick_interval=tick_interval,
+        )
         self._ids = itertools.count(self._rng.randrange(1, 1 << 32))
         self._states = [OUTCOME_STATES[name] for name in self.config.outcomes]
         self._cum_weights = list(itertools.accumulate(self.config.outcomes.values()))
@@ -165,8 +176,17 @@ class CarrierSimulator(SmscHandler):
         self._tasks: list[asyncio.Task[None]] = []
         self._retries: set[asyncio.TimerHandle] = set()
         self.accepted: deque[tuple[str, Pdu]] = deque(maxlen=keep_accepted)
-        self.stats = {"binds": 0, "accepted": 0, "throttled": 0, "errors": 0, "dropped": 0,
-                      "stalled": 0, "deliver_sm_ok": 0, "deliver_sm_failed": 0, "mo_sent": 0}
+        self.stats = {
+            "binds": 0,
+            "accepted": 0,
+            "throttled": 0,
+            "errors": 0,
+            "dropped": 0,
+            "stalled": 0,
+            "deliver_sm_ok": 0,
+            "deliver_sm_failed": 0,
+            "mo_sent": 0,
+        }
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -176,8 +196,10 @@ class CarrierSimulator(SmscHandler):
 
     async def start(self) -> None:
         await self.server.start()
-        self._tasks = [asyncio.create_task(self._schedule_loop(), name="carrier-receipts"),
-                       asyncio.create_task(self._deliver_loop(), name="carrier-deliver")]
+        self._tasks = [
+            asyncio.create_task(self._schedule_loop(), name="carrier-receipts"),
+            asyncio.create_task(self._deliver_loop(), name="carrier-deliver"),
+        ]
 
     async def stop(self) -> None:
         for handle in self._retries:
@@ -238,8 +260,11 @@ class CarrierSimulator(SmscHandler):
         verdict = self.faults.judge(session.system_id, count, self._now())
         if verdict.drop:
             self.stats["dropped"] += 1
-            log.info("carrier simulator: dropping connection peer=%s after %d requests",
-                     session.peer, count)
+            log.info(
+                "carrier simulator: dropping connection peer=%s after %d requests",
+                session.peer,
+                count,
+            )
             session.close()
             return None
         if verdict.stall:
@@ -267,12 +292,18 @@ class CarrierSimulator(SmscHandler):
         self._outbox.setdefault(system_id, deque()).append(pdu)
         self._outbox_wake.set()
 
-    def inject_mo(self, system_id: str, source: str, destination: str, text: str, *,
-                  concat: Literal["udh", "sar"] = "udh") -> list[Pdu]:
+    def inject_mo(
+        self,
+        system_id: str,
+        source: str,
+        destination: str,
+        text: str,
+        *,
+        concat: Literal["udh", "sar"] = "udh",
+    ) -> list[Pdu]:
         """Send a mobile-originated message (not a receipt) to ``system_id``'s receiver;
         long texts go as several concatenated deliver_sm. Returns the PDUs queued."""
-        pdus = mo_pdus(source, destination, text, concat=concat,
-                       ref=self._rng.randrange(1, 256))
+        pdus = mo_pdus(source, destination, text, concat=concat, ref=self._rng.randrange(1, 256))
         for pdu in pdus:
             self.inject(system_id, pdu)
         self.stats["mo_sent"] += len(pdus)
@@ -284,34 +315,50 @@ class CarrierSimulator(SmscHandler):
         due = self._now() + self.config.dlr_delay
         if pdu.command_id == CommandId.SUBMIT_MULTI:
             raw = pdu.fields.get("dest_addresses")
-            targets = [a for a in raw if isinstance(a, SmeAddress)] if isinstance(raw, list) \
-                else []
+            targets = [a for a in raw if isinstance(a, SmeAddress)] if isinstance(raw, list) else []
             dests = [(a.address, a.ton, a.npi) for a in targets]
         else:
-            dests = [(pdu.str_field("destination_addr"), pdu.int_field("dest_addr_ton"),
-                      pdu.int_field("dest_addr_npi"))]
+            dests = [
+                (
+                    pdu.str_field("destination_addr"),
+                    pdu.int_field("dest_addr_ton"),
+                    pdu.int_field("dest_addr_npi"),
+                )
+            ]
         for dest in dests:
             state = self._rng.choices(self._states, cum_weights=self._cum_weights)[0]
             self._due.append((due, system_id, self._receipt(pdu, dest, number, state)))
         self._due_wake.set()
 
-    def _receipt(self, pdu: Pdu, dest: tuple[str, int, int], number: int,
-                 state: MessageState) -> Pdu:
+    def _receipt(
+        self, pdu: Pdu, dest: tuple[str, int, int], number: int, state: MessageState
+    ) -> Pdu:
         base = self.config.receipt_id_format
         rid = _format_id(number, self.config.id_format if base == "same" else base)
         when = datetime.fromtimestamp(self._wall(), UTC)
-        text = format_receipt(rid, state, submit_date=when, done_date=when,
-                              err=_ERR.get(state, 0), text=self._snippet(pdu))
+        text = format_receipt(
+            rid,
+            state,
+            submit_date=when,
+            done_date=when,
+            err=_ERR.get(state, 0),
+            text=self._snippet(pdu),
+        )
         tlvs: dict[str | int, int | str | bytes] = {}
         if self.config.receipt_tlvs:
             tlvs = {"receipted_message_id": rid, "message_state": int(state)}
         # §4.6.1: in a receipt the addresses are those of the original message, swapped.
         return deliver_sm(
-            dest[0], pdu.str_field("source_addr"), text.encode("latin-1", "replace"),
-            tlvs=tlvs, source_addr_ton=dest[1], source_addr_npi=dest[2],
+            dest[0],
+            pdu.str_field("source_addr"),
+            text.encode("latin-1", "replace"),
+            tlvs=tlvs,
+            source_addr_ton=dest[1],
+            source_addr_npi=dest[2],
             dest_addr_ton=pdu.int_field("source_addr_ton"),
             dest_addr_npi=pdu.int_field("source_addr_npi"),
-            esm_class=int(EsmClass.DELIVERY_RECEIPT))
+            esm_class=int(EsmClass.DELIVERY_RECEIPT),
+        )
 
     @staticmethod
     def _snippet(pdu: Pdu) -> str:
@@ -383,14 +430,21 @@ class CarrierSimulator(SmscHandler):
         self._retries.add(handle)
 
 
-async def serve_forever(config: CarrierConfig, faults: Faults, host: str, port: int,
-                        announce: Callable[[str], object] = print) -> None:
+async def serve_forever(
+    config: CarrierConfig,
+    faults: Faults,
+    host: str,
+    port: int,
+    announce: Callable[[str], object] = print,
+) -> None:
     """Run a simulator until cancelled (the ``smsrelay simulate-carrier`` command)."""
     simulator = CarrierSimulator(config, faults, host=host, port=port)
     await simulator.start()
-    announce(f"carrier simulator listening on {host}:{simulator.port} "
-             f"(system_id {config.system_id or 'any'}, ids {config.id_format}, "
-             f"receipts after {config.dlr_delay * 1000:.0f} ms)")
+    announce(
+        f"carrier simulator listening on {host}:{simulator.port} "
+        f"(system_id {config.system_id or 'any'}, ids {config.id_format}, "
+        f"receipts after {config.dlr_delay * 1000:.0f} ms)"
+    )
     try:
         await asyncio.Event().wait()
     finally:

@@ -55,10 +55,23 @@ def mo_pdus(
             body = concat_udh(ref & 0xFF, total, seq) + body
             esm = EsmClass.UDHI
         elif total > 1:
-            tlvs = {"sar_msg_ref_num": ref & 0xFFFF, "sar_total_segments": total,
-                    "sar_segment_seqnum": seq}
-        pdus.append(deliver_sm(src, dst, body, tlvs=tlvs, source_addr_ton=src_ton,
-                               source_addr_npi=src_npi, dest_addr_ton=dst_ton,
-                               dest_addr_npi=dst_npi, esm_class=int(esm),
-                               data_coding=int(coding)))
+            tlvs = {
+                "sar_msg_ref_num": ref & 0xFFFF,
+                "sar_total_segments": total,
+                "sar_segment_seqnum": seq,
+            }
+        pdus.append(
+            deliver_sm(
+                src,
+                dst,
+                body,
+                tlvs=tlvs,
+                source_addr_ton=src_ton,
+                source_addr_npi=src_npi,
+                dest_addr_ton=dst_ton,
+                dest_addr_npi=dst_npi,
+                esm_class=int(esm),
+                data_coding=int(coding),
+            )
+        )
     return pdus

@@ -40,13 +40,19 @@ def run_standalone(
         raise ValueError("--id-format is hex|dec; --receipt-id-format is same|hex|dec")
     id_base: Literal["hex", "dec"] = "hex" if id_format == "hex" else "dec"
     receipt_base: Literal["same", "hex", "dec"] = (
-        "same" if receipt_id_format == "same" else "hex" if receipt_id_format == "hex" else "dec")
-    config = CarrierConfig(system_id=system_id, password=password, id_format=id_base,
-                           receipt_id_format=receipt_base, dlr_delay=dlr_delay_ms / 1000.0,
-                           outcomes=parse_outcomes(outcomes))
-    faults = Faults(throttle=throttle, error_rate=error_rate, drop_every=drop_every,
-                    stall=stall)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        "same" if receipt_id_format == "same" else "hex" if receipt_id_format == "hex" else "dec"
+    )
+    config = CarrierConfig(
+        system_id=system_id,
+        password=password,
+        id_format=id_base,
+        receipt_id_format=receipt_base,
+        dlr_delay=dlr_delay_ms / 1000.0,
+        outcomes=parse_outcomes(outcomes),
+    )
+    faults = Faults(throttle=throttle, error_rate=error_rate, drop_every=drop_every, stall=stall)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(config, faults, host, port))

@@ -126,7 +126,7 @@ class SmppClient:
 
     async def enquire_link(self, timeout: float | None = None) -> Pdu:
         """Probe the link explicitly (the session also does so on its own when idle)."""
-        return await (self._conn.request_nowait(enquire_link(), timeout))
+        return await self._conn.request_nowait(enquire_link(), timeout)
 
     # ------------------------------------------------------------------ closing
 
@@ -223,7 +223,8 @@ async def connect(
     ``command_status``), ResponseTimeout (no bind_resp), or ConnectionLost.
     """
     reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(host, port, ssl=ssl), connect_timeout)
+        asyncio.open_connection(host, port, ssl=ssl), connect_timeout
+    )
     session = Session(
         Role.ESME,
         window=window,
@@ -237,14 +238,28 @@ async def connect(
     def on_request(pdu: Pdu) -> Pdu | Awaitable[Pdu | None] | None:
         return holder[0]._handle_request(pdu) if holder else None
 
-    conn = Connection(session, reader, writer, on_request=on_request, on_closed=on_closed,
-                      now=now, tick_interval=tick_interval)
+    conn = Connection(
+        session,
+        reader,
+        writer,
+        on_request=on_request,
+        on_closed=on_closed,
+        now=now,
+        tick_interval=tick_interval,
+    )
     client = SmppClient(conn, bind_type, on_deliver)
     holder.append(client)
     conn.start()
-    request = bind(bind_type, system_id, password, system_type=system_type,
-                   interface_version=interface_version, addr_ton=addr_ton, addr_npi=addr_npi,
-                   address_range=address_range)
+    request = bind(
+        bind_type,
+        system_id,
+        password,
+        system_type=system_type,
+        interface_version=interface_version,
+        addr_ton=addr_ton,
+        addr_npi=addr_npi,
+        address_range=address_range,
+    )
     try:
         response = await conn.request_nowait(request, timeout=bind_timeout)
     except BaseException:
@@ -254,16 +269,27 @@ async def connect(
         conn.close(SessionClosed("bind rejected"))
         raise BindError(response.command_status or CommandStatus.ESME_RBINDFAIL)
     client.peer_system_id = response.str_field("system_id")
-    log.info("smpp bound %s to %s:%d as system_id=%s (mc=%s)", bind_type.name.lower(), host,
-             port, system_id, client.peer_system_id)
+    log.info(
+        "smpp bound %s to %s:%d as system_id=%s (mc=%s)",
+        bind_type.name.lower(),
+        host,
+        port,
+        system_id,
+        client.peer_system_id,
+    )
     return client
 
 
 #: Bind rejections worth retrying: the MC is busy or failing, not refusing our credentials.
-RETRYABLE_BIND_STATUSES = frozenset({
-    CommandStatus.ESME_RBINDFAIL, CommandStatus.ESME_RSYSERR, CommandStatus.ESME_RTHROTTLED,
-    CommandStatus.ESME_RMSGQFUL, CommandStatus.ESME_RALYBND,
-})
+RETRYABLE_BIND_STATUSES = frozenset(
+    {
+        CommandStatus.ESME_RBINDFAIL,
+        CommandStatus.ESME_RSYSERR,
+        CommandStatus.ESME_RTHROTTLED,
+        CommandStatus.ESME_RMSGQFUL,
+        CommandStatus.ESME_RALYBND,
+    }
+)
 
 
 class Backoff:
@@ -290,7 +316,7 @@ class Backoff:
 
     def next_delay(self) -> float:
         """The delay before the next attempt; each call counts one attempt."""
-        base = min(self.maximum, self.initial * self.factor ** self.attempts)
+        base = min(self.maximum, self.initial * self.factor**self.attempts)
         self.attempts += 1
         spread = base * self.jitter
         return max(0.0, base + self._rng.uniform(-spread, spread))
@@ -334,6 +360,5 @@ async def connect_with_backoff(
         if max_attempts is not None and attempt >= max_attempts:
             raise error
         delay = policy.next_delay()
-        log.warning("smpp connect attempt %d failed (%s); retrying in %.1fs", attempt, error,
-                    delay)
+        log.warning("smpp connect attempt %d failed (%s); retrying in %.1fs", attempt, error, delay)
         await sleep(delay)

@@ -144,14 +144,18 @@ def _decoder_source(ops: tuple[_Op, ...], env: dict[str, object]) -> str:
                 f"{status})",
             ]
             if code == _OP_TIME:  # §7.1.1: NULL or exactly 16 characters
-                lines.append(f"    if end != pos and end - pos != 16: raise _Malformed("
-                             f"{name!r} + ': must be empty or 16 characters', {status})")
+                lines.append(
+                    f"    if end != pos and end - pos != 16: raise _Malformed("
+                    f"{name!r} + ': must be empty or 16 characters', {status})"
+                )
             lines += [f"    out[{name!r}] = frame[pos:end].decode('latin-1')", "    pos = end + 1"]
         elif code == _OP_INTS:
             _, st, names = op
             env[f"_S{i}"] = st
-            lines.append(f"    if pos + {st.size} > n: raise _Malformed('body ends inside "
-                         f"{names[0]}', {int(CommandStatus.ESME_RINVCMDLEN)})")
+            lines.append(
+                f"    if pos + {st.size} > n: raise _Malformed('body ends inside "
+                f"{names[0]}', {int(CommandStatus.ESME_RINVCMDLEN)})"
+            )
             if len(names) == 1 and st.size == 1:
                 lines.append(f"    out[{names[0]!r}] = frame[pos]")
             else:
@@ -232,9 +236,12 @@ def _encoder_source(ops: tuple[_Op, ...], env: dict[str, object]) -> str:
 def _build(ops: tuple[_Op, ...]) -> tuple[_Decoder, _Encoder]:
     """Compile one command's walkers (see the module docstring: the hot path)."""
     env: dict[str, object] = {
-        "_Malformed": _Malformed, "LocalProtocolError": LocalProtocolError,
-        "_cstr_bytes": _cstr_bytes, "_decode_dests": _decode_dests,
-        "_decode_unsuccess": _decode_unsuccess, "_encode_dests": _encode_dests,
+        "_Malformed": _Malformed,
+        "LocalProtocolError": LocalProtocolError,
+        "_cstr_bytes": _cstr_bytes,
+        "_decode_dests": _decode_dests,
+        "_decode_unsuccess": _decode_unsuccess,
+        "_encode_dests": _encode_dests,
         "_encode_unsuccess": _encode_unsuccess,
     }
     # The source is generated from specs.py alone; no peer data reaches exec.
@@ -259,13 +266,15 @@ def decode_pdu(frame: bytes) -> Pdu:
     """
     n = len(frame)
     if n < 16:
-        raise PduDecodeError("frame shorter than the 16-octet header",
-                             CommandStatus.ESME_RINVCMDLEN, 0, 0)
+        raise PduDecodeError(
+            "frame shorter than the 16-octet header", CommandStatus.ESME_RINVCMDLEN, 0, 0
+        )
     _length, cid, status, seq = HEADER.unpack_from(frame)
     walkers = _WALKERS.get(cid)
     if walkers is None:
-        raise PduDecodeError(f"unknown command_id 0x{cid:08x}", CommandStatus.ESME_RINVCMDID,
-                             cid, seq)
+        raise PduDecodeError(
+            f"unknown command_id 0x{cid:08x}", CommandStatus.ESME_RINVCMDID, cid, seq
+        )
     if n == 16 and (cid & RESPONSE_BIT or cid in _EMPTY_BODY):
         return Pdu(cid, status, seq, {}, {})
     try:
@@ -303,8 +312,9 @@ def _decode_dests(
             if pos + 2 > n:
                 raise _Malformed("body ends inside dest_address", status)
             ton, npi = _U8_U8.unpack_from(frame, pos)
-            address, pos = _cstr_at(frame, pos + 2, 21, "destination_addr",
-                                    CommandStatus.ESME_RINVDSTADR)
+            address, pos = _cstr_at(
+                frame, pos + 2, 21, "destination_addr", CommandStatus.ESME_RINVDSTADR
+            )
             dests.append(SmeAddress(ton, npi, address))
         elif flag == 2:
             name, pos = _cstr_at(frame, pos, 21, "dl_name", CommandStatus.ESME_RINVDLNAME)
@@ -327,8 +337,9 @@ def _decode_unsuccess(
         if pos + 2 > n:
             raise _Malformed("body ends inside unsuccess_sme", status)
         ton, npi = _U8_U8.unpack_from(frame, pos)
-        address, pos = _cstr_at(frame, pos + 2, 21, "destination_addr",
-                                CommandStatus.ESME_RINVDSTADR)
+        address, pos = _cstr_at(
+            frame, pos + 2, 21, "destination_addr", CommandStatus.ESME_RINVDSTADR
+        )
         if pos + 4 > n:
             raise _Malformed("body ends inside error_status_code", status)
         (error,) = _UNSUCCESS_TAIL.unpack_from(frame, pos)
@@ -347,8 +358,9 @@ def _decode_tlvs(frame: bytes, pos: int, n: int) -> dict[str | int, TlvValue]:
         pos += 4
         end = pos + length
         if end > n:
-            raise _Malformed(f"TLV 0x{tag:04x} runs past the body",
-                             CommandStatus.ESME_RINVOPTPARSTREAM)
+            raise _Malformed(
+                f"TLV 0x{tag:04x} runs past the body", CommandStatus.ESME_RINVOPTPARSTREAM
+            )
         raw = frame[pos:end]
         pos = end
         spec = TLVS.get(tag)
@@ -356,8 +368,10 @@ def _decode_tlvs(frame: bytes, pos: int, n: int) -> dict[str | int, TlvValue]:
             tlvs[tag] = raw
             continue
         if not spec.min_len <= length <= spec.max_len:
-            raise _Malformed(f"TLV {spec.name}: length {length} outside "
-                             f"{spec.min_len}..{spec.max_len}", CommandStatus.ESME_RINVPARLEN)
+            raise _Malformed(
+                f"TLV {spec.name}: length {length} outside {spec.min_len}..{spec.max_len}",
+                CommandStatus.ESME_RINVPARLEN,
+            )
         kind = spec.kind
         if kind == INT:
             tlvs[spec.name] = int.from_bytes(raw, "big")
@@ -381,17 +395,23 @@ def encode_pdu(pdu: Pdu) -> bytes:
     cid = pdu.command_id
     walkers = _WALKERS.get(cid)
     if walkers is None:
-        raise LocalProtocolError(f"cannot encode unknown command_id 0x{cid:08x}",
-                                 CommandStatus.ESME_RINVCMDID)
+        raise LocalProtocolError(
+            f"cannot encode unknown command_id 0x{cid:08x}", CommandStatus.ESME_RINVCMDID
+        )
     out = bytearray(16)
     fields = pdu.fields
     if fields or not (pdu.command_status and cid & RESPONSE_BIT):
         try:
             walkers[1](fields, out)
-        except (struct.error, UnicodeEncodeError, TypeError, AttributeError, ValueError,
-                OverflowError) as exc:
-            raise LocalProtocolError(f"{pdu.name}: {exc}",
-                                     CommandStatus.ESME_RINVPARLEN) from None
+        except (
+            struct.error,
+            UnicodeEncodeError,
+            TypeError,
+            AttributeError,
+            ValueError,
+            OverflowError,
+        ) as exc:
+            raise LocalProtocolError(f"{pdu.name}: {exc}", CommandStatus.ESME_RINVPARLEN) from None
     if pdu.tlvs:
         _encode_tlvs(pdu.tlvs, out)
     HEADER.pack_into(out, 0, len(out), cid, pdu.command_status, pdu.sequence_number)
@@ -401,40 +421,45 @@ def encode_pdu(pdu: Pdu) -> bytes:
 def _cstr_bytes(value: object, max_len: int, what: str, status: int) -> bytes:
     raw = value.encode("latin-1") if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]
     if len(raw) >= max_len or b"\0" in raw:
-        raise LocalProtocolError(f"{what}: {len(raw)} octets, at most {max_len - 1} allowed "
-                                 "and no NUL", status)
+        raise LocalProtocolError(
+            f"{what}: {len(raw)} octets, at most {max_len - 1} allowed and no NUL", status
+        )
     return raw
 
 
 def _encode_dests(dests: object, out: bytearray) -> None:
     if not isinstance(dests, list) or len(dests) > 255:
-        raise LocalProtocolError("dest_addresses: a list of at most 255 entries needed",
-                                 CommandStatus.ESME_RINVNUMDESTS)
+        raise LocalProtocolError(
+            "dest_addresses: a list of at most 255 entries needed", CommandStatus.ESME_RINVNUMDESTS
+        )
     out.append(len(dests))
     for dest in dests:
         if isinstance(dest, SmeAddress):
             out.append(1)
             out += _U8_U8.pack(dest.ton, dest.npi)
-            out += _cstr_bytes(dest.address, 21, "destination_addr",
-                               CommandStatus.ESME_RINVDSTADR)
+            out += _cstr_bytes(dest.address, 21, "destination_addr", CommandStatus.ESME_RINVDSTADR)
         elif isinstance(dest, DistributionList):
             out.append(2)
             out += _cstr_bytes(dest.name, 21, "dl_name", CommandStatus.ESME_RINVDLNAME)
         else:
-            raise LocalProtocolError(f"dest_addresses: {dest!r} is neither SmeAddress nor "
-                                     "DistributionList", CommandStatus.ESME_RINVDESTFLAG)
+            raise LocalProtocolError(
+                f"dest_addresses: {dest!r} is neither SmeAddress nor DistributionList",
+                CommandStatus.ESME_RINVDESTFLAG,
+            )
         out.append(0)
 
 
 def _encode_unsuccess(smes: object, out: bytearray) -> None:
     if not isinstance(smes, list) or len(smes) > 255:
-        raise LocalProtocolError("unsuccess_sme: a list of at most 255 entries needed",
-                                 CommandStatus.ESME_RINVNUMDESTS)
+        raise LocalProtocolError(
+            "unsuccess_sme: a list of at most 255 entries needed", CommandStatus.ESME_RINVNUMDESTS
+        )
     out.append(len(smes))
     for sme in smes:
         if not isinstance(sme, UnsuccessSme):
-            raise LocalProtocolError(f"unsuccess_sme: {sme!r} is not an UnsuccessSme",
-                                     CommandStatus.ESME_RINVPARLEN)
+            raise LocalProtocolError(
+                f"unsuccess_sme: {sme!r} is not an UnsuccessSme", CommandStatus.ESME_RINVPARLEN
+            )
         out += _U8_U8.pack(sme.ton, sme.npi)
         out += _cstr_bytes(sme.address, 21, "destination_addr", CommandStatus.ESME_RINVDSTADR)
         out.append(0)
@@ -446,15 +471,17 @@ def _encode_tlvs(tlvs: dict[str | int, TlvValue], out: bytearray) -> None:
         if isinstance(key, int):
             # Unknown (or deliberately raw) TLV: pass the value octets through unchanged.
             if not isinstance(value, bytes | bytearray) or not 0 <= key <= 0xFFFF:
-                raise LocalProtocolError(f"raw TLV 0x{key:04x} needs a bytes value",
-                                         CommandStatus.ESME_RINVOPTPARAMVAL)
+                raise LocalProtocolError(
+                    f"raw TLV 0x{key:04x} needs a bytes value", CommandStatus.ESME_RINVOPTPARAMVAL
+                )
             raw = bytes(value)
             tag = key
         else:
             spec = TLVS_BY_NAME.get(key)
             if spec is None:
-                raise LocalProtocolError(f"unknown TLV name {key!r}",
-                                         CommandStatus.ESME_ROPTPARNOTALLWD)
+                raise LocalProtocolError(
+                    f"unknown TLV name {key!r}", CommandStatus.ESME_ROPTPARNOTALLWD
+                )
             try:
                 if spec.kind == INT:
                     raw = int(value).to_bytes(spec.max_len, "big")
@@ -466,16 +493,19 @@ def _encode_tlvs(tlvs: dict[str | int, TlvValue], out: bytearray) -> None:
                 else:
                     raw = bytes(value)  # type: ignore[arg-type]
             except (OverflowError, TypeError, ValueError, UnicodeEncodeError) as exc:
-                raise LocalProtocolError(f"TLV {key}: {exc}",
-                                         CommandStatus.ESME_RINVOPTPARAMVAL) from None
+                raise LocalProtocolError(
+                    f"TLV {key}: {exc}", CommandStatus.ESME_RINVOPTPARAMVAL
+                ) from None
             if not spec.min_len <= len(raw) <= spec.max_len:
-                raise LocalProtocolError(f"TLV {key}: {len(raw)} octets, allowed "
-                                         f"{spec.min_len}..{spec.max_len}",
-                                         CommandStatus.ESME_RINVPARLEN)
+                raise LocalProtocolError(
+                    f"TLV {key}: {len(raw)} octets, allowed {spec.min_len}..{spec.max_len}",
+                    CommandStatus.ESME_RINVPARLEN,
+                )
             tag = spec.tag
         if len(raw) > 0xFFFF:
-            raise LocalProtocolError(f"TLV {key}: value longer than 65535 octets",
-                                     CommandStatus.ESME_RINVPARLEN)
+            raise LocalProtocolError(
+                f"TLV {key}: value longer than 65535 octets", CommandStatus.ESME_RINVPARLEN
+            )
         out += _TLV_HEADER.pack(tag, len(raw))
         out += raw
 

@@ -56,8 +56,9 @@ class WindowFull(LocalProtocolError):
     """The window of outstanding requests is full; wait for a response and retry."""
 
     def __init__(self, window: int) -> None:
-        super().__init__(f"window of {window} outstanding requests is full",
-                         CommandStatus.ESME_RMSGQFUL)
+        super().__init__(
+            f"window of {window} outstanding requests is full", CommandStatus.ESME_RMSGQFUL
+        )
         self.window = window
 
 

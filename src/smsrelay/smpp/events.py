@@ -112,6 +112,13 @@ class ConnectionClosed:
 
 
 Event = (
-    PduReceived | ResponseReceived | ResponseTimedOut | ResponseInvalid | LinkDead
-    | SessionExpired | UnbindReceived | ProtocolViolation | ConnectionClosed
+    PduReceived
+    | ResponseReceived
+    | ResponseTimedOut
+    | ResponseInvalid
+    | LinkDead
+    | SessionExpired
+    | UnbindReceived
+    | ProtocolViolation
+    | ConnectionClosed
 )

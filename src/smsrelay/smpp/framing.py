@@ -81,15 +81,11 @@ def frame_length(buf: bytes | bytearray, pos: int, max_size: int) -> int:
         if available >= HEADER_SIZE:
             cid, _status = _HEADER_TAIL.unpack_from(buf, pos + 4)
             (seq,) = _U32.unpack_from(buf, pos + 12)
-        raise FramingError(
-            f"command_length {length} outside {HEADER_SIZE}..{max_size}", cid, seq
-        )
+        raise FramingError(f"command_length {length} outside {HEADER_SIZE}..{max_size}", cid, seq)
     return length if available >= length else 0
 
 
-def split_frame(
-    data: bytes, max_size: int = DEFAULT_MAX_PDU_SIZE
-) -> NeedMore | Frame:
+def split_frame(data: bytes, max_size: int = DEFAULT_MAX_PDU_SIZE) -> NeedMore | Frame:
     """Return ``NEED_MORE`` or the first whole PDU plus the rest; raise FramingError."""
     length = frame_length(data, 0, max_size)
     if length == 0:

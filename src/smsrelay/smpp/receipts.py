@@ -59,19 +59,28 @@ STAT_BY_STATE: dict[MessageState, str] = {
     MessageState.REJECTED: "REJECTD",
 }
 _STATE_BY_STAT: dict[str, MessageState] = {word: st for st, word in STAT_BY_STATE.items()}
-_STATE_BY_STAT.update({  # spellings seen in the wild
-    "DELIVERED": MessageState.DELIVERED,
-    "UNDELIVERABLE": MessageState.UNDELIVERABLE,
-    "UNDELIVERED": MessageState.UNDELIVERABLE,
-    "REJECTED": MessageState.REJECTED,
-    "ACCEPTED": MessageState.ACCEPTED,
-    "DELETD": MessageState.DELETED,
-    "EXPIRD": MessageState.EXPIRED,
-})
+_STATE_BY_STAT.update(
+    {  # spellings seen in the wild
+        "DELIVERED": MessageState.DELIVERED,
+        "UNDELIVERABLE": MessageState.UNDELIVERABLE,
+        "UNDELIVERED": MessageState.UNDELIVERABLE,
+        "REJECTED": MessageState.REJECTED,
+        "ACCEPTED": MessageState.ACCEPTED,
+        "DELETD": MessageState.DELETED,
+        "EXPIRD": MessageState.EXPIRED,
+    }
+)
 
 #: States after which nothing more will happen to the message.
-FINAL_STATES = frozenset({MessageState.DELIVERED, MessageState.EXPIRED, MessageState.DELETED,
-                          MessageState.UNDELIVERABLE, MessageState.REJECTED})
+FINAL_STATES = frozenset(
+    {
+        MessageState.DELIVERED,
+        MessageState.EXPIRED,
+        MessageState.DELETED,
+        MessageState.UNDELIVERABLE,
+        MessageState.REJECTED,
+    }
+)
 
 _KEY = re.compile(r"(?:^|(?<=\s))([A-Za-z_]+(?: date)?)\s*:", re.IGNORECASE)
 _HEX = re.compile(r"[0-9a-f]+")
@@ -202,10 +211,17 @@ def receipt_from_pdu(pdu: Pdu) -> Receipt | None:
         return None
     nec = pdu.tlvs.get("network_error_code")
     return Receipt(
-        message_id=message_id, stat=stat, state=state, err=parsed.err,
-        submitted=parsed.submitted, delivered=parsed.delivered,
-        submit_date=parsed.submit_date, done_date=parsed.done_date, text=parsed.text,
-        network_error_code=nec if isinstance(nec, bytes) else None, extra=parsed.extra,
+        message_id=message_id,
+        stat=stat,
+        state=state,
+        err=parsed.err,
+        submitted=parsed.submitted,
+        delivered=parsed.delivered,
+        submit_date=parsed.submit_date,
+        done_date=parsed.done_date,
+        text=parsed.text,
+        network_error_code=nec if isinstance(nec, bytes) else None,
+        extra=parsed.extra,
     )
 
 
@@ -228,9 +244,11 @@ def format_receipt(
     if delivered is None:
         delivered = 1 if word == "DELIVRD" else 0
     err_text = f"{err:03d}" if isinstance(err, int) else err
-    return (f"id:{message_id} sub:{submitted:03d} dlvrd:{delivered:03d} "
-            f"submit date:{submit_date:%y%m%d%H%M} done date:{done_date:%y%m%d%H%M} "
-            f"stat:{word} err:{err_text} text:{text[:20]}")
+    return (
+        f"id:{message_id} sub:{submitted:03d} dlvrd:{delivered:03d} "
+        f"submit date:{submit_date:%y%m%d%H%M} done date:{done_date:%y%m%d%H%M} "
+        f"stat:{word} err:{err_text} text:{text[:20]}"
+    )
 
 
 def normalise_message_id(message_id: str) -> str:

@@ -61,8 +61,10 @@ class BindRequest:
     peer: tuple[str, int] | None
 
     def __repr__(self) -> str:
-        return (f"BindRequest({self.bind_type.name.lower()}, system_id={self.system_id!r}, "
-                f"system_type={self.system_type!r}, peer={self.peer})")
+        return (
+            f"BindRequest({self.bind_type.name.lower()}, system_id={self.system_id!r}, "
+            f"system_type={self.system_type!r}, peer={self.peer})"
+        )
 
 
 class SmscHandler:
@@ -179,10 +181,15 @@ class ServerSession:
             return response_to(pdu, CommandStatus.ESME_RALYBND)
         self._binding = True
         request = BindRequest(
-            BindType(pdu.command_id), pdu.str_field("system_id"), pdu.str_field("password"),
-            pdu.str_field("system_type"), pdu.int_field("interface_version"),
-            pdu.int_field("addr_ton"), pdu.int_field("addr_npi"),
-            pdu.str_field("address_range"), self.peer,
+            BindType(pdu.command_id),
+            pdu.str_field("system_id"),
+            pdu.str_field("password"),
+            pdu.str_field("system_type"),
+            pdu.int_field("interface_version"),
+            pdu.int_field("addr_ton"),
+            pdu.int_field("addr_npi"),
+            pdu.str_field("address_range"),
+            self.peer,
         )
         try:
             status = await self._server.handler.authenticate(request)
@@ -194,18 +201,30 @@ class ServerSession:
         if self._conn.closed:
             return None
         if status != CommandStatus.ESME_ROK:
-            log.info("smpp bind rejected system_id=%s peer=%s status=%s", request.system_id,
-                     self.peer, status_name(status))
+            log.info(
+                "smpp bind rejected system_id=%s peer=%s status=%s",
+                request.system_id,
+                self.peer,
+                status_name(status),
+            )
             self._conn.respond(response_to(pdu, status))
             self._conn.close(SessionClosed(f"bind rejected: {status_name(status)}"))
             return None
-        self._conn.respond(response_to(
-            pdu, 0, {"system_id": self._server.system_id},
-            {"sc_interface_version": 0x34},  # §5.3.2.25: we speak SMPP 3.4
-        ))
+        self._conn.respond(
+            response_to(
+                pdu,
+                0,
+                {"system_id": self._server.system_id},
+                {"sc_interface_version": 0x34},  # §5.3.2.25: we speak SMPP 3.4
+            )
+        )
         self.bind = request
-        log.info("smpp bound %s system_id=%s peer=%s", request.bind_type.name.lower(),
-                 request.system_id, self.peer)
+        log.info(
+            "smpp bound %s system_id=%s peer=%s",
+            request.bind_type.name.lower(),
+            request.system_id,
+            self.peer,
+        )
         try:
             self._server.handler.on_bound(self)
         except Exception:
@@ -282,23 +301,27 @@ class SmppServer:
 
     def receivers(self, system_id: str | None = None) -> list[ServerSession]:
         """Open sessions that may receive deliver_sm, optionally for one system_id."""
-        return [s for s in self._sessions
-                if s.can_deliver and (system_id is None or s.system_id == system_id)]
+        return [
+            s
+            for s in self._sessions
+            if s.can_deliver and (system_id is None or s.system_id == system_id)
+        ]
 
     async def start(self) -> None:
         """Start listening."""
-        self._server = await asyncio.start_server(self._accept, self.host, self._port,
-                                                  ssl=self._ssl)
-        log.info("smpp server listening on %s:%d%s", self.host, self.port,
-                 " (TLS)" if self._ssl else "")
+        self._server = await asyncio.start_server(
+            self._accept, self.host, self._port, ssl=self._ssl
+        )
+        log.info(
+            "smpp server listening on %s:%d%s", self.host, self.port, " (TLS)" if self._ssl else ""
+        )
 
     async def close(self, unbind_timeout: float = 1.0) -> None:
         """Stop listening, unbind every session (waiting at most ``unbind_timeout``), close."""
         if self._server is not None:
             self._server.close()
         sessions = list(self._sessions)
-        await asyncio.gather(*(s.unbind(unbind_timeout) for s in sessions),
-                             return_exceptions=True)
+        await asyncio.gather(*(s.unbind(unbind_timeout) for s in sessions), return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -339,8 +362,15 @@ class SmppServer:
             except Exception:
                 log.exception("smpp on_closed failed")
 
-        conn = Connection(session, reader, writer, on_request=on_request, on_closed=on_closed,
-                          now=self.now, tick_interval=self.tick_interval)
+        conn = Connection(
+            session,
+            reader,
+            writer,
+            on_request=on_request,
+            on_closed=on_closed,
+            now=self.now,
+            tick_interval=self.tick_interval,
+        )
         server_session = ServerSession(self, conn, self.throughput)
         holder.append(server_session)
         self._sessions.add(server_session)

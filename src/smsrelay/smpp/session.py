@@ -239,17 +239,19 @@ class Session:
         pending = self._take(pdu.sequence_number)
         if pending is None:
             return ProtocolViolation(
-                RemoteProtocolError(f"unexpected {pdu.name} seq={pdu.sequence_number} "
-                                    f"status={status_name(pdu.command_status)}"),
+                RemoteProtocolError(
+                    f"unexpected {pdu.name} seq={pdu.sequence_number} "
+                    f"status={status_name(pdu.command_status)}"
+                ),
                 fatal=False,
             )
         request = pending.request
         cid = pdu.command_id
         if cid != _GENERIC_NACK and cid != request.command_id | RESPONSE_BIT:
             return ResponseInvalid(
-                request, pending.context,
-                RemoteProtocolError(f"{pdu.name} answers {request.name} "
-                                    f"seq={pdu.sequence_number}"),
+                request,
+                pending.context,
+                RemoteProtocolError(f"{pdu.name} answers {request.name} seq={pdu.sequence_number}"),
             )
         if pending.context is _PROBE:
             return None
@@ -291,8 +293,7 @@ class Session:
         cid = pdu.command_id
         if cid & RESPONSE_BIT:
             data = encode_pdu(pdu)
-            if (cid in _BIND_RESPONSES and pdu.command_status == 0
-                    and self.state is State.OPEN):
+            if cid in _BIND_RESPONSES and pdu.command_status == 0 and self.state is State.OPEN:
                 self.state = _BIND_RESPONSES[cid]
                 self._timers.bound()
             return data
@@ -352,8 +353,7 @@ class Session:
             if pending.context is _PROBE:
                 events.append(LinkDead())
             else:
-                events.append(ResponseTimedOut(pending.request, pending.context,
-                                               pending.timeout))
+                events.append(ResponseTimedOut(pending.request, pending.context, pending.timeout))
         for timer in self._timers.expired(now):
             if timer is LinkTimer.ENQUIRE_LINK:
                 if self.state.is_bound:

@@ -54,13 +54,22 @@ BIND_STATE: dict[int, State] = {
     BindType.TRANSCEIVER: State.BOUND_TRX,
 }
 
-_BINDS = frozenset({CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER,
-                    CommandId.BIND_TRANSCEIVER})
+_BINDS = frozenset(
+    {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
+)
 _ALWAYS = frozenset({CommandId.ENQUIRE_LINK})
 _BOUND = _ALWAYS | {CommandId.UNBIND}
 # §2.3 table 2-1: operations an ESME may issue, by its bind.
-_ESME_TX = frozenset({CommandId.SUBMIT_SM, CommandId.SUBMIT_MULTI, CommandId.DATA_SM,
-                      CommandId.QUERY_SM, CommandId.CANCEL_SM, CommandId.REPLACE_SM})
+_ESME_TX = frozenset(
+    {
+        CommandId.SUBMIT_SM,
+        CommandId.SUBMIT_MULTI,
+        CommandId.DATA_SM,
+        CommandId.QUERY_SM,
+        CommandId.CANCEL_SM,
+        CommandId.REPLACE_SM,
+    }
+)
 # §2.3: operations an MC may issue towards a receiver.
 _MC_RX = frozenset({CommandId.DELIVER_SM, CommandId.DATA_SM, CommandId.ALERT_NOTIFICATION})
 

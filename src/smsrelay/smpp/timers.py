@@ -64,8 +64,12 @@ class LinkTimers:
         """Timers that fired by ``now``. Each fires once until activity re-arms it."""
         fired: list[LinkTimer] = []
         init = self.session_init_timeout
-        if (init is not None and not self._bound and not self._init_fired
-                and now - self._opened_at >= init):
+        if (
+            init is not None
+            and not self._bound
+            and not self._init_fired
+            and now - self._opened_at >= init
+        ):
             self._init_fired = True
             fired.append(LinkTimer.SESSION_INIT)
         idle = self.inactivity_timeout
@@ -86,8 +90,9 @@ class LinkTimers:
         if self.inactivity_timeout is not None and not self._inactivity_fired:
             deadlines.append(self._last_received + self.inactivity_timeout)
         if self.enquire_link_interval is not None:
-            deadlines.append(max(self._last_received, self._last_probe)
-                             + self.enquire_link_interval)
+            deadlines.append(
+                max(self._last_received, self._last_probe) + self.enquire_link_interval
+            )
         return min(deadlines) if deadlines else None
 
 
@@ -117,7 +122,11 @@ class PendingRequests(Generic[T, C]):
         return sequence_number in self._items
 
     def add(
-        self, sequence_number: int, request: T, context: C | None, now: float,
+        self,
+        sequence_number: int,
+        request: T,
+        context: C | None,
+        now: float,
         timeout: float | None = None,
     ) -> None:
         t = self.timeout if timeout is None else timeout

@@ -279,10 +279,16 @@ class Connection:
             ev = event
             error: SmppError = (
                 ResponseTimeout(ev.request.command_id, ev.request.sequence_number, ev.timeout)
-                if cls is ResponseTimedOut else ev.error
+                if cls is ResponseTimedOut
+                else ev.error
             )
-            log.warning("smpp peer=%s %s seq=%d failed: %s", self.peer, ev.request.name,
-                        ev.request.sequence_number, error)
+            log.warning(
+                "smpp peer=%s %s seq=%d failed: %s",
+                self.peer,
+                ev.request.name,
+                ev.request.sequence_number,
+                error,
+            )
             if isinstance(ev.context, asyncio.Future) and not ev.context.done():
                 ev.context.set_exception(error)
             self._wake_waiters()
@@ -291,16 +297,16 @@ class Connection:
             self._close_after_flush(SessionClosed("peer unbound"))
         elif cls is ProtocolViolation:
             ev = event
-            log.warning("smpp peer=%s protocol violation (fatal=%s): %s", self.peer, ev.fatal,
-                        ev.error)
+            log.warning(
+                "smpp peer=%s protocol violation (fatal=%s): %s", self.peer, ev.fatal, ev.error
+            )
             if ev.fatal:
                 self._close_after_flush(ConnectionLost(f"protocol error: {ev.error}"))
         elif cls is LinkDead:
             log.warning("smpp peer=%s link dead: enquire_link unanswered", self.peer)
             self._teardown(ConnectionLost("link dead: enquire_link unanswered"))
         elif cls is SessionExpired:
-            log.info("smpp peer=%s %s timer expired; closing", self.peer,
-                     event.timer)  # type: ignore[attr-defined]
+            log.info("smpp peer=%s %s timer expired; closing", self.peer, event.timer)  # type: ignore[attr-defined]
             self._close_after_flush(SessionClosed(f"{event.timer} timer expired"))  # type: ignore[attr-defined]
         elif cls is ConnectionClosed:
             self._teardown(self._peer_closed())
@@ -309,8 +315,9 @@ class Connection:
         try:
             result = self._on_request(pdu)
         except Exception:
-            log.exception("smpp peer=%s handler failed on %s seq=%d", self.peer, pdu.name,
-                          pdu.sequence_number)
+            log.exception(
+                "smpp peer=%s handler failed on %s seq=%d", self.peer, pdu.name, pdu.sequence_number
+            )
             result = self._error_response(pdu)
         if result is None:
             return
@@ -329,8 +336,13 @@ class Connection:
             return
         error = task.exception()
         if error is not None:
-            log.error("smpp peer=%s handler failed on %s seq=%d", self.peer, pdu.name,
-                      pdu.sequence_number, exc_info=error)
+            log.error(
+                "smpp peer=%s handler failed on %s seq=%d",
+                self.peer,
+                pdu.name,
+                pdu.sequence_number,
+                exc_info=error,
+            )
             result = self._error_response(pdu)
         else:
             result = task.result()
@@ -385,8 +397,11 @@ class Connection:
         self._loop.create_task(self._finish())
 
     async def _finish(self) -> None:
-        tasks = [t for t in (self._reader_task, self._ticker_task, *self._tasks)
-                 if t is not None and t is not asyncio.current_task()]
+        tasks = [
+            t
+            for t in (self._reader_task, self._ticker_task, *self._tasks)
+            if t is not None and t is not asyncio.current_task()
+        ]
         await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self._writer.wait_closed()

@@ -34,14 +34,30 @@ from smsrelay.store.schema import WAITING_STATUSES, message_events, message_part
 MESSAGE_COLUMNS = tuple(messages.c)
 
 # statuses a message can only reach after record_submitted wrote its parts
-_HAS_PARTS = frozenset({
-    MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
-    MessageStatus.EXPIRED, MessageStatus.REJECTED, MessageStatus.UNKNOWN,
-})
+_HAS_PARTS = frozenset(
+    {
+        MessageStatus.SENT,
+        MessageStatus.DELIVERED,
+        MessageStatus.UNDELIVERED,
+        MessageStatus.EXPIRED,
+        MessageStatus.REJECTED,
+        MessageStatus.UNKNOWN,
+    }
+)
 
 # columns a status change may set besides the ones change_status owns
-_OWNED = frozenset({"id", "account_id", "status", "updated_at", "final_at", "error_code",
-                    "error_message", "created_at"})
+_OWNED = frozenset(
+    {
+        "id",
+        "account_id",
+        "status",
+        "updated_at",
+        "final_at",
+        "error_code",
+        "error_message",
+        "created_at",
+    }
+)
 
 
 def waiting() -> ColumnElement[bool]:
@@ -131,13 +147,16 @@ def message_to_row(message: Message) -> dict[str, Any]:
 
 @cache
 def _carrier_ids_statement() -> Select[Any]:
-    return (select(message_parts.c.message_id, message_parts.c.carrier_id)
-            .where(message_parts.c.message_id.in_(bindparam("c_ids", expanding=True)))
-            .order_by(message_parts.c.message_id, message_parts.c.seq))
+    return (
+        select(message_parts.c.message_id, message_parts.c.carrier_id)
+        .where(message_parts.c.message_id.in_(bindparam("c_ids", expanding=True)))
+        .order_by(message_parts.c.message_id, message_parts.c.seq)
+    )
 
 
-async def carrier_ids_of(conn: AsyncConnection,
-                         message_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+async def carrier_ids_of(
+    conn: AsyncConnection, message_ids: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
     """Carrier ids per message, in segment order: one query for any number of messages."""
     ids = list(message_ids)
     if not ids:
@@ -149,8 +168,12 @@ async def carrier_ids_of(conn: AsyncConnection,
     return {k: tuple(v) for k, v in found.items()}
 
 
-async def messages_from_rows(conn: AsyncConnection, rows: Iterable[Row[Any]], *,
-                             known: Mapping[str, Sequence[str]] | None = None) -> list[Message]:
+async def messages_from_rows(
+    conn: AsyncConnection,
+    rows: Iterable[Row[Any]],
+    *,
+    known: Mapping[str, Sequence[str]] | None = None,
+) -> list[Message]:
     """Map rows to messages, fetching carrier ids only for statuses that can have parts.
 
     ``known``: carrier ids the caller already holds (it just wrote or read the parts), so
@@ -159,8 +182,9 @@ async def messages_from_rows(conn: AsyncConnection, rows: Iterable[Row[Any]], *,
     rows = list(rows)
     known = known or {}
     need = [r.id for r in rows if r.status in _HAS_PARTS and r.id not in known]
-    parts: Mapping[str, Sequence[str]] = {**await carrier_ids_of(conn, need), **known} \
-        if need else known
+    parts: Mapping[str, Sequence[str]] = (
+        {**await carrier_ids_of(conn, need), **known} if need else known
+    )
     return [message_from_row(r, parts.get(r.id, ())) for r in rows]
 
 
@@ -197,8 +221,9 @@ def guarded_update(
     bad = set(sets) - (set(messages.c.keys()) - _OWNED)
     if bad:
         raise ValueError(f"change_status cannot set {sorted(bad)}")
-    return _guarded(messages.c.id == message_id, new, allowed, sets, now, error_code, detail,
-                    extra_where)
+    return _guarded(
+        messages.c.id == message_id, new, allowed, sets, now, error_code, detail, extra_where
+    )
 
 
 @cache
@@ -206,14 +231,27 @@ def guarded_update_many(new: MessageStatus) -> Update:
     """:func:`guarded_update` for the ids ``g_ids``, built once per status (receipts settle
     messages by the thousand; building the statement cost more than running it). Bound:
     ``g_ids``, ``g_now``, ``g_code`` and ``g_detail``."""
-    return _guarded(messages.c.id.in_(bindparam("g_ids", expanding=True)), new,
-                    allowed_sources(new), {}, bindparam("g_now", type_=Float),
-                    bindparam("g_code", type_=String), bindparam("g_detail", type_=Text))
+    return _guarded(
+        messages.c.id.in_(bindparam("g_ids", expanding=True)),
+        new,
+        allowed_sources(new),
+        {},
+        bindparam("g_now", type_=Float),
+        bindparam("g_code", type_=String),
+        bindparam("g_detail", type_=Text),
+    )
 
 
-def _guarded(by_id: ColumnElement[bool], new: MessageStatus, allowed: Iterable[MessageStatus],
-             sets: dict[str, Any], now: Any, error_code: Any, detail: Any,
-             extra_where: Iterable[ColumnElement[bool]] = ()) -> Update:
+def _guarded(
+    by_id: ColumnElement[bool],
+    new: MessageStatus,
+    allowed: Iterable[MessageStatus],
+    sets: dict[str, Any],
+    now: Any,
+    error_code: Any,
+    detail: Any,
+    extra_where: Iterable[ColumnElement[bool]] = (),
+) -> Update:
     """The statement of both: ``now``, ``error_code`` and ``detail`` are values or bound
     parameters."""
     sets.update(status=new.value, updated_at=now, error_code=error_code, error_message=detail)
@@ -227,15 +265,31 @@ def _guarded(by_id: ColumnElement[bool], new: MessageStatus, allowed: Iterable[M
     )
 
 
-def event(message_id: str, status: MessageStatus, at: float, error_code: str | None = None,
-          detail: str | None = None) -> dict[str, Any]:
+def event(
+    message_id: str,
+    status: MessageStatus,
+    at: float,
+    error_code: str | None = None,
+    detail: str | None = None,
+) -> dict[str, Any]:
     """One ``message_events`` row."""
-    return {"message_id": message_id, "status": status.value, "at": at,
-            "error_code": error_code, "detail": detail}
+    return {
+        "message_id": message_id,
+        "status": status.value,
+        "at": at,
+        "error_code": error_code,
+        "detail": detail,
+    }
 
 
-async def apply_guarded(conn: AsyncConnection, stmt: Update, new: MessageStatus, now: float,
-                        error_code: str | None, detail: str | None) -> Message | None:
+async def apply_guarded(
+    conn: AsyncConnection,
+    stmt: Update,
+    new: MessageStatus,
+    now: float,
+    error_code: str | None,
+    detail: str | None,
+) -> Message | None:
     """Run a :func:`guarded_update`; when it applied, log the event and return the message."""
     row = (await conn.execute(stmt)).first()
     if row is None:
@@ -244,11 +298,17 @@ async def apply_guarded(conn: AsyncConnection, stmt: Update, new: MessageStatus,
     return (await messages_from_rows(conn, [row]))[0]
 
 
-async def apply_guarded_many(conn: AsyncConnection, stmt: Update, new: MessageStatus,
-                             now: float, error_code: str | None, detail: str | None, *,
-                             params: Mapping[str, Any] | None = None,
-                             known: Mapping[str, Sequence[str]] | None = None
-                             ) -> list[Message]:
+async def apply_guarded_many(
+    conn: AsyncConnection,
+    stmt: Update,
+    new: MessageStatus,
+    now: float,
+    error_code: str | None,
+    detail: str | None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    known: Mapping[str, Sequence[str]] | None = None,
+) -> list[Message]:
     """Run a :func:`guarded_update` (or :func:`guarded_update_many` with its ``params``) over
     many ids; log an event for each row it changed.
 

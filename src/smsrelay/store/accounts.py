@@ -110,39 +110,63 @@ class ApiKey:
 
 def _account(row: Row[Any]) -> Account:
     return Account(
-        id=row.id, name=row.name, webhook_url=row.webhook_url,
-        webhook_secret=row.webhook_secret, inbound_webhook_url=row.inbound_webhook_url,
-        rate_limit=row.rate_limit, rate_burst=row.rate_burst, disabled=bool(row.disabled),
-        created_at=row.created_at, optout_exempt_otp=bool(row.optout_exempt_otp),
+        id=row.id,
+        name=row.name,
+        webhook_url=row.webhook_url,
+        webhook_secret=row.webhook_secret,
+        inbound_webhook_url=row.inbound_webhook_url,
+        rate_limit=row.rate_limit,
+        rate_burst=row.rate_burst,
+        disabled=bool(row.disabled),
+        created_at=row.created_at,
+        optout_exempt_otp=bool(row.optout_exempt_otp),
     )
 
 
 def _api_key(row: Row[Any]) -> ApiKey:
     return ApiKey(
-        id=row.id, account_id=row.account_id, prefix=row.prefix,
-        scopes=frozenset(s for s in row.scopes.split(",") if s), name=row.name,
-        created_at=row.created_at, last_used_at=row.last_used_at, revoked_at=row.revoked_at,
+        id=row.id,
+        account_id=row.account_id,
+        prefix=row.prefix,
+        scopes=frozenset(s for s in row.scopes.split(",") if s),
+        name=row.name,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
     )
 
 
-async def create_account(conn: AsyncConnection, name: str, now: float, *,
-                         webhook_url: str | None = None) -> Account:
+async def create_account(
+    conn: AsyncConnection, name: str, now: float, *, webhook_url: str | None = None
+) -> Account:
     """Create an account with a fresh webhook secret.
 
     Raises ``SmsError(ALREADY_EXISTS)`` when the name is taken; the caller's transaction stays
     usable (the INSERT runs in a savepoint).
     """
     account = Account(
-        id=new_id("acc", now), name=name, webhook_url=webhook_url,
-        webhook_secret="whsec_" + secrets.token_urlsafe(32), inbound_webhook_url=None,
-        rate_limit=None, rate_burst=None, disabled=False, created_at=now,
+        id=new_id("acc", now),
+        name=name,
+        webhook_url=webhook_url,
+        webhook_secret="whsec_" + secrets.token_urlsafe(32),
+        inbound_webhook_url=None,
+        rate_limit=None,
+        rate_burst=None,
+        disabled=False,
+        created_at=now,
     )
     with already_exists(f"account {name!r}"):
         async with conn.begin_nested():
-            await conn.execute(accounts.insert().values(
-                id=account.id, name=account.name, webhook_url=account.webhook_url,
-                webhook_secret=account.webhook_secret, disabled=False, created_at=now,
-            ))
+            await conn.execute(
+                accounts.insert().values(
+                    id=account.id,
+                    name=account.name,
+                    webhook_url=account.webhook_url,
+                    webhook_secret=account.webhook_secret,
+                    disabled=False,
+                    created_at=now,
+                )
+            )
     return account
 
 
@@ -195,8 +219,7 @@ async def update_account(
     }
     values = {k: v for k, v in given.items() if not isinstance(v, _Unset)}
     if values:
-        stmt = (update(accounts).where(accounts.c.name == name).values(values)
-                .returning(*accounts.c))
+        stmt = update(accounts).where(accounts.c.name == name).values(values).returning(*accounts.c)
         row = (await conn.execute(stmt)).first()
     else:
         row = (await conn.execute(select(accounts).where(accounts.c.name == name))).first()
@@ -217,7 +240,7 @@ def _parse_prefix(presented: object) -> str | None:
         return None
     if not presented.startswith(_KEY_PREFIX):
         return None
-    public, sep, secret = presented[len(_KEY_PREFIX):].partition("_")
+    public, sep, secret = presented[len(_KEY_PREFIX) :].partition("_")
     if not sep or not secret or len(public) != _PUBLIC_LEN:
         return None
     if not set(public) <= _PUBLIC_ALPHABET:
@@ -225,8 +248,14 @@ def _parse_prefix(presented: object) -> str | None:
     return _KEY_PREFIX + public
 
 
-async def create_api_key(conn: AsyncConnection, account_id: str, scopes: Iterable[str],
-                         now: float, *, name: str | None = None) -> tuple[ApiKey, str]:
+async def create_api_key(
+    conn: AsyncConnection,
+    account_id: str,
+    scopes: Iterable[str],
+    now: float,
+    *,
+    name: str | None = None,
+) -> tuple[ApiKey, str]:
     """Create a key for ``account_id``; returns the stored key and the plaintext (only now).
 
     Raises ``SmsError(VALIDATION_ERROR)`` for an empty or unknown scope, ``NOT_FOUND`` for a
@@ -235,22 +264,40 @@ async def create_api_key(conn: AsyncConnection, account_id: str, scopes: Iterabl
     wanted = frozenset(s.strip().lower() for s in scopes)
     if not wanted or not wanted <= SCOPES:
         bad = ", ".join(sorted(wanted - SCOPES)) or "(none)"
-        raise SmsError(ErrorCode.VALIDATION_ERROR,
-                       f"invalid scope {bad}; valid scopes: admin, read, send", field="scopes")
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR,
+            f"invalid scope {bad}; valid scopes: admin, read, send",
+            field="scopes",
+        )
     if await get_account(conn, account_id) is None:
         raise SmsError(ErrorCode.NOT_FOUND, "no such account", field="account")
     key_id = new_id("key", now)
     # the random tail of the id: unique, and it ties the visible prefix to the stored row
     prefix = _KEY_PREFIX + key_id[-_PUBLIC_LEN:]
     plaintext = f"{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(id=key_id, account_id=account_id, prefix=prefix, scopes=wanted, name=name,
-                 created_at=now, last_used_at=None, revoked_at=None)
+    key = ApiKey(
+        id=key_id,
+        account_id=account_id,
+        prefix=prefix,
+        scopes=wanted,
+        name=name,
+        created_at=now,
+        last_used_at=None,
+        revoked_at=None,
+    )
     with already_exists("API key"):
         async with conn.begin_nested():
-            await conn.execute(api_keys.insert().values(
-                id=key.id, account_id=account_id, prefix=prefix, key_hash=_hash(plaintext),
-                scopes=",".join(sorted(wanted)), name=name, created_at=now,
-            ))
+            await conn.execute(
+                api_keys.insert().values(
+                    id=key.id,
+                    account_id=account_id,
+                    prefix=prefix,
+                    key_hash=_hash(plaintext),
+                    scopes=",".join(sorted(wanted)),
+                    name=name,
+                    created_at=now,
+                )
+            )
     return key, plaintext
 
 
@@ -272,8 +319,7 @@ async def find_api_key(conn: AsyncConnection, presented: str) -> ApiKey | None:
 
 async def touch_api_key(conn: AsyncConnection, key_id: str, now: float) -> None:
     """Record use of a key (``last_used_at``); callers may throttle how often they do."""
-    await conn.execute(update(api_keys).where(api_keys.c.id == key_id)
-                       .values(last_used_at=now))
+    await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))
 
 
 async def list_api_keys(conn: AsyncConnection, account_id: str | None = None) -> list[ApiKey]:

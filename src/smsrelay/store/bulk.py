@@ -39,8 +39,10 @@ def _insert_sql(dialect: str, table: Table, columns: tuple[str, ...]) -> str:
     for name in columns:
         kind = table.c[name].type
         if not isinstance(kind, _PASS_THROUGH):
-            raise TypeError(f"{table.name}.{name} is {kind!r}: its values need SQLAlchemy's "
-                            "type processing, insert it with table.insert()")
+            raise TypeError(
+                f"{table.name}.{name} is {kind!r}: its values need SQLAlchemy's "
+                "type processing, insert it with table.insert()"
+            )
     if dialect == "postgresql":
         marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     else:
@@ -48,8 +50,9 @@ def _insert_sql(dialect: str, table: Table, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
 
 
-async def insert_rows(conn: AsyncConnection, table: Table,
-                      rows: Sequence[Mapping[str, Any]]) -> None:
+async def insert_rows(
+    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
     """Insert ``rows`` (mappings with the same keys, column names of ``table``) in one call.
 
     Columns left out take their server defaults, as with ``table.insert()``.

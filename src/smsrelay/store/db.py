@@ -60,8 +60,11 @@ def normalize_url(url: str) -> str:
     elif backend in ("postgresql", "postgres") and parsed.drivername != "postgresql+asyncpg":
         parsed = parsed.set(drivername="postgresql+asyncpg")
     elif backend not in ("sqlite", "postgresql", "postgres"):
-        raise SmsError(ErrorCode.VALIDATION_ERROR, f"unsupported database URL scheme {backend!r}; "
-                       "use sqlite:/// or postgresql://", field="database_url")
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR,
+            f"unsupported database URL scheme {backend!r}; use sqlite:/// or postgresql://",
+            field="database_url",
+        )
     return parsed.render_as_string(hide_password=False)
 
 
@@ -69,8 +72,9 @@ def _sqlite_path(url: str) -> Path:
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         # Two pools (writer, readers) must see one database: an in-memory one cannot be shared.
-        raise SmsError(ErrorCode.VALIDATION_ERROR, "the SQLite database must be a file",
-                       field="database_url")
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR, "the SQLite database must be a file", field="database_url"
+        )
     return Path(database)
 
 
@@ -83,13 +87,18 @@ def _sqlite_path(url: str) -> Path:
 # order and stop at LIMIT.
 _WAITING_ROWS = "FROM messages \nWHERE messages.status IN ('queued', 'scheduled') AND "
 _QUEUE_HINTS = (
-    (_WAITING_ROWS + "messages.not_before <= ?",
-     _WAITING_ROWS.replace("FROM messages ", "FROM messages INDEXED BY ix_messages_due ")
-     + "messages.not_before <= ?"),
-    (_WAITING_ROWS + "messages.expires_at <= ?",
-     _WAITING_ROWS.replace("FROM messages ",
-                           "FROM messages INDEXED BY ix_messages_waiting_expires_at ")
-     + "messages.expires_at <= ?"),
+    (
+        _WAITING_ROWS + "messages.not_before <= ?",
+        _WAITING_ROWS.replace("FROM messages ", "FROM messages INDEXED BY ix_messages_due ")
+        + "messages.not_before <= ?",
+    ),
+    (
+        _WAITING_ROWS + "messages.expires_at <= ?",
+        _WAITING_ROWS.replace(
+            "FROM messages ", "FROM messages INDEXED BY ix_messages_waiting_expires_at "
+        )
+        + "messages.expires_at <= ?",
+    ),
 )
 # "Which of these messages have a pending callback?" (enqueueing, and releasing the next one):
 # without statistics SQLite reads every pending delivery through the ``state`` index,
@@ -98,12 +107,14 @@ _QUEUE_HINTS = (
 _PENDING_OF_MESSAGES = "FROM webhook_deliveries \nWHERE webhook_deliveries.message_id IN ("
 _PENDING_HINTED = _PENDING_OF_MESSAGES.replace(
     "FROM webhook_deliveries ",
-    "FROM webhook_deliveries INDEXED BY ix_webhook_deliveries_pending_message ")
+    "FROM webhook_deliveries INDEXED BY ix_webhook_deliveries_pending_message ",
+)
 _PENDING_CONDITION = "webhook_deliveries.state = 'pending'"
 
 
-def _with_index_hints(_conn: Any, _cursor: Any, statement: str, parameters: Any,
-                      _context: Any, _executemany: bool) -> tuple[str, Any]:
+def _with_index_hints(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _executemany: bool
+) -> tuple[str, Any]:
     if "FROM messages \nWHERE messages.status IN" in statement:
         for plain, hinted in _QUEUE_HINTS:
             statement = statement.replace(plain, hinted)
@@ -117,8 +128,9 @@ def sqlite_index_hints(statement: str) -> str:
     return _with_index_hints(None, None, statement, None, None, False)[0]
 
 
-def _sqlite_engine(url: str, *, begin: str, readers: bool,
-                   offload: ThreadPoolExecutor | None = None) -> AsyncEngine:
+def _sqlite_engine(
+    url: str, *, begin: str, readers: bool, offload: ThreadPoolExecutor | None = None
+) -> AsyncEngine:
     """An engine whose connections run SQLite on the loop's thread (``sqlite_inline``).
 
     Transactions start with ``begin``; the driver's own implicit ``BEGIN`` is off
@@ -128,8 +140,9 @@ def _sqlite_engine(url: str, *, begin: str, readers: bool,
     path = str(_sqlite_path(url))
     engine = create_async_engine(
         url,
-        async_creator=sqlite_inline.connector(path, writer=not readers, offload=offload,
-                                              busy_timeout_ms=_BUSY_TIMEOUT_MS),
+        async_creator=sqlite_inline.connector(
+            path, writer=not readers, offload=offload, busy_timeout_ms=_BUSY_TIMEOUT_MS
+        ),
         pool_size=4 if readers else 1,
         max_overflow=8 if readers else 0,
     )
@@ -165,9 +178,14 @@ class Database:
     ``transaction()`` or ``read()`` block to the repository functions of ``smsrelay.store``.
     """
 
-    def __init__(self, url: str, dialect: str, engine: AsyncEngine,
-                 read_engine: AsyncEngine | None = None,
-                 offload: ThreadPoolExecutor | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        dialect: str,
+        engine: AsyncEngine,
+        read_engine: AsyncEngine | None = None,
+        offload: ThreadPoolExecutor | None = None,
+    ) -> None:
         self.url = url
         self._offload = offload
         self.dialect = dialect
@@ -188,8 +206,7 @@ class Database:
         if dialect == "sqlite":
             _sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
             offload = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsrelay-sqlite")
-            writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", readers=False,
-                                    offload=offload)
+            writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", readers=False, offload=offload)
             reader = _sqlite_engine(url, begin="BEGIN", readers=True)
             db = cls(url, "sqlite", writer, reader, offload)
         else:
@@ -203,8 +220,12 @@ class Database:
             # up to 10 s and callbacks fell minutes behind. Planning these small statements
             # each time costs far less.
             engine = create_async_engine(
-                url, pool_size=10, max_overflow=10, pool_recycle=1800,
-                connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
+                url,
+                pool_size=10,
+                max_overflow=10,
+                pool_recycle=1800,
+                connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
+            )
             db = cls(url, "postgresql", engine)
         # executemany INSERTs become multi-row ``INSERT ... VALUES (...), (...)`` (batched
         # under each driver's parameter limit): one statement per batch on the accept path
@@ -327,8 +348,11 @@ def current_revision(url: str) -> str | None:
         engine = create_async_engine(url)
         try:
             async with engine.connect() as conn:
-                result.append(await conn.run_sync(
-                    lambda sync: MigrationContext.configure(sync).get_current_revision()))
+                result.append(
+                    await conn.run_sync(
+                        lambda sync: MigrationContext.configure(sync).get_current_revision()
+                    )
+                )
         finally:
             await engine.dispose()
 

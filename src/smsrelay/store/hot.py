@@ -74,8 +74,9 @@ def raw_sqlite(conn: AsyncConnection) -> Any | None:
     return getattr(driver, "sqlite", None)
 
 
-async def rows(conn: AsyncConnection, statement: Executable,
-               params: Mapping[str, Any] | None = None) -> list[Any]:
+async def rows(
+    conn: AsyncConnection, statement: Executable, params: Mapping[str, Any] | None = None
+) -> list[Any]:
     """The rows of ``statement`` (a SELECT, or DML with RETURNING)."""
     raw = raw_sqlite(conn)
     if raw is None:
@@ -87,8 +88,9 @@ async def rows(conn: AsyncConnection, statement: Executable,
     return [make(r) for r in found]
 
 
-async def execute(conn: AsyncConnection, statement: Executable,
-                  params: Mapping[str, Any] | None = None) -> int:
+async def execute(
+    conn: AsyncConnection, statement: Executable, params: Mapping[str, Any] | None = None
+) -> int:
     """Run ``statement`` (DML without RETURNING); the number of rows it changed."""
     raw = raw_sqlite(conn)
     if raw is None:
@@ -98,8 +100,9 @@ async def execute(conn: AsyncConnection, statement: Executable,
     return max(int(cursor.rowcount), 0)
 
 
-async def execute_many(conn: AsyncConnection, statement: Executable,
-                       params: Sequence[Mapping[str, Any]]) -> None:
+async def execute_many(
+    conn: AsyncConnection, statement: Executable, params: Sequence[Mapping[str, Any]]
+) -> None:
     """Run ``statement`` once per mapping of ``params`` (no ``IN`` lists)."""
     if not params:
         return
@@ -120,8 +123,9 @@ def run_many(raw: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -
         raw.executemany(sql, rows)
 
 
-def _run(raw: sqlite3.Connection, sql: str, args: list[Any], *,
-         fetch: bool) -> tuple[sqlite3.Cursor, list[Any]]:
+def _run(
+    raw: sqlite3.Connection, sql: str, args: list[Any], *, fetch: bool
+) -> tuple[sqlite3.Cursor, list[Any]]:
     """One statement: observed, its errors raised as SQLAlchemy's (fetching inside, since a
     RETURNING statement runs as its rows are read)."""
     if _observers:
@@ -146,8 +150,9 @@ def _sqlalchemy_errors(sql: str, args: Any) -> Iterator[None]:
         raise exc.DBAPIError.instance(sql, args, error, sqlite3.Error) from error
 
 
-def _bound(dialect: Dialect, statement: Executable,
-           params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+def _bound(
+    dialect: Dialect, statement: Executable, params: Mapping[str, Any]
+) -> tuple[str, list[Any]]:
     plan = _plan(dialect, statement, params)
     return plan.sql, plan.args(params)
 
@@ -192,6 +197,7 @@ def _compile(dialect: Dialect, statement: Executable, params: Mapping[str, Any])
             takers.append(_constant(process(value) if process else value))
             spread.append(False)
     if any(spread):
+
         def args(p: Mapping[str, Any]) -> list[Any]:
             out: list[Any] = []
             for take, many in zip(takers, spread, strict=True):
@@ -201,28 +207,36 @@ def _compile(dialect: Dialect, statement: Executable, params: Mapping[str, Any])
                     out.append(take(p))
             return out
     else:
+
         def args(p: Mapping[str, Any]) -> list[Any]:
             return [take(p) for take in takers]
+
     return _Plan(sqlite_index_hints(sql), args)
 
 
 def _constant(value: Any) -> Callable[[Mapping[str, Any]], Any]:
     def take(_p: Mapping[str, Any]) -> Any:
         return value
+
     return take
 
 
-def _taker(key: str, process: Callable[[Any], Any] | None = None, *,
-           each: bool = False) -> Callable[[Mapping[str, Any]], Any]:
+def _taker(
+    key: str, process: Callable[[Any], Any] | None = None, *, each: bool = False
+) -> Callable[[Mapping[str, Any]], Any]:
     if process is None:
+
         def take(p: Mapping[str, Any]) -> Any:
             return p[key]
     elif each:
+
         def take(p: Mapping[str, Any]) -> Any:
             return [process(v) for v in p[key]]
     else:
+
         def take(p: Mapping[str, Any]) -> Any:
             return process(p[key])
+
     return take
 
 

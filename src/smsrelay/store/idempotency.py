@@ -38,25 +38,39 @@ class IdempotencyRecord:
     expires_at: float
 
 
-async def get_idempotency(conn: AsyncConnection, account_id: str, key: str,
-                          now: float) -> IdempotencyRecord | None:
+async def get_idempotency(
+    conn: AsyncConnection, account_id: str, key: str, now: float
+) -> IdempotencyRecord | None:
     """The live record for ``(account_id, key)``; an expired one counts as absent."""
     t = idempotency_keys
-    row = (await conn.execute(
-        select(t).where(t.c.account_id == account_id, t.c.key == key, t.c.expires_at > now)
-    )).first()
+    row = (
+        await conn.execute(
+            select(t).where(t.c.account_id == account_id, t.c.key == key, t.c.expires_at > now)
+        )
+    ).first()
     if row is None:
         return None
     return IdempotencyRecord(
-        account_id=row.account_id, key=row.key, request_hash=row.request_hash,
-        response_status=row.response_status, response_body=row.response_body,
-        created_at=row.created_at, expires_at=row.expires_at,
+        account_id=row.account_id,
+        key=row.key,
+        request_hash=row.request_hash,
+        response_status=row.response_status,
+        response_body=row.response_body,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
     )
 
 
-async def put_idempotency(conn: AsyncConnection, account_id: str, key: str, request_hash: str,
-                          response_status: int, response_body: str, now: float,
-                          ttl: float = DEFAULT_TTL) -> None:
+async def put_idempotency(
+    conn: AsyncConnection,
+    account_id: str,
+    key: str,
+    request_hash: str,
+    response_status: int,
+    response_body: str,
+    now: float,
+    ttl: float = DEFAULT_TTL,
+) -> None:
     """Store the answer for a key (replacing an expired record for it, if one is left).
 
     Raises :class:`IdempotencyTaken` when a live record exists: another request (maybe on
@@ -64,9 +78,13 @@ async def put_idempotency(conn: AsyncConnection, account_id: str, key: str, requ
     back, so nothing is sent twice, and the stored answer be replayed.
     """
     values = {
-        "account_id": account_id, "key": key, "request_hash": request_hash,
-        "response_status": response_status, "response_body": response_body,
-        "created_at": now, "expires_at": now + ttl,
+        "account_id": account_id,
+        "key": key,
+        "request_hash": request_hash,
+        "response_status": response_status,
+        "response_body": response_body,
+        "created_at": now,
+        "expires_at": now + ttl,
     }
     # both dialects spell the upsert the same way, but it is a dialect construct
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -92,5 +110,6 @@ class IdempotencyTaken(Exception):
 async def purge_idempotency(conn: AsyncConnection, now: float) -> int:
     """Delete expired records; how many."""
     result = await conn.execute(
-        delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))
+        delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now)
+    )
     return max(result.rowcount, 0)

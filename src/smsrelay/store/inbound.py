@@ -36,10 +36,17 @@ class StoredInbound:
 
 def _inbound(row: Row[Any]) -> StoredInbound:
     return StoredInbound(
-        id=row.id, account_id=row.account_id, connector=row.connector,
-        from_number=row.from_number, to_number=row.to_number, body=row.body,
-        carrier_id=row.carrier_id, keyword=row.keyword, received_at=row.received_at,
-        created_at=row.created_at)
+        id=row.id,
+        account_id=row.account_id,
+        connector=row.connector,
+        from_number=row.from_number,
+        to_number=row.to_number,
+        body=row.body,
+        carrier_id=row.carrier_id,
+        keyword=row.keyword,
+        received_at=row.received_at,
+        created_at=row.created_at,
+    )
 
 
 async def insert_inbound(conn: AsyncConnection, items: Sequence[StoredInbound]) -> None:
@@ -53,8 +60,9 @@ async def get_inbound(conn: AsyncConnection, inbound_id: str) -> StoredInbound |
     return _inbound(row) if row else None
 
 
-async def list_inbound(conn: AsyncConnection, account_id: str, *, cursor: str | None = None,
-                       limit: int = 50) -> list[StoredInbound]:
+async def list_inbound(
+    conn: AsyncConnection, account_id: str, *, cursor: str | None = None, limit: int = 50
+) -> list[StoredInbound]:
     """The account's MO messages, newest first; ``cursor`` is the last id of the previous page."""
     query = select(t).where(t.c.account_id == account_id)
     if cursor is not None:

@@ -66,8 +66,9 @@ async def insert_messages(conn: AsyncConnection, messages: Sequence[Message], no
     await insert_events(conn, [event(m.id, m.status, now) for m in messages])
 
 
-async def get_message(conn: AsyncConnection, message_id: str, *,
-                      account_id: str | None = None) -> Message | None:
+async def get_message(
+    conn: AsyncConnection, message_id: str, *, account_id: str | None = None
+) -> Message | None:
     """One message with its carrier ids; None if missing or (given ``account_id``) not theirs."""
     query = select(*MESSAGE_COLUMNS).where(messages_table.c.id == message_id)
     if account_id is not None:
@@ -87,8 +88,13 @@ async def get_events(conn: AsyncConnection, message_id: str) -> list[MessageEven
         .order_by(message_events.c.at, message_events.c.id)
     )
     return [
-        MessageEvent(message_id=r.message_id, status=MessageStatus(r.status), at=r.at,
-                     error_code=r.error_code, detail=r.detail)
+        MessageEvent(
+            message_id=r.message_id,
+            status=MessageStatus(r.status),
+            at=r.at,
+            error_code=r.error_code,
+            detail=r.detail,
+        )
         for r in rows
     ]
 
@@ -148,31 +154,38 @@ async def change_status(
     nothing is written.
     """
     new = MessageStatus(new)
-    stmt = guarded_update(message_id, new, now, error_code=error_code, detail=detail,
-                          values=values)
+    stmt = guarded_update(message_id, new, now, error_code=error_code, detail=detail, values=values)
     return await apply_guarded(conn, stmt, new, now, error_code, detail)
 
 
-async def cancel_message(conn: AsyncConnection, account_id: str, message_id: str,
-                         now: float) -> Message:
+async def cancel_message(
+    conn: AsyncConnection, account_id: str, message_id: str, now: float
+) -> Message:
     """Cancel a message that has not been handed to a worker yet.
 
     Raises ``SmsError(NOT_FOUND)`` for a missing message or one of another account, and
     ``SmsError(NOT_CANCELABLE)`` when it is past ``queued``/``scheduled``.
     """
-    stmt = guarded_update(message_id, MessageStatus.CANCELED, now, sources=CANCELABLE,
-                          extra_where=[messages_table.c.account_id == account_id])
+    stmt = guarded_update(
+        message_id,
+        MessageStatus.CANCELED,
+        now,
+        sources=CANCELABLE,
+        extra_where=[messages_table.c.account_id == account_id],
+    )
     done = await apply_guarded(conn, stmt, MessageStatus.CANCELED, now, None, None)
     if done is not None:
         return done
     current = await conn.scalar(
-        select(messages_table.c.status)
-        .where(messages_table.c.id == message_id, messages_table.c.account_id == account_id)
+        select(messages_table.c.status).where(
+            messages_table.c.id == message_id, messages_table.c.account_id == account_id
+        )
     )
     if current is None:
         raise SmsError(ErrorCode.NOT_FOUND, "no such message", field="message_id")
-    raise SmsError(ErrorCode.NOT_CANCELABLE, f"the message is {current} and can no longer be "
-                   "canceled")
+    raise SmsError(
+        ErrorCode.NOT_CANCELABLE, f"the message is {current} and can no longer be canceled"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,10 +198,13 @@ class StatusChange:
     detail: str | None = None
 
 
-async def change_status_many(conn: AsyncConnection, changes: Sequence[StatusChange],
-                             now: float, *,
-                             carrier_ids: Mapping[str, Sequence[str]] | None = None
-                             ) -> list[Message]:
+async def change_status_many(
+    conn: AsyncConnection,
+    changes: Sequence[StatusChange],
+    now: float,
+    *,
+    carrier_ids: Mapping[str, Sequence[str]] | None = None,
+) -> list[Message]:
     """:func:`change_status` for a batch: one guarded UPDATE per distinct (status, error).
 
     Receipts arrive by the thousand and mostly say the same thing, so a batch of them costs a
@@ -203,7 +219,13 @@ async def change_status_many(conn: AsyncConnection, changes: Sequence[StatusChan
     changed: list[Message] = []
     for (new, error_code, detail), ids in groups.items():
         changed += await apply_guarded_many(
-            conn, guarded_update_many(new), new, now, error_code, detail,
+            conn,
+            guarded_update_many(new),
+            new,
+            now,
+            error_code,
+            detail,
             params={"g_ids": padded(ids), "g_now": now, "g_code": error_code, "g_detail": detail},
-            known=carrier_ids)
+            known=carrier_ids,
+        )
     return changed

@@ -116,9 +116,12 @@ async def _transition_many(
     return await _run_transition(conn, stmt, {}, new, now, error_code, detail)
 
 
-def _transition_statement(where: ColumnElement[bool], order_by: Sequence[Any],
-                          limit: int | BindParameter[int] | None,
-                          values: dict[str, Any]) -> Update:
+def _transition_statement(
+    where: ColumnElement[bool],
+    order_by: Sequence[Any],
+    limit: int | BindParameter[int] | None,
+    values: dict[str, Any],
+) -> Update:
     pick = select(messages.c.id).where(where).order_by(*order_by)
     if limit is not None:
         pick = pick.limit(limit)
@@ -131,9 +134,17 @@ def _transition_statement(where: ColumnElement[bool], order_by: Sequence[Any],
     )
 
 
-async def _run_transition(conn: AsyncConnection, stmt: Update, params: dict[str, Any],
-                          new: MessageStatus, now: float, error_code: str | None,
-                          detail: str | None, *, built_once: bool = False) -> list[Message]:
+async def _run_transition(
+    conn: AsyncConnection,
+    stmt: Update,
+    params: dict[str, Any],
+    new: MessageStatus,
+    now: float,
+    error_code: str | None,
+    detail: str | None,
+    *,
+    built_once: bool = False,
+) -> list[Message]:
     """``built_once``: ``stmt`` is one of the cached statements, run as a hot one (hot.py)."""
     rows: list[Any]
     if built_once:
@@ -157,14 +168,22 @@ def _claim_statement() -> Update:
         or_(messages.c.expires_at.is_(None), messages.c.expires_at > now),
     )
     return _transition_statement(
-        due, [messages.c.priority.desc(), messages.c.id], bindparam("c_limit", type_=Integer),
-        {"status": S.SENDING.value, "updated_at": now,
-         "lease_until": bindparam("c_lease_until", type_=Float),
-         "worker": bindparam("c_worker", type_=String), "attempts": messages.c.attempts + 1})
+        due,
+        [messages.c.priority.desc(), messages.c.id],
+        bindparam("c_limit", type_=Integer),
+        {
+            "status": S.SENDING.value,
+            "updated_at": now,
+            "lease_until": bindparam("c_lease_until", type_=Float),
+            "worker": bindparam("c_worker", type_=String),
+            "attempts": messages.c.attempts + 1,
+        },
+    )
 
 
-async def claim(conn: AsyncConnection, *, worker: str, now: float, lease_seconds: float,
-                limit: int) -> list[Message]:
+async def claim(
+    conn: AsyncConnection, *, worker: str, now: float, lease_seconds: float, limit: int
+) -> list[Message]:
     """Take up to ``limit`` due messages for ``worker``, highest priority first, then oldest.
 
     Due: waiting (``queued``/``scheduled``), ``not_before <= now`` and validity not passed.
@@ -174,14 +193,20 @@ async def claim(conn: AsyncConnection, *, worker: str, now: float, lease_seconds
     if limit <= 0:
         return []
     return await _run_transition(
-        conn, _claim_statement(),
-        {"c_now": now, "c_limit": limit, "c_lease_until": now + lease_seconds,
-         "c_worker": worker},
-        S.SENDING, now, None, None, built_once=True)
+        conn,
+        _claim_statement(),
+        {"c_now": now, "c_limit": limit, "c_lease_until": now + lease_seconds, "c_worker": worker},
+        S.SENDING,
+        now,
+        None,
+        None,
+        built_once=True,
+    )
 
 
-async def extend_leases(conn: AsyncConnection, message_ids: Sequence[str], *, worker: str,
-                        lease_until: float) -> int:
+async def extend_leases(
+    conn: AsyncConnection, message_ids: Sequence[str], *, worker: str, lease_until: float
+) -> int:
     """Push the lease of ``worker``'s ``sending`` messages out to ``lease_until``.
 
     For submits that take longer than the lease (a slow carrier, a full window). Rows another
@@ -191,16 +216,20 @@ async def extend_leases(conn: AsyncConnection, message_ids: Sequence[str], *, wo
         return 0
     result = await conn.execute(
         update(messages)
-        .where(messages.c.id.in_(padded(list(message_ids))), status_is(S.SENDING),
-               messages.c.worker == worker)
+        .where(
+            messages.c.id.in_(padded(list(message_ids))),
+            status_is(S.SENDING),
+            messages.c.worker == worker,
+        )
         .values(lease_until=lease_until)
         .returning(messages.c.id)
     )
     return len(result.all())
 
 
-async def release_claims(conn: AsyncConnection, message_ids: Sequence[str], *, worker: str,
-                         now: float) -> int:
+async def release_claims(
+    conn: AsyncConnection, message_ids: Sequence[str], *, worker: str, now: float
+) -> int:
     """Hand claimed but unsent messages back (``sending`` → ``queued``) on shutdown.
 
     The attempt never happened, so ``attempts`` is decremented again; ``not_before`` is left
@@ -208,10 +237,16 @@ async def release_claims(conn: AsyncConnection, message_ids: Sequence[str], *, w
     """
     if not message_ids:
         return 0
-    mine = and_(messages.c.id.in_(list(message_ids)), status_is(S.SENDING),
-                messages.c.worker == worker)
+    mine = and_(
+        messages.c.id.in_(list(message_ids)), status_is(S.SENDING), messages.c.worker == worker
+    )
     rows = await _transition_many(
-        conn, mine, [messages.c.id], None, S.QUEUED, now,
+        conn,
+        mine,
+        [messages.c.id],
+        None,
+        S.QUEUED,
+        now,
         {"lease_until": None, "worker": None, "attempts": messages.c.attempts - 1},
         detail="released unsent",
     )
@@ -226,35 +261,53 @@ async def reclaim_expired_leases(conn: AsyncConnection, now: float) -> int:
     """
     expired = and_(status_is(S.SENDING), messages.c.lease_until < now)
     rows = await _transition_many(
-        conn, expired, [messages.c.lease_until, messages.c.id], None, S.QUEUED, now,
-        {"lease_until": None, "worker": None}, detail="lease expired",
+        conn,
+        expired,
+        [messages.c.lease_until, messages.c.id],
+        None,
+        S.QUEUED,
+        now,
+        {"lease_until": None, "worker": None},
+        detail="lease expired",
     )
     return len(rows)
 
 
-async def expire_overdue(conn: AsyncConnection, now: float, *,
-                         limit: int = 1000) -> list[Message]:
+async def expire_overdue(conn: AsyncConnection, now: float, *, limit: int = 1000) -> list[Message]:
     """Move waiting messages whose validity passed to ``expired`` (validity_expired).
 
     Returns them so the caller can send their webhooks.
     """
     overdue = and_(waiting(), messages.c.expires_at <= now)
     return await _transition_many(
-        conn, overdue, [messages.c.expires_at, messages.c.id], limit, S.EXPIRED, now, {},
+        conn,
+        overdue,
+        [messages.c.expires_at, messages.c.id],
+        limit,
+        S.EXPIRED,
+        now,
+        {},
         error_code=ErrorCode.VALIDITY_EXPIRED.value,
         detail="validity passed before the message could be sent",
     )
 
 
-async def time_out_unconfirmed(conn: AsyncConnection, now: float, *,
-                               limit: int = 1000) -> list[Message]:
+async def time_out_unconfirmed(
+    conn: AsyncConnection, now: float, *, limit: int = 1000
+) -> list[Message]:
     """Move ``sent`` messages with no receipt by ``dlr_deadline`` to ``unknown`` (dlr_timeout).
 
     ``unknown`` is not final: a late receipt still settles the message.
     """
     late = and_(status_is(S.SENT), messages.c.dlr_deadline <= now)
     return await _transition_many(
-        conn, late, [messages.c.dlr_deadline, messages.c.id], limit, S.UNKNOWN, now, {},
+        conn,
+        late,
+        [messages.c.dlr_deadline, messages.c.id],
+        limit,
+        S.UNKNOWN,
+        now,
+        {},
         error_code=ErrorCode.DLR_TIMEOUT.value,
         detail="no delivery report arrived in time",
     )
@@ -275,12 +328,14 @@ async def record_submitted(
     has it, or a receipt overtook this call); then nothing is written.
     """
     done = await record_submitted_many(
-        conn, [SubmittedItem(message_id, connector, carrier_ids, dlr_deadline)], now)
+        conn, [SubmittedItem(message_id, connector, carrier_ids, dlr_deadline)], now
+    )
     return done[0] if done else None
 
 
-async def record_submitted_many(conn: AsyncConnection, items: Sequence[SubmittedItem],
-                                now: float, *, worker: str | None = None) -> list[Message]:
+async def record_submitted_many(
+    conn: AsyncConnection, items: Sequence[SubmittedItem], now: float, *, worker: str | None = None
+) -> list[Message]:
     """:func:`record_submitted` for a batch: three statements however many messages (one
     more for each further connector or deadline among them).
 
@@ -296,25 +351,39 @@ async def record_submitted_many(conn: AsyncConnection, items: Sequence[Submitted
         groups.setdefault((item.connector, item.dlr_deadline), []).append(item.message_id)
     rows: dict[str, Any] = {}
     for (connector, deadline), ids in groups.items():
-        params = {"s_ids": padded(ids), "s_now": now, "s_connector": connector,
-                  "s_deadline": deadline}
+        params = {
+            "s_ids": padded(ids),
+            "s_now": now,
+            "s_connector": connector,
+            "s_deadline": deadline,
+        }
         if worker is not None:
             params["s_worker"] = worker
-        rows.update((r.id, r) for r in await hot.rows(conn, _sent_statement(worker is not None),
-                                                      params))
+        rows.update(
+            (r.id, r) for r in await hot.rows(conn, _sent_statement(worker is not None), params)
+        )
     applied = [item for item in by_id.values() if item.message_id in rows]
     parts = [
-        {"message_id": item.message_id, "seq": seq, "connector": item.connector,
-         "carrier_id": carrier_id, "status": ReceiptStatus.ACCEPTED.value, "error": None,
-         "updated_at": now}
+        {
+            "message_id": item.message_id,
+            "seq": seq,
+            "connector": item.connector,
+            "carrier_id": carrier_id,
+            "status": ReceiptStatus.ACCEPTED.value,
+            "error": None,
+            "updated_at": now,
+        }
         for item in applied
         for seq, carrier_id in enumerate(item.carrier_ids, start=1)
     ]
     if parts:
         await insert_rows(conn, message_parts, parts)
     await insert_events(conn, [event(item.message_id, S.SENT, now) for item in applied])
-    return await messages_from_rows(conn, [rows[item.message_id] for item in applied],
-                                    known={i.message_id: i.carrier_ids for i in applied})
+    return await messages_from_rows(
+        conn,
+        [rows[item.message_id] for item in applied],
+        known={i.message_id: i.carrier_ids for i in applied},
+    )
 
 
 @cache
@@ -325,12 +394,21 @@ def _sent_statement(held: bool) -> Update:
     if held:
         where.append(messages.c.worker == bindparam("s_worker", type_=String))
     now = bindparam("s_now", type_=Float)
-    return (update(messages).where(*where)
-            .values(status=S.SENT.value, updated_at=now, submitted_at=now, lease_until=None,
-                    error_code=None, error_message=None,
-                    connector=bindparam("s_connector", type_=String),
-                    dlr_deadline=bindparam("s_deadline", type_=Float))
-            .returning(*MESSAGE_COLUMNS))
+    return (
+        update(messages)
+        .where(*where)
+        .values(
+            status=S.SENT.value,
+            updated_at=now,
+            submitted_at=now,
+            lease_until=None,
+            error_code=None,
+            error_message=None,
+            connector=bindparam("s_connector", type_=String),
+            dlr_deadline=bindparam("s_deadline", type_=Float),
+        )
+        .returning(*MESSAGE_COLUMNS)
+    )
 
 
 async def record_retry(
@@ -351,9 +429,16 @@ async def record_retry(
     values: dict[str, Any] = {"not_before": retry_at, "lease_until": None, "worker": None}
     if connector is not None:
         values["connector"] = connector
-    stmt = guarded_update(message_id, S.QUEUED, now, sources=[S.SENDING],
-                          error_code=error_code, detail=detail, values=values,
-                          extra_where=_held_by(worker))
+    stmt = guarded_update(
+        message_id,
+        S.QUEUED,
+        now,
+        sources=[S.SENDING],
+        error_code=error_code,
+        detail=detail,
+        values=values,
+        extra_where=_held_by(worker),
+    )
     return await apply_guarded(conn, stmt, S.QUEUED, now, error_code, detail)
 
 
@@ -374,10 +459,20 @@ async def record_failed(
     values: dict[str, Any] = {"lease_until": None}
     if connector is not None:
         values["connector"] = connector
-    guard = () if worker is None else (or_(messages.c.status != S.SENDING.value,
-                                           messages.c.worker == worker),)
-    stmt = guarded_update(message_id, S.FAILED, now, error_code=error_code, detail=detail,
-                          values=values, extra_where=guard)
+    guard = (
+        ()
+        if worker is None
+        else (or_(messages.c.status != S.SENDING.value, messages.c.worker == worker),)
+    )
+    stmt = guarded_update(
+        message_id,
+        S.FAILED,
+        now,
+        error_code=error_code,
+        detail=detail,
+        values=values,
+        extra_where=guard,
+    )
     return await apply_guarded(conn, stmt, S.FAILED, now, error_code, detail)
 
 
@@ -398,6 +493,5 @@ async def next_due_at(conn: AsyncConnection, now: float) -> float | None:
 
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     """How many messages are in each status (statuses with none are absent)."""
-    rows = await conn.execute(
-        select(messages.c.status, func.count()).group_by(messages.c.status))
+    rows = await conn.execute(select(messages.c.status, func.count()).group_by(messages.c.status))
     return {status: int(n) for status, n in rows}

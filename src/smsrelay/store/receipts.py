@@ -24,9 +24,19 @@ from smsrelay.store import hot
 from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.schema import message_parts, pending_receipts
 
-__all__ = ["Part", "find_part", "keep_unmatched", "keep_unmatched_many",
-           "parts_for_receipts", "parts_of", "purge_unmatched", "take_matchable", "take_unmatched",
-           "update_part", "update_parts"]
+__all__ = [
+    "Part",
+    "find_part",
+    "keep_unmatched",
+    "keep_unmatched_many",
+    "parts_for_receipts",
+    "parts_of",
+    "purge_unmatched",
+    "take_matchable",
+    "take_unmatched",
+    "update_part",
+    "update_parts",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,27 +53,39 @@ class Part:
 
 
 def _part(row: Row[Any]) -> Part:
-    return Part(message_id=row.message_id, seq=row.seq, connector=row.connector,
-                carrier_id=row.carrier_id, status=row.status, error=row.error,
-                updated_at=row.updated_at)
+    return Part(
+        message_id=row.message_id,
+        seq=row.seq,
+        connector=row.connector,
+        carrier_id=row.carrier_id,
+        status=row.status,
+        error=row.error,
+        updated_at=row.updated_at,
+    )
 
 
 async def find_part(conn: AsyncConnection, connector: str, carrier_id: str) -> Part | None:
     """The part a receipt refers to. Should a carrier reuse an id, the newest message wins."""
     p = message_parts
-    row = (await conn.execute(
-        select(p).where(p.c.connector == connector, p.c.carrier_id == carrier_id)
-        .order_by(p.c.message_id.desc(), p.c.seq.desc()).limit(1)
-    )).first()
+    row = (
+        await conn.execute(
+            select(p)
+            .where(p.c.connector == connector, p.c.carrier_id == carrier_id)
+            .order_by(p.c.message_id.desc(), p.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
     return _part(row) if row else None
 
 
-async def update_part(conn: AsyncConnection, message_id: str, seq: int, *, status: str,
-                      error: str | None, now: float) -> None:
+async def update_part(
+    conn: AsyncConnection, message_id: str, seq: int, *, status: str, error: str | None, now: float
+) -> None:
     """Record a receipt's outcome on one part."""
     p = message_parts
     await conn.execute(
-        update(p).where(p.c.message_id == message_id, p.c.seq == seq)
+        update(p)
+        .where(p.c.message_id == message_id, p.c.seq == seq)
         .values(status=str(status), error=error, updated_at=now)
     )
 
@@ -77,27 +99,41 @@ async def parts_of(conn: AsyncConnection, message_id: str) -> list[Part]:
 
 async def keep_unmatched(conn: AsyncConnection, report: DeliveryReport, now: float) -> None:
     """Park a receipt whose carrier id matches no part yet. ``raw`` is not kept."""
-    await conn.execute(pending_receipts.insert().values(
-        connector=report.connector, carrier_id=report.carrier_id,
-        status=ReceiptStatus(report.status).value, error=report.error, at=report.at,
-        received_at=now,
-    ))
+    await conn.execute(
+        pending_receipts.insert().values(
+            connector=report.connector,
+            carrier_id=report.carrier_id,
+            status=ReceiptStatus(report.status).value,
+            error=report.error,
+            at=report.at,
+            received_at=now,
+        )
+    )
 
 
-async def take_unmatched(conn: AsyncConnection, connector: str,
-                         carrier_ids: Sequence[str]) -> list[DeliveryReport]:
+async def take_unmatched(
+    conn: AsyncConnection, connector: str, carrier_ids: Sequence[str]
+) -> list[DeliveryReport]:
     """Remove and return the parked receipts for these carrier ids, oldest first.
 
     Deleting with RETURNING makes "take" atomic: two takers never both get a receipt.
     """
     if not carrier_ids:
         return []
-    rows = await hot.rows(conn, _take_statement(),
-                          {"r_connector": connector, "r_ids": padded(carrier_ids)})
+    rows = await hot.rows(
+        conn, _take_statement(), {"r_connector": connector, "r_ids": padded(carrier_ids)}
+    )
     rows.sort(key=lambda row: (row.at, row.id))
-    return [DeliveryReport(connector=row.connector, carrier_id=row.carrier_id,
-                           status=ReceiptStatus(row.status), at=row.at, error=row.error)
-            for row in rows]
+    return [
+        DeliveryReport(
+            connector=row.connector,
+            carrier_id=row.carrier_id,
+            status=ReceiptStatus(row.status),
+            at=row.at,
+            error=row.error,
+        )
+        for row in rows
+    ]
 
 
 async def take_matchable(conn: AsyncConnection, *, limit: int = 1000) -> list[DeliveryReport]:
@@ -109,22 +145,37 @@ async def take_matchable(conn: AsyncConnection, *, limit: int = 1000) -> list[De
     r, p = pending_receipts, message_parts
     matched = (
         select(r.c.id)
-        .where(select(p.c.seq).where(p.c.connector == r.c.connector,
-                                     p.c.carrier_id == r.c.carrier_id).exists())
-        .order_by(r.c.id).limit(limit)
+        .where(
+            select(p.c.seq)
+            .where(p.c.connector == r.c.connector, p.c.carrier_id == r.c.carrier_id)
+            .exists()
+        )
+        .order_by(r.c.id)
+        .limit(limit)
     )
-    rows = list(await conn.execute(
-        delete(r).where(r.c.id.in_(matched))
-        .returning(r.c.id, r.c.connector, r.c.carrier_id, r.c.status, r.c.error, r.c.at)
-    ))
+    rows = list(
+        await conn.execute(
+            delete(r)
+            .where(r.c.id.in_(matched))
+            .returning(r.c.id, r.c.connector, r.c.carrier_id, r.c.status, r.c.error, r.c.at)
+        )
+    )
     rows.sort(key=lambda row: (row.at, row.id))
-    return [DeliveryReport(connector=row.connector, carrier_id=row.carrier_id,
-                           status=ReceiptStatus(row.status), at=row.at, error=row.error)
-            for row in rows]
+    return [
+        DeliveryReport(
+            connector=row.connector,
+            carrier_id=row.carrier_id,
+            status=ReceiptStatus(row.status),
+            at=row.at,
+            error=row.error,
+        )
+        for row in rows
+    ]
 
 
 async def parts_for_receipts(
-    conn: AsyncConnection, keys: Sequence[tuple[str, str]],
+    conn: AsyncConnection,
+    keys: Sequence[tuple[str, str]],
 ) -> tuple[dict[tuple[str, str], Part], dict[str, list[Part]]]:
     """The parts that receipts for ``keys`` (connector, carrier id) refer to, and every part
     of those parts' messages, in segment order: one query per connector.
@@ -142,9 +193,13 @@ async def parts_for_receipts(
     # ``connector = ? AND carrier_id IN (...)`` per connector: SQLite answers a row-value
     # ``(connector, carrier_id) IN (...)`` with a scan of the whole table
     for connector, carrier_ids in sorted(by_connector.items()):  # one lock order for all
-        rows.extend(await hot.rows(conn, _parts_statement(),
-                                   {"p_connector": connector,
-                                    "p_ids": padded(sorted(carrier_ids))}))
+        rows.extend(
+            await hot.rows(
+                conn,
+                _parts_statement(),
+                {"p_connector": connector, "p_ids": padded(sorted(carrier_ids))},
+            )
+        )
     rows.sort(key=lambda row: (row.message_id, row.seq))
     wanted = set(keys)
     matched: dict[tuple[str, str], Part] = {}
@@ -157,36 +212,56 @@ async def parts_for_receipts(
     return matched, by_message
 
 
-async def update_parts(conn: AsyncConnection,
-                       updates: Sequence[tuple[str, int, str, str | None]], now: float) -> None:
+async def update_parts(
+    conn: AsyncConnection, updates: Sequence[tuple[str, int, str, str | None]], now: float
+) -> None:
     """Record many receipt outcomes: ``(message_id, seq, status, error)`` each, one call."""
     if not updates:
         return
-    await hot.execute_many(conn, _part_outcome_statement(), [
-        {"m_id": m, "m_seq": seq, "m_status": str(st), "m_error": err, "m_now": now}
-        for m, seq, st, err in updates])
+    await hot.execute_many(
+        conn,
+        _part_outcome_statement(),
+        [
+            {"m_id": m, "m_seq": seq, "m_status": str(st), "m_error": err, "m_now": now}
+            for m, seq, st, err in updates
+        ],
+    )
 
 
-async def keep_unmatched_many(conn: AsyncConnection, reports: Sequence[DeliveryReport],
-                              now: float) -> None:
+async def keep_unmatched_many(
+    conn: AsyncConnection, reports: Sequence[DeliveryReport], now: float
+) -> None:
     """:func:`keep_unmatched` for many receipts, one INSERT."""
     if reports:
-        await insert_rows(conn, pending_receipts, [
-            {"connector": r.connector, "carrier_id": r.carrier_id,
-             "status": ReceiptStatus(r.status).value, "error": r.error, "at": r.at,
-             "received_at": now} for r in reports])
+        await insert_rows(
+            conn,
+            pending_receipts,
+            [
+                {
+                    "connector": r.connector,
+                    "carrier_id": r.carrier_id,
+                    "status": ReceiptStatus(r.status).value,
+                    "error": r.error,
+                    "at": r.at,
+                    "received_at": now,
+                }
+                for r in reports
+            ],
+        )
 
 
 async def purge_unmatched(conn: AsyncConnection, older_than: float) -> int:
     """Drop parked receipts received before ``older_than`` (their message never showed up)."""
     result = await conn.execute(
-        delete(pending_receipts).where(pending_receipts.c.received_at < older_than))
+        delete(pending_receipts).where(pending_receipts.c.received_at < older_than)
+    )
     return max(result.rowcount, 0)
 
 
 # Statements of the receipt path, built once with bound values: it runs for every batch of
 # receipts and of submit results, and building a statement costs SQLAlchemy more than running
 # it does.
+
 
 @cache
 def _parts_statement() -> Select[Any]:
@@ -195,24 +270,37 @@ def _parts_statement() -> Select[Any]:
     p = message_parts
     hit = select(p.c.message_id).where(
         p.c.connector == bindparam("p_connector", type_=String),
-        p.c.carrier_id.in_(bindparam("p_ids", expanding=True)))
-    return (select(p).where(p.c.message_id.in_(hit)).order_by(p.c.message_id, p.c.seq)
-            .with_for_update())
+        p.c.carrier_id.in_(bindparam("p_ids", expanding=True)),
+    )
+    return (
+        select(p).where(p.c.message_id.in_(hit)).order_by(p.c.message_id, p.c.seq).with_for_update()
+    )
 
 
 @cache
 def _part_outcome_statement() -> Update:
     """One part's receipt outcome (executemany)."""
     p = message_parts
-    return (update(p).where(p.c.message_id == bindparam("m_id"), p.c.seq == bindparam("m_seq"))
-            .values(status=bindparam("m_status"), error=bindparam("m_error"),
-                    updated_at=bindparam("m_now", type_=Float)))
+    return (
+        update(p)
+        .where(p.c.message_id == bindparam("m_id"), p.c.seq == bindparam("m_seq"))
+        .values(
+            status=bindparam("m_status"),
+            error=bindparam("m_error"),
+            updated_at=bindparam("m_now", type_=Float),
+        )
+    )
 
 
 @cache
 def _take_statement() -> ReturningDelete[Any, Any, Any, Any, Any, Any]:
     """Remove the parked receipts of connector ``r_connector`` for the carrier ids ``r_ids``."""
     r = pending_receipts
-    return (delete(r).where(r.c.connector == bindparam("r_connector", type_=String),
-                            r.c.carrier_id.in_(bindparam("r_ids", expanding=True)))
-            .returning(r.c.id, r.c.connector, r.c.carrier_id, r.c.status, r.c.error, r.c.at))
+    return (
+        delete(r)
+        .where(
+            r.c.connector == bindparam("r_connector", type_=String),
+            r.c.carrier_id.in_(bindparam("r_ids", expanding=True)),
+        )
+        .returning(r.c.id, r.c.connector, r.c.carrier_id, r.c.status, r.c.error, r.c.at)
+    )

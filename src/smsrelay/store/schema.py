@@ -109,25 +109,48 @@ messages = Table(
 WAITING_STATUSES = ("queued", "scheduled")
 _waiting = messages.c.status.in_(WAITING_STATUSES)
 # claim order: priority DESC, id ASC, read straight off the index (no sort of the backlog)
-Index("ix_messages_due", messages.c.priority.desc(), messages.c.id,
-      sqlite_where=_waiting, postgresql_where=_waiting)
+Index(
+    "ix_messages_due",
+    messages.c.priority.desc(),
+    messages.c.id,
+    sqlite_where=_waiting,
+    postgresql_where=_waiting,
+)
 # next_due_at: MIN(not_before) without a scan
-Index("ix_messages_waiting_not_before", messages.c.not_before,
-      sqlite_where=_waiting, postgresql_where=_waiting)
+Index(
+    "ix_messages_waiting_not_before",
+    messages.c.not_before,
+    sqlite_where=_waiting,
+    postgresql_where=_waiting,
+)
 # expire_overdue: waiting rows past their validity
-Index("ix_messages_waiting_expires_at", messages.c.expires_at,
-      sqlite_where=_waiting, postgresql_where=_waiting)
+Index(
+    "ix_messages_waiting_expires_at",
+    messages.c.expires_at,
+    sqlite_where=_waiting,
+    postgresql_where=_waiting,
+)
 # The lease and receipt sweeps read rows of one status each. Partial indexes (migration 0006)
 # rather than ones that start with ``status``: a message changes status four times in its
 # life, and each change rewrote an entry in every index that starts with it.
 _sending = messages.c.status == "sending"
 _sent = messages.c.status == "sent"
 # reclaim_expired_leases
-Index("ix_messages_sending_lease_until", messages.c.lease_until, messages.c.id,
-      sqlite_where=_sending, postgresql_where=_sending)
+Index(
+    "ix_messages_sending_lease_until",
+    messages.c.lease_until,
+    messages.c.id,
+    sqlite_where=_sending,
+    postgresql_where=_sending,
+)
 # time_out_unconfirmed, in deadline order
-Index("ix_messages_sent_dlr_deadline", messages.c.dlr_deadline, messages.c.id,
-      sqlite_where=_sent, postgresql_where=_sent)
+Index(
+    "ix_messages_sent_dlr_deadline",
+    messages.c.dlr_deadline,
+    messages.c.id,
+    sqlite_where=_sent,
+    postgresql_where=_sent,
+)
 
 message_parts = Table(
     "message_parts",
@@ -190,23 +213,30 @@ webhook_deliveries = Table(
 # statistics lagging a fast-growing table, combined the two indexes above and spent 12 s on
 # one claim of 64 under a 20,000-message burst.
 _pending_delivery = webhook_deliveries.c.state == "pending"
-Index("ix_webhook_deliveries_pending_message", webhook_deliveries.c.message_id,
-      webhook_deliveries.c.id, sqlite_where=_pending_delivery,
-      postgresql_where=_pending_delivery)
+Index(
+    "ix_webhook_deliveries_pending_message",
+    webhook_deliveries.c.message_id,
+    webhook_deliveries.c.id,
+    sqlite_where=_pending_delivery,
+    postgresql_where=_pending_delivery,
+)
 # the claim's order, pending rows only (migration 0007): the claim reads due deliveries off it
 # in order and stops at its LIMIT. The (state, next_attempt_at) index it replaces lacked the
 # id, so PostgreSQL, whose statistics lag the table under a burst, fetched every due delivery
 # and sorted them for each claim (9 ms for a claim of 32 with 3,200 due).
-Index("ix_webhook_deliveries_due", webhook_deliveries.c.next_attempt_at,
-      webhook_deliveries.c.id, sqlite_where=_pending_delivery,
-      postgresql_where=_pending_delivery)
+Index(
+    "ix_webhook_deliveries_due",
+    webhook_deliveries.c.next_attempt_at,
+    webhook_deliveries.c.id,
+    sqlite_where=_pending_delivery,
+    postgresql_where=_pending_delivery,
+)
 
 webhook_attempts = Table(
     "webhook_attempts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("delivery_id", Integer, ForeignKey("webhook_deliveries.id"), nullable=False,
-           index=True),
+    Column("delivery_id", Integer, ForeignKey("webhook_deliveries.id"), nullable=False, index=True),
     Column("at", Float, nullable=False),
     Column("status_code", Integer),
     Column("error", Text),

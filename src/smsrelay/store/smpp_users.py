@@ -57,8 +57,10 @@ class SmppUser:
     created_at: float
 
     def __repr__(self) -> str:
-        return (f"SmppUser(id={self.id!r}, system_id={self.system_id!r}, "
-                f"account_id={self.account_id!r})")
+        return (
+            f"SmppUser(id={self.id!r}, system_id={self.system_id!r}, "
+            f"account_id={self.account_id!r})"
+        )
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -76,9 +78,14 @@ def verify_password(stored: str, password: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = base64.b64decode(digest)
-        got = hashlib.scrypt(password.encode("utf-8", "surrogateescape"),
-                             salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             dklen=len(expected))
+        got = hashlib.scrypt(
+            password.encode("utf-8", "surrogateescape"),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, expected)
@@ -94,8 +101,9 @@ def parse_networks(text: str | None) -> tuple[str, ...]:
         try:
             out.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
-            raise SmsError(ErrorCode.VALIDATION_ERROR, f"{item!r} is not an IP network",
-                           field="allowed_ips") from None
+            raise SmsError(
+                ErrorCode.VALIDATION_ERROR, f"{item!r} is not an IP network", field="allowed_ips"
+            ) from None
     return tuple(out)
 
 
@@ -116,51 +124,83 @@ def ip_allowed(networks: tuple[str, ...], address: str | None) -> bool:
 
 def _user(row: Row[Any]) -> SmppUser:
     return SmppUser(
-        id=row.id, account_id=row.account_id, system_id=row.system_id,
+        id=row.id,
+        account_id=row.account_id,
+        system_id=row.system_id,
         password_hash=row.password_hash,
         allowed_ips=tuple(n for n in row.allowed_ips.split(",") if n),
-        max_binds=row.max_binds, throughput=row.throughput, disabled=bool(row.disabled),
+        max_binds=row.max_binds,
+        throughput=row.throughput,
+        disabled=bool(row.disabled),
         created_at=row.created_at,
     )
 
 
-async def create_smpp_user(conn: AsyncConnection, account_id: str, system_id: str,
-                           password: str, now: float, *, allowed_ips: str | None = None,
-                           max_binds: int = 4, throughput: float = 0.0) -> SmppUser:
+async def create_smpp_user(
+    conn: AsyncConnection,
+    account_id: str,
+    system_id: str,
+    password: str,
+    now: float,
+    *,
+    allowed_ips: str | None = None,
+    max_binds: int = 4,
+    throughput: float = 0.0,
+) -> SmppUser:
     """Create credentials; ALREADY_EXISTS when the system_id is taken, VALIDATION_ERROR for
     a system_id or password the protocol cannot carry or a bad network."""
     if not system_id or len(system_id) > MAX_SYSTEM_ID or not system_id.isprintable():
-        raise SmsError(ErrorCode.VALIDATION_ERROR,
-                       f"system_id must be 1 to {MAX_SYSTEM_ID} printable characters",
-                       field="system_id")
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR,
+            f"system_id must be 1 to {MAX_SYSTEM_ID} printable characters",
+            field="system_id",
+        )
     if not password or len(password) > MAX_PASSWORD:
-        raise SmsError(ErrorCode.VALIDATION_ERROR,
-                       f"password must be 1 to {MAX_PASSWORD} characters (SMPP 3.4 §5.2.2)",
-                       field="password")
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR,
+            f"password must be 1 to {MAX_PASSWORD} characters (SMPP 3.4 §5.2.2)",
+            field="password",
+        )
     if max_binds < 1 or throughput < 0:
         raise SmsError(ErrorCode.VALIDATION_ERROR, "max_binds must be >= 1, throughput >= 0")
     networks = parse_networks(allowed_ips)
-    user = SmppUser(id=new_id("smu", now), account_id=account_id, system_id=system_id,
-                    password_hash=hash_password(password), allowed_ips=networks,
-                    max_binds=max_binds, throughput=throughput, disabled=False,
-                    created_at=now)
+    user = SmppUser(
+        id=new_id("smu", now),
+        account_id=account_id,
+        system_id=system_id,
+        password_hash=hash_password(password),
+        allowed_ips=networks,
+        max_binds=max_binds,
+        throughput=throughput,
+        disabled=False,
+        created_at=now,
+    )
     with already_exists(f"SMPP user {system_id!r}"):
         async with conn.begin_nested():
-            await conn.execute(smpp_users.insert().values(
-                id=user.id, account_id=account_id, system_id=system_id,
-                password_hash=user.password_hash, allowed_ips=",".join(networks),
-                max_binds=max_binds, throughput=throughput, disabled=False, created_at=now))
+            await conn.execute(
+                smpp_users.insert().values(
+                    id=user.id,
+                    account_id=account_id,
+                    system_id=system_id,
+                    password_hash=user.password_hash,
+                    allowed_ips=",".join(networks),
+                    max_binds=max_binds,
+                    throughput=throughput,
+                    disabled=False,
+                    created_at=now,
+                )
+            )
     return user
 
 
 async def find_smpp_user(conn: AsyncConnection, system_id: str) -> SmppUser | None:
-    row = (await conn.execute(
-        select(smpp_users).where(smpp_users.c.system_id == system_id))).first()
+    row = (
+        await conn.execute(select(smpp_users).where(smpp_users.c.system_id == system_id))
+    ).first()
     return _user(row) if row else None
 
 
-async def list_smpp_users(conn: AsyncConnection,
-                          account_id: str | None = None) -> list[SmppUser]:
+async def list_smpp_users(conn: AsyncConnection, account_id: str | None = None) -> list[SmppUser]:
     query = select(smpp_users).order_by(smpp_users.c.id)
     if account_id is not None:
         query = query.where(smpp_users.c.account_id == account_id)
@@ -169,6 +209,7 @@ async def list_smpp_users(conn: AsyncConnection,
 
 async def delete_smpp_user(conn: AsyncConnection, user_id: str) -> bool:
     """Delete by id or system_id; False when there is no such user."""
-    result = await conn.execute(delete(smpp_users).where(
-        (smpp_users.c.id == user_id) | (smpp_users.c.system_id == user_id)))
+    result = await conn.execute(
+        delete(smpp_users).where((smpp_users.c.id == user_id) | (smpp_users.c.system_id == user_id))
+    )
     return result.rowcount > 0

@@ -62,8 +62,7 @@ class InlineCursor:
             self._cursor.execute(sql, parameters)
         return self
 
-    async def executemany(self, sql: str,
-                          parameters: Iterable[Sequence[Any]]) -> InlineCursor:
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
         self._cursor.executemany(sql, parameters)
         return self
 
@@ -111,6 +110,7 @@ class _CursorContext:
     def __await__(self) -> Any:
         async def ready() -> InlineCursor:
             return self._cursor
+
         return ready().__await__()
 
     async def __aenter__(self) -> InlineCursor:
@@ -127,9 +127,13 @@ class InlineConnection:
     process writing); reader connections pass None and never wait.
     """
 
-    def __init__(self, connection: sqlite3.Connection,
-                 offload: ThreadPoolExecutor | None, lock_path: str | None = None,
-                 busy_timeout_ms: int = 0) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        offload: ThreadPoolExecutor | None,
+        lock_path: str | None = None,
+        busy_timeout_ms: int = 0,
+    ) -> None:
         self._connection: sqlite3.Connection | None = connection
         self._offload = offload
         self._busy_timeout_ms = busy_timeout_ms  # how long a contended BEGIN waits, off-loop
@@ -222,8 +226,9 @@ class InlineConnection:
         return await asyncio.get_running_loop().run_in_executor(self._offload, fn, *args)
 
 
-def connector(path: str, *, writer: bool, offload: ThreadPoolExecutor | None,
-              busy_timeout_ms: int = 0) -> Callable[[], Any]:
+def connector(
+    path: str, *, writer: bool, offload: ThreadPoolExecutor | None, busy_timeout_ms: int = 0
+) -> Callable[[], Any]:
     """An ``async_creator`` for SQLAlchemy: opens ``path`` as an :class:`InlineConnection`.
 
     ``check_same_thread=False`` because a contended ``BEGIN IMMEDIATE`` runs on ``offload``;

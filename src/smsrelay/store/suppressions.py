@@ -15,8 +15,13 @@ from smsrelay.store import hot
 from smsrelay.store.bulk import padded
 from smsrelay.store.schema import suppressions
 
-__all__ = ["Suppression", "add_suppression", "list_suppressions", "remove_suppression",
-           "suppressed_among"]
+__all__ = [
+    "Suppression",
+    "add_suppression",
+    "list_suppressions",
+    "remove_suppression",
+    "suppressed_among",
+]
 
 MAX_PAGE = 1000
 t = suppressions
@@ -31,42 +36,50 @@ class Suppression:
     created_at: float
 
 
-async def add_suppression(conn: AsyncConnection, account_id: str, number: str, *, reason: str,
-                          source: str, now: float) -> bool:
+async def add_suppression(
+    conn: AsyncConnection, account_id: str, number: str, *, reason: str, source: str, now: float
+) -> bool:
     """Suppress ``number`` for the account; False when it already was (the first entry stays)."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(t).values(account_id=account_id, number=number, reason=reason,
-                            source=source, created_at=now).on_conflict_do_nothing()
+    stmt = (
+        insert(t)
+        .values(account_id=account_id, number=number, reason=reason, source=source, created_at=now)
+        .on_conflict_do_nothing()
+    )
     result = await conn.execute(stmt)
     return result.rowcount > 0
 
 
 async def remove_suppression(conn: AsyncConnection, account_id: str, number: str) -> bool:
     """Lift the suppression; False when the number was not suppressed."""
-    result = await conn.execute(
-        delete(t).where(t.c.account_id == account_id, t.c.number == number))
+    result = await conn.execute(delete(t).where(t.c.account_id == account_id, t.c.number == number))
     return result.rowcount > 0
 
 
-async def suppressed_among(conn: AsyncConnection, account_id: str,
-                           numbers: Iterable[str]) -> set[str]:
+async def suppressed_among(
+    conn: AsyncConnection, account_id: str, numbers: Iterable[str]
+) -> set[str]:
     """Which of ``numbers`` the account has suppressed: one query per batch."""
     wanted = sorted(set(numbers))
     if not wanted:
         return set()
-    rows = await hot.rows(conn, _suppressed_statement(),
-                          {"s_account": account_id, "s_numbers": padded(wanted)})
+    rows = await hot.rows(
+        conn, _suppressed_statement(), {"s_account": account_id, "s_numbers": padded(wanted)}
+    )
     return {r[0] for r in rows}
 
 
 @cache
 def _suppressed_statement() -> Select[Any]:
-    return select(t.c.number).where(t.c.account_id == bindparam("s_account"),
-                                    t.c.number.in_(bindparam("s_numbers", expanding=True)))
+    return select(t.c.number).where(
+        t.c.account_id == bindparam("s_account"),
+        t.c.number.in_(bindparam("s_numbers", expanding=True)),
+    )
 
 
-async def list_suppressions(conn: AsyncConnection, account_id: str, *,
-                            cursor: str | None = None, limit: int = 50) -> list[Suppression]:
+async def list_suppressions(
+    conn: AsyncConnection, account_id: str, *, cursor: str | None = None, limit: int = 50
+) -> list[Suppression]:
     """The account's suppressed numbers in number order; ``cursor`` is the last number seen."""
     query = select(t).where(t.c.account_id == account_id)
     if cursor is not None:

@@ -94,10 +94,17 @@ class WebhookAttempt:
 
 def _delivery(row: Row[Any]) -> WebhookDelivery:
     return WebhookDelivery(
-        id=row.id, account_id=row.account_id, message_id=row.message_id, url=row.url,
-        payload=row.payload, state=row.state, attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at, created_at=row.created_at,
-        delivered_at=row.delivered_at, last_status_code=row.last_status_code,
+        id=row.id,
+        account_id=row.account_id,
+        message_id=row.message_id,
+        url=row.url,
+        payload=row.payload,
+        state=row.state,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+        last_status_code=row.last_status_code,
         last_error=row.last_error,
     )
 
@@ -110,8 +117,9 @@ through a backlog of blocked callbacks; the earlier delivery's end releases the 
 """
 
 
-async def enqueue_webhooks(conn: AsyncConnection,
-                           items: Sequence[tuple[str, str, str, str]], now: float) -> None:
+async def enqueue_webhooks(
+    conn: AsyncConnection, items: Sequence[tuple[str, str, str, str]], now: float
+) -> None:
     """Queue ``(account_id, message_id, url, payload_json)`` deliveries.
 
     The first pending delivery of a message is due now; later ones wait (``BLOCKED``) until
@@ -126,9 +134,18 @@ async def enqueue_webhooks(conn: AsyncConnection,
     for account_id, message_id, url, payload in items:
         due = BLOCKED if message_id in busy else now
         busy.add(message_id)
-        rows.append({"account_id": account_id, "message_id": message_id, "url": url,
-                     "payload": payload, "state": PENDING, "attempts": 0,
-                     "next_attempt_at": due, "created_at": now})
+        rows.append(
+            {
+                "account_id": account_id,
+                "message_id": message_id,
+                "url": url,
+                "payload": payload,
+                "state": PENDING,
+                "attempts": 0,
+                "next_attempt_at": due,
+                "created_at": now,
+            }
+        )
     await insert_rows(conn, d, rows)
 
 
@@ -140,11 +157,18 @@ async def release_blocked(conn: AsyncConnection, now: float, *, limit: int = 100
     """
     earlier = d.alias("earlier")
     ready = (
-        select(d.c.id).where(
-            d.c.state == _IS_PENDING, d.c.next_attempt_at >= BLOCKED,
-            ~exists().where(earlier.c.message_id == d.c.message_id, earlier.c.id < d.c.id,
-                            earlier.c.state == _IS_PENDING))
-        .limit(limit).scalar_subquery()
+        select(d.c.id)
+        .where(
+            d.c.state == _IS_PENDING,
+            d.c.next_attempt_at >= BLOCKED,
+            ~exists().where(
+                earlier.c.message_id == d.c.message_id,
+                earlier.c.id < d.c.id,
+                earlier.c.state == _IS_PENDING,
+            ),
+        )
+        .limit(limit)
+        .scalar_subquery()
     )
     result = await conn.execute(update(d).where(d.c.id.in_(ready)).values(next_attempt_at=now))
     return max(result.rowcount, 0)
@@ -172,18 +196,25 @@ def _claim_statement() -> Update:
     # through the state index for each claim. PostgreSQL re-checks a locked row's ``due``
     # itself (FOR UPDATE), SQLite's single writer cannot race.
     picked = (
-        select(d.c.id).where(due, ~blocked)
-        .order_by(d.c.next_attempt_at, d.c.id).limit(bindparam("w_limit", type_=Integer))
+        select(d.c.id)
+        .where(due, ~blocked)
+        .order_by(d.c.next_attempt_at, d.c.id)
+        .limit(bindparam("w_limit", type_=Integer))
         .with_for_update(skip_locked=True, of=d)
-        .cte("picked").prefix_with("MATERIALIZED")
+        .cte("picked")
+        .prefix_with("MATERIALIZED")
     )
-    return (update(d).where(d.c.id.in_(select(picked.c.id)))
-            .values(lease_until=until, next_attempt_at=until)
-            .returning(*d.c))
+    return (
+        update(d)
+        .where(d.c.id.in_(select(picked.c.id)))
+        .values(lease_until=until, next_attempt_at=until)
+        .returning(*d.c)
+    )
 
 
-async def claim_webhooks(conn: AsyncConnection, *, now: float, lease_seconds: float,
-                         limit: int) -> list[WebhookDelivery]:
+async def claim_webhooks(
+    conn: AsyncConnection, *, now: float, lease_seconds: float, limit: int
+) -> list[WebhookDelivery]:
     """Lease up to ``limit`` due deliveries, each the oldest pending one of its message.
 
     Due: pending, ``next_attempt_at <= now``, lease free or run out. A delivery with an earlier
@@ -198,22 +229,27 @@ async def claim_webhooks(conn: AsyncConnection, *, now: float, lease_seconds: fl
     if limit <= 0:
         return []
     until = now + lease_seconds
-    rows = await hot.rows(conn, _claim_statement(),
-                          {"w_now": now, "w_limit": limit, "w_until": until})
+    rows = await hot.rows(
+        conn, _claim_statement(), {"w_now": now, "w_limit": limit, "w_until": until}
+    )
     rows.sort(key=lambda r: r.id)
     return [_delivery(r) for r in rows]
 
 
-async def defer_webhooks(conn: AsyncConnection, delivery_ids: Sequence[int], *,
-                         until: float) -> None:
+async def defer_webhooks(
+    conn: AsyncConnection, delivery_ids: Sequence[int], *, until: float
+) -> None:
     """Give leased deliveries back, due again at ``until``, without counting an attempt.
 
     For a destination host that is backing off: its deliveries wait without spending their
     retry budget, and without holding a place that other hosts' deliveries could use.
     """
     if delivery_ids:
-        await conn.execute(update(d).where(d.c.id.in_(list(delivery_ids)))
-                           .values(next_attempt_at=until, lease_until=None))
+        await conn.execute(
+            update(d)
+            .where(d.c.id.in_(list(delivery_ids)))
+            .values(next_attempt_at=until, lease_until=None)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,12 +280,16 @@ async def record_webhook_attempt(
     ``outcome="retry"`` needs ``next_attempt_at`` (the backoff is the engine's decision).
     The lease is released in every case.
     """
-    await record_webhook_attempts(conn, [AttemptRecord(
-        delivery_id, status_code, error, duration_ms, outcome, next_attempt_at)], now)
+    await record_webhook_attempts(
+        conn,
+        [AttemptRecord(delivery_id, status_code, error, duration_ms, outcome, next_attempt_at)],
+        now,
+    )
 
 
-async def record_webhook_attempts(conn: AsyncConnection, attempts: Sequence[AttemptRecord],
-                                  now: float) -> None:
+async def record_webhook_attempts(
+    conn: AsyncConnection, attempts: Sequence[AttemptRecord], now: float
+) -> None:
     """Log many attempts and settle their deliveries, in three statements however many.
 
     A delivery that ends (delivered or dead) releases the next pending delivery of its
@@ -263,54 +303,87 @@ async def record_webhook_attempts(conn: AsyncConnection, attempts: Sequence[Atte
             raise ValueError(f"unknown webhook outcome {a.outcome!r}")
         if a.outcome == "retry" and a.next_attempt_at is None:
             raise ValueError("a retry needs next_attempt_at")
-    await insert_rows(conn, webhook_attempts, [
-        {"delivery_id": a.delivery_id, "at": now, "status_code": a.status_code,
-         "error": a.error, "duration_ms": a.duration_ms} for a in attempts])
+    await insert_rows(
+        conn,
+        webhook_attempts,
+        [
+            {
+                "delivery_id": a.delivery_id,
+                "at": now,
+                "status_code": a.status_code,
+                "error": a.error,
+                "duration_ms": a.duration_ms,
+            }
+            for a in attempts
+        ],
+    )
     await hot.execute_many(
-        conn, _settle_statement(),
-        [{"w_id": a.delivery_id, "w_state": _STATE_AFTER[a.outcome], "w_code": a.status_code,
-          "w_error": a.error,
-          "w_next": a.next_attempt_at if a.outcome == "retry" else now,
-          "w_delivered": now if a.outcome == "delivered" else None} for a in attempts])
+        conn,
+        _settle_statement(),
+        [
+            {
+                "w_id": a.delivery_id,
+                "w_state": _STATE_AFTER[a.outcome],
+                "w_code": a.status_code,
+                "w_error": a.error,
+                "w_next": a.next_attempt_at if a.outcome == "retry" else now,
+                "w_delivered": now if a.outcome == "delivered" else None,
+            }
+            for a in attempts
+        ],
+    )
     ended = [a.delivery_id for a in attempts if a.outcome != "retry"]
     if ended:
-        await hot.execute(conn, _release_next_statement(),
-                          {"w_ended": padded(ended), "w_now": now})
+        await hot.execute(conn, _release_next_statement(), {"w_ended": padded(ended), "w_now": now})
 
 
 # The statements below run for every batch of callbacks; each is built once, with bound
 # values, because building one costs SQLAlchemy more than running it does.
 
+
 @cache
 def _pending_among() -> Select[Any]:
     """Which of ``w_ids`` (message ids) have a pending delivery."""
-    return select(d.c.message_id).where(d.c.message_id.in_(bindparam("w_ids", expanding=True)),
-                                        d.c.state == _IS_PENDING)
+    return select(d.c.message_id).where(
+        d.c.message_id.in_(bindparam("w_ids", expanding=True)), d.c.state == _IS_PENDING
+    )
 
 
 @cache
 def _settle_statement() -> Update:
     """One attempt's outcome on its delivery (executemany)."""
-    return update(d).where(d.c.id == bindparam("w_id")).values(
-        attempts=d.c.attempts + 1, state=bindparam("w_state"), lease_until=None,
-        last_status_code=bindparam("w_code"), last_error=bindparam("w_error"),
-        next_attempt_at=bindparam("w_next", type_=Float),
-        delivered_at=func.coalesce(bindparam("w_delivered", type_=Float), d.c.delivered_at))
+    return (
+        update(d)
+        .where(d.c.id == bindparam("w_id"))
+        .values(
+            attempts=d.c.attempts + 1,
+            state=bindparam("w_state"),
+            lease_until=None,
+            last_status_code=bindparam("w_code"),
+            last_error=bindparam("w_error"),
+            next_attempt_at=bindparam("w_next", type_=Float),
+            delivered_at=func.coalesce(bindparam("w_delivered", type_=Float), d.c.delivered_at),
+        )
+    )
 
 
 @cache
 def _release_next_statement() -> Update:
     """Make due the next blocked delivery of each message whose delivery ``w_ended`` ended."""
     messages = select(d.c.message_id).where(d.c.id.in_(bindparam("w_ended", expanding=True)))
-    nxt = (select(func.min(d.c.id)).where(d.c.message_id.in_(messages),
-                                          d.c.state == _IS_PENDING)
-           .group_by(d.c.message_id))
-    return (update(d).where(d.c.id.in_(nxt), d.c.next_attempt_at >= BLOCKED)
-            .values(next_attempt_at=bindparam("w_now", type_=Float)))
+    nxt = (
+        select(func.min(d.c.id))
+        .where(d.c.message_id.in_(messages), d.c.state == _IS_PENDING)
+        .group_by(d.c.message_id)
+    )
+    return (
+        update(d)
+        .where(d.c.id.in_(nxt), d.c.next_attempt_at >= BLOCKED)
+        .values(next_attempt_at=bindparam("w_now", type_=Float))
+    )
 
 
-async def list_webhook_deliveries(conn: AsyncConnection,
-                                  message_id: str) -> list[WebhookDelivery]:
+async def list_webhook_deliveries(conn: AsyncConnection, message_id: str) -> list[WebhookDelivery]:
     """A message's deliveries, in the order they were queued."""
     rows = await conn.execute(select(d).where(d.c.message_id == message_id).order_by(d.c.id))
     return [_delivery(r) for r in rows]
@@ -320,9 +393,17 @@ async def list_webhook_attempts(conn: AsyncConnection, delivery_id: int) -> list
     """A delivery's attempts, oldest first."""
     a = webhook_attempts
     rows = await conn.execute(select(a).where(a.c.delivery_id == delivery_id).order_by(a.c.id))
-    return [WebhookAttempt(id=r.id, delivery_id=r.delivery_id, at=r.at,
-                           status_code=r.status_code, error=r.error, duration_ms=r.duration_ms)
-            for r in rows]
+    return [
+        WebhookAttempt(
+            id=r.id,
+            delivery_id=r.delivery_id,
+            at=r.at,
+            status_code=r.status_code,
+            error=r.error,
+            duration_ms=r.duration_ms,
+        )
+        for r in rows
+    ]
 
 
 async def replay_webhooks(
@@ -340,8 +421,14 @@ async def replay_webhooks(
     their attempt history stay as they were. One INSERT ... SELECT.
     """
     source = select(
-        d.c.account_id, d.c.message_id, d.c.url, d.c.payload, literal(PENDING),
-        literal(0), literal(BLOCKED), literal(now),
+        d.c.account_id,
+        d.c.message_id,
+        d.c.url,
+        d.c.payload,
+        literal(PENDING),
+        literal(0),
+        literal(BLOCKED),
+        literal(now),
     ).where(d.c.state.in_([DELIVERED, DEAD]))
     if message_id is not None:
         source = source.where(d.c.message_id == message_id)
@@ -353,8 +440,19 @@ async def replay_webhooks(
         source = source.where(d.c.created_at < until)
     result = await conn.execute(
         d.insert()
-        .from_select(["account_id", "message_id", "url", "payload", "state", "attempts",
-                      "next_attempt_at", "created_at"], source.order_by(d.c.id))
+        .from_select(
+            [
+                "account_id",
+                "message_id",
+                "url",
+                "payload",
+                "state",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            source.order_by(d.c.id),
+        )
         .returning(d.c.id)
     )
     count = len(result.all())

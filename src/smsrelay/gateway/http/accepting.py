@@ -36,19 +36,27 @@ def check_rate(ctx: ApiContext, principal: Principal, count: int) -> None:
     rate = account.rate_limit if account.rate_limit is not None else ctx.rate_limit
     burst = account.rate_burst if account.rate_burst is not None else ctx.rate_burst
     if rate > 0 and count > max(burst, 1):
-        raise SmsError(ErrorCode.BATCH_TOO_LARGE,
-                       f"{count} messages in one request exceed this account's burst of "
-                       f"{burst}; send smaller batches.", field="messages")
-    wait = ctx.limiter.check(account.id, count, rate=rate, burst=max(burst, 1),
-                             now=ctx.clock.now())
+        raise SmsError(
+            ErrorCode.BATCH_TOO_LARGE,
+            f"{count} messages in one request exceed this account's burst of "
+            f"{burst}; send smaller batches.",
+            field="messages",
+        )
+    wait = ctx.limiter.check(account.id, count, rate=rate, burst=max(burst, 1), now=ctx.clock.now())
     if wait > 0:
-        raise SmsError(ErrorCode.RATE_LIMITED,
-                       f"Rate limit of {rate:g} messages/s exceeded; retry in {wait:.1f} s.",
-                       retry_after=wait)
+        raise SmsError(
+            ErrorCode.RATE_LIMITED,
+            f"Rate limit of {rate:g} messages/s exceeded; retry in {wait:.1f} s.",
+            retry_after=wait,
+        )
 
 
-async def run_accept(request: Request, ctx: ApiContext, principal: Principal,
-                     handle: Callable[[], Awaitable[Outcome]]) -> JsonResponse:
+async def run_accept(
+    request: Request,
+    ctx: ApiContext,
+    principal: Principal,
+    handle: Callable[[], Awaitable[Outcome]],
+) -> JsonResponse:
     """Run ``handle`` under the request's Idempotency-Key (if any) and answer."""
     key = request.headers.get("idempotency-key")
     if key is None:
@@ -57,9 +65,11 @@ async def run_accept(request: Request, ctx: ApiContext, principal: Principal,
             await commit(None)
         return JsonResponse(body, status_code=status)
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise SmsError(ErrorCode.VALIDATION_ERROR,
-                       f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
-                       field="Idempotency-Key")
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR,
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
+            field="Idempotency-Key",
+        )
     account_id = principal.account.id
     digest = request_hash(request, await request.body())
     async with ctx.idempotency_lock(account_id, key):
@@ -68,13 +78,14 @@ async def run_accept(request: Request, ctx: ApiContext, principal: Principal,
         if record is not None:
             if record.request_hash != digest:
                 raise SmsError(ErrorCode.IDEMPOTENCY_CONFLICT, field="Idempotency-Key")
-            return JsonResponse(orjson.loads(record.response_body),
-                                  status_code=record.response_status,
-                                  headers={"Idempotent-Replayed": "true"})
+            return JsonResponse(
+                orjson.loads(record.response_body),
+                status_code=record.response_status,
+                headers={"Idempotent-Replayed": "true"},
+            )
         status, body, commit = await handle()
         if commit is not None:
-            write = IdempotencyWrite(account_id, key, digest, status,
-                                     orjson.dumps(body).decode())
+            write = IdempotencyWrite(account_id, key, digest, status, orjson.dumps(body).decode())
             try:
                 await commit(write)
             except IdempotencyTaken:
@@ -90,7 +101,8 @@ async def _replay(ctx: ApiContext, account_id: str, key: str, digest: str) -> Js
         raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0)
     if record.request_hash != digest:
         raise SmsError(ErrorCode.IDEMPOTENCY_CONFLICT, field="Idempotency-Key")
-    return JsonResponse(orjson.loads(record.response_body), status_code=record.response_status,
-                        headers={"Idempotent-Replayed": "true"})
-
-
+    return JsonResponse(
+        orjson.loads(record.response_body),
+        status_code=record.response_status,
+        headers={"Idempotent-Replayed": "true"},
+    )

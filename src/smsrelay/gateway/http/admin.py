@@ -52,8 +52,9 @@ def to_route(body: RouteBody, index: int) -> Route:
     try:
         return route_from_dict(body.model_dump())
     except ValueError as error:
-        raise SmsError(ErrorCode.VALIDATION_ERROR, f"Route {body.name!r}: {error}.",
-                       field=f"routes.{index}") from None
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR, f"Route {body.name!r}: {error}.", field=f"routes.{index}"
+        ) from None
 
 
 def _ops(ctx: ApiContext) -> Operations:
@@ -63,28 +64,37 @@ def _ops(ctx: ApiContext) -> Operations:
 
 
 @router.get("/connectors", summary="Connectors with their health, circuit and queue")
-async def list_connectors(principal: Principal = Depends(require("admin")),
-                          ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+async def list_connectors(
+    principal: Principal = Depends(require("admin")), ctx: ApiContext = Depends(get_context)
+) -> JsonResponse:
     return JsonResponse({"data": _ops(ctx).connector_status()})
 
 
-@router.post("/connectors", status_code=201,
-             summary="Add a connector (the [[connectors]] fields of the config file)")
-async def add_connector(body: dict[str, Any], principal: Principal = Depends(require("admin")),
-                        ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+@router.post(
+    "/connectors",
+    status_code=201,
+    summary="Add a connector (the [[connectors]] fields of the config file)",
+)
+async def add_connector(
+    body: dict[str, Any],
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
     """Starts it at once and keeps it across restarts; add it to a route to use it."""
     ops = _ops(ctx)
     name = body.get("name")
     if isinstance(name, str) and name in ops.connector_names():
-        raise SmsError(ErrorCode.ALREADY_EXISTS, f"A connector named {name!r} exists.",
-                       field="name")
+        raise SmsError(
+            ErrorCode.ALREADY_EXISTS, f"A connector named {name!r} exists.", field="name"
+        )
     try:
         await ops.add_connector(body)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or None
-        raise SmsError(ErrorCode.VALIDATION_ERROR, f"{field}: {first.get('msg')}",
-                       field=field) from None
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR, f"{field}: {first.get('msg')}", field=field
+        ) from None
     except ValueError as error:
         raise SmsError(ErrorCode.VALIDATION_ERROR, str(error)) from None
     status = {r["name"]: r for r in ops.connector_status()}
@@ -92,8 +102,11 @@ async def add_connector(body: dict[str, Any], principal: Principal = Depends(req
 
 
 @router.delete("/connectors/{name}", summary="Remove a connector added through this API")
-async def remove_connector(name: str, principal: Principal = Depends(require("admin")),
-                           ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+async def remove_connector(
+    name: str,
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
     """Refused while a route names it, and for connectors of the configuration file."""
     try:
         await _ops(ctx).remove_connector(name)
@@ -105,54 +118,80 @@ async def remove_connector(name: str, principal: Principal = Depends(require("ad
 
 
 @router.get("/routes", summary="The route table in use")
-async def get_routes(principal: Principal = Depends(require("admin")),
-                     ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+async def get_routes(
+    principal: Principal = Depends(require("admin")), ctx: ApiContext = Depends(get_context)
+) -> JsonResponse:
     return JsonResponse({"routes": [route_to_dict(r) for r in _ops(ctx).routes()]})
 
 
 @router.put("/routes", summary="Replace the route table (applies to messages claimed next)")
-async def put_routes(body: RouteTable, principal: Principal = Depends(require("admin")),
-                     ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+async def put_routes(
+    body: RouteTable,
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
     ops = _ops(ctx)
     known = set(ops.connector_names())
     names = [r.name for r in body.routes]
     if len(set(names)) != len(names):
-        raise SmsError(ErrorCode.VALIDATION_ERROR, "Route names must be unique.",
-                       field="routes")
+        raise SmsError(ErrorCode.VALIDATION_ERROR, "Route names must be unique.", field="routes")
     for index, route in enumerate(body.routes):
         unknown = sorted(set(route.connectors) - known)
         if unknown:
-            raise SmsError(ErrorCode.VALIDATION_ERROR,
-                           f"Route {route.name!r} names unknown connectors {unknown}; "
-                           f"known: {sorted(known)}.", field=f"routes.{index}.connectors")
+            raise SmsError(
+                ErrorCode.VALIDATION_ERROR,
+                f"Route {route.name!r} names unknown connectors {unknown}; known: {sorted(known)}.",
+                field=f"routes.{index}.connectors",
+            )
     routes = [to_route(r, i) for i, r in enumerate(body.routes)]
     await ops.replace_routes(routes)
     return JsonResponse({"routes": [route_to_dict(r) for r in routes]})
 
 
 @router.post("/routes/test", summary="Which route and connectors a message would take, and why")
-async def test_route(body: RouteTest, principal: Principal = Depends(require("admin")),
-                     ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+async def test_route(
+    body: RouteTest,
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
     number = numbers.parse_number(body.to, strict=False)
-    explanation = _ops(ctx).explain(to=number.e164, country=number.country, kind=body.kind,
-                                    account=body.account or principal.account.name)
-    return JsonResponse({
-        "to": number.e164, "country": number.country,
-        "route": explanation.route.name if explanation.route else None,
-        "connectors": list(explanation.order), "explanation": explanation.lines()})
+    explanation = _ops(ctx).explain(
+        to=number.e164,
+        country=number.country,
+        kind=body.kind,
+        account=body.account or principal.account.name,
+    )
+    return JsonResponse(
+        {
+            "to": number.e164,
+            "country": number.country,
+            "route": explanation.route.name if explanation.route else None,
+            "connectors": list(explanation.order),
+            "explanation": explanation.lines(),
+        }
+    )
 
 
 @router.post("/webhooks/replay", summary="Send callbacks again, by message or time range")
-async def replay(body: ReplayBody, principal: Principal = Depends(require("admin")),
-                 ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+async def replay(
+    body: ReplayBody,
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
     if body.message_id is None and body.since is None:
-        raise SmsError(ErrorCode.VALIDATION_ERROR, "Give message_id or since (and until).",
-                       field="message_id")
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR, "Give message_id or since (and until).", field="message_id"
+        )
     now = ctx.clock.now()
     async with ctx.db.transaction() as conn:
         count = await webhook_store.replay_webhooks(
-            conn, message_id=body.message_id, since=timestamp(body.since),
-            until=timestamp(body.until), now=now, account_id=principal.account.id)
+            conn,
+            message_id=body.message_id,
+            since=timestamp(body.since),
+            until=timestamp(body.until),
+            now=now,
+            account_id=principal.account.id,
+        )
     if count and ctx.on_callbacks is not None:
         ctx.on_callbacks()
     return JsonResponse({"replayed": count, "at": iso(now)})

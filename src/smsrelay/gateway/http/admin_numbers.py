@@ -24,13 +24,15 @@ from smsrelay.store.numbers import OwnedNumber
 
 router = APIRouter(tags=["admin"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422)}
+    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422)
+}
 
 
 class NumberBody(BaseModel):
     number: str = Field(max_length=64, description="E.164 number or a 3-8 digit short code.")
-    account: str | None = Field(default=None, max_length=100,
-                                description="Owning account's name; default: the caller's.")
+    account: str | None = Field(
+        default=None, max_length=100, description="Owning account's name; default: the caller's."
+    )
 
 
 class NumberOut(BaseModel):
@@ -56,13 +58,16 @@ def _out(n: OwnedNumber) -> dict[str, Any]:
     return {"number": n.number, "account_id": n.account_id, "created_at": iso(n.created_at)}
 
 
-@router.get("/v1/admin/numbers", response_model=NumberList, responses=_ERRORS,
-            summary="List owned numbers")
-async def list_numbers(account: str | None = Query(default=None, max_length=100),
-                       cursor: str | None = Query(default=None, max_length=40),
-                       limit: int = Query(default=100, ge=1, le=1000),
-                       principal: Principal = Depends(require("admin")),
-                       ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+@router.get(
+    "/v1/admin/numbers", response_model=NumberList, responses=_ERRORS, summary="List owned numbers"
+)
+async def list_numbers(
+    account: str | None = Query(default=None, max_length=100),
+    cursor: str | None = Query(default=None, max_length=40),
+    limit: int = Query(default=100, ge=1, le=1000),
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
     async with ctx.db.read() as conn:
         account_id = None
         if account is not None:
@@ -72,31 +77,48 @@ async def list_numbers(account: str | None = Query(default=None, max_length=100)
             account_id = found.id
         rows = await store.list_numbers(conn, account_id, cursor=cursor, limit=limit + 1)
     page = rows[:limit]
-    return JsonResponse({"data": [_out(n) for n in page],
-                         "next_cursor": page[-1].number if len(rows) > limit else None})
+    return JsonResponse(
+        {
+            "data": [_out(n) for n in page],
+            "next_cursor": page[-1].number if len(rows) > limit else None,
+        }
+    )
 
 
-@router.post("/v1/admin/numbers", status_code=201, response_model=NumberOut, responses=_ERRORS,
-             summary="Assign a number to an account")
-async def add_number(body: NumberBody, principal: Principal = Depends(require("admin")),
-                     ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+@router.post(
+    "/v1/admin/numbers",
+    status_code=201,
+    response_model=NumberOut,
+    responses=_ERRORS,
+    summary="Assign a number to an account",
+)
+async def add_number(
+    body: NumberBody,
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
     number = normalise(body.number)
     async with ctx.db.transaction() as conn:
         account_id = principal.account.id
         if body.account is not None:
             found = await account_store.get_account_by_name(conn, body.account)
             if found is None:
-                raise SmsError(ErrorCode.NOT_FOUND, f"No account named {body.account!r}.",
-                               field="account")
+                raise SmsError(
+                    ErrorCode.NOT_FOUND, f"No account named {body.account!r}.", field="account"
+                )
             account_id = found.id
         owned = await store.add_number(conn, number, account_id, ctx.clock.now())
     return JsonResponse(_out(owned), status_code=201)
 
 
-@router.delete("/v1/admin/numbers/{number}", status_code=204, responses=_ERRORS,
-               summary="Release a number")
-async def remove_number(number: str, principal: Principal = Depends(require("admin")),
-                        ctx: ApiContext = Depends(get_context)) -> Response:
+@router.delete(
+    "/v1/admin/numbers/{number}", status_code=204, responses=_ERRORS, summary="Release a number"
+)
+async def remove_number(
+    number: str,
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
     async with ctx.db.transaction() as conn:
         removed = await store.remove_number(conn, normalise(number))
     if not removed:

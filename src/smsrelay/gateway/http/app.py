@@ -25,9 +25,13 @@ message is durably stored. Errors are `{"error": {"code", "message", "field"}}`;
 """
 
 
-def create_app(context: ApiContext | None = None, *, max_body_bytes: int = 8 * 1024 * 1024,
-               on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
-               on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None) -> FastAPI:
+def create_app(
+    context: ApiContext | None = None,
+    *,
+    max_body_bytes: int = 8 * 1024 * 1024,
+    on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
+) -> FastAPI:
     """Build the API around ``context`` (or around one that ``on_startup`` installs)."""
 
     @asynccontextmanager
@@ -40,8 +44,13 @@ def create_app(context: ApiContext | None = None, *, max_body_bytes: int = 8 * 1
             if on_shutdown is not None:
                 await on_shutdown(app)
 
-    app = FastAPI(title="smsrelay", version=__version__, description=DESCRIPTION,
-                  default_response_class=JsonResponse, lifespan=lifespan)
+    app = FastAPI(
+        title="smsrelay",
+        version=__version__,
+        description=DESCRIPTION,
+        default_response_class=JsonResponse,
+        lifespan=lifespan,
+    )
     if context is not None:
         app.state.context = context
     errors.install(app)

@@ -6,8 +6,9 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_BODY = orjson.dumps({"error": {"code": "body_too_large",
-                                "message": "The request body is too large."}})
+_BODY = orjson.dumps(
+    {"error": {"code": "body_too_large", "message": "The request body is too large."}}
+)
 
 
 class BodyLimitMiddleware:
@@ -61,8 +62,15 @@ class _TooLarge(HTTPException):
 
 
 async def _reject(send: Send) -> None:
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(_BODY)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(_BODY)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": _BODY})

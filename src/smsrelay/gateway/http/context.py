@@ -32,8 +32,7 @@ class Operations(Protocol):
 
     async def remove_connector(self, name: str) -> None: ...
 
-    def explain(self, *, to: str, country: str | None, kind: str,
-                account: str) -> Explanation: ...
+    def explain(self, *, to: str, country: str | None, kind: str, account: str) -> Explanation: ...
 
 
 @dataclass

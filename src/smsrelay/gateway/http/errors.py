@@ -26,8 +26,7 @@ def error_response(error: SmsError, headers: dict[str, str] | None = None) -> Js
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
     if error.code is ErrorCode.UNAUTHORIZED:
         headers["WWW-Authenticate"] = "Bearer"
-    return JsonResponse({"error": error.to_dict()}, status_code=error.http_status,
-                          headers=headers)
+    return JsonResponse({"error": error.to_dict()}, status_code=error.http_status, headers=headers)
 
 
 def _field(loc: tuple[object, ...]) -> str | None:
@@ -63,12 +62,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JsonResponse:
-        code = {401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN,
-                404: ErrorCode.NOT_FOUND, 413: ErrorCode.BODY_TOO_LARGE}.get(exc.status_code)
+        code = {
+            401: ErrorCode.UNAUTHORIZED,
+            403: ErrorCode.FORBIDDEN,
+            404: ErrorCode.NOT_FOUND,
+            413: ErrorCode.BODY_TOO_LARGE,
+        }.get(exc.status_code)
         if code is not None:
             return error_response(SmsError(code))
-        return JsonResponse({"error": {"code": "http_error", "message": str(exc.detail)}},
-                              status_code=exc.status_code)
+        return JsonResponse(
+            {"error": {"code": "http_error", "message": str(exc.detail)}},
+            status_code=exc.status_code,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JsonResponse:

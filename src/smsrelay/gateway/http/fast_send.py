@@ -70,17 +70,31 @@ def _parse(raw: bytes) -> SendBody:
     try:
         data = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError as error:
-        raise validation_to_error(RequestValidationError([{
-            "type": "json_invalid", "loc": ("body", error.pos), "msg": "JSON decode error",
-            "input": {}, "ctx": {"error": error.msg}}])) from None
+        raise validation_to_error(
+            RequestValidationError(
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body", error.pos),
+                        "msg": "JSON decode error",
+                        "input": {},
+                        "ctx": {"error": error.msg},
+                    }
+                ]
+            )
+        ) from None
     if data is None:
-        raise validation_to_error(RequestValidationError([{
-            "type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]))
+        raise validation_to_error(
+            RequestValidationError(
+                [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+            )
+        )
     try:
         return SendBody.model_validate(data)
     except ValidationError as error:
-        raise validation_to_error(RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in error.errors()])) from None
+        raise validation_to_error(
+            RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])
+        ) from None
 
 
 async def _read_body(receive: Receive) -> bytes:

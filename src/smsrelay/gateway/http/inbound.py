@@ -18,7 +18,8 @@ from smsrelay.store.inbound import StoredInbound
 
 router = APIRouter(tags=["inbound"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 403, 422)}
+    code: {"model": ErrorResponse} for code in (401, 403, 422)
+}
 
 
 class InboundOut(BaseModel):
@@ -36,19 +37,29 @@ class InboundList(BaseModel):
 
 
 def _out(item: StoredInbound) -> dict[str, Any]:
-    return {"inbound_id": item.id, "from": item.from_number, "to": item.to_number,
-            "message": item.body, "keyword": item.keyword,
-            "timestamp": iso(item.received_at)}
+    return {
+        "inbound_id": item.id,
+        "from": item.from_number,
+        "to": item.to_number,
+        "message": item.body,
+        "keyword": item.keyword,
+        "timestamp": iso(item.received_at),
+    }
 
 
-@router.get("/v1/inbound", response_model=InboundList, responses=_ERRORS,
-            summary="List inbound messages, newest first")
-async def list_inbound(cursor: str | None = Query(default=None, max_length=40),
-                       limit: int = Query(default=50, ge=1, le=200),
-                       principal: Principal = Depends(require("read")),
-                       ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+@router.get(
+    "/v1/inbound",
+    response_model=InboundList,
+    responses=_ERRORS,
+    summary="List inbound messages, newest first",
+)
+async def list_inbound(
+    cursor: str | None = Query(default=None, max_length=40),
+    limit: int = Query(default=50, ge=1, le=200),
+    principal: Principal = Depends(require("read")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
     async with ctx.db.read() as conn:
-        rows = await store.list_inbound(conn, principal.account.id, cursor=cursor,
-                                        limit=limit + 1)
+        rows = await store.list_inbound(conn, principal.account.id, cursor=cursor, limit=limit + 1)
     page, next_cursor = paged(rows, limit, lambda item: item.id)
     return JsonResponse({"data": [_out(i) for i in page], "next_cursor": next_cursor})

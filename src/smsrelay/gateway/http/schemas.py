@@ -13,32 +13,47 @@ from smsrelay.domain.messages import MessageKind
 class SendBody(BaseModel):
     """One message. ``to`` and ``message`` are the seed's two fields; the rest are optional."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore",
-                              json_schema_extra={"examples": [
-                                  {"to": "+14155552671",
-                                   "message": "Your verification code is 1234"}]})
+    model_config = ConfigDict(
+        populate_by_name=True,
+        extra="ignore",
+        json_schema_extra={
+            "examples": [{"to": "+14155552671", "message": "Your verification code is 1234"}]
+        },
+    )
 
     to: str = Field(max_length=64, description="Destination, E.164 (+4915112345678).")
     message: str = Field(max_length=10_000, description="Text; spintax allowed.")
-    sender: str | None = Field(default=None, alias="from", max_length=20,
-                               description="Sender: alphanumeric (max 11), short code or number.")
-    callback_url: str | None = Field(default=None, max_length=2000,
-                                     description="Status webhook for this message; defaults "
-                                                 "to the account's webhook URL.")
-    client_ref: str | None = Field(default=None, max_length=200,
-                                   description="Your own reference, echoed in callbacks.")
-    kind: MessageKind = Field(default=MessageKind.TRANSACTIONAL,
-                              description="otp | transactional | marketing: the priority lane.")
-    priority: int | None = Field(default=None, ge=0, le=9,
-                                 description="0..9 within the kind's lane; default 5.")
-    validity: int | None = Field(default=None, description="Seconds the message may wait "
-                                                           "before it is sent (30..604800).")
+    sender: str | None = Field(
+        default=None,
+        alias="from",
+        max_length=20,
+        description="Sender: alphanumeric (max 11), short code or number.",
+    )
+    callback_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Status webhook for this message; defaults to the account's webhook URL.",
+    )
+    client_ref: str | None = Field(
+        default=None, max_length=200, description="Your own reference, echoed in callbacks."
+    )
+    kind: MessageKind = Field(
+        default=MessageKind.TRANSACTIONAL,
+        description="otp | transactional | marketing: the priority lane.",
+    )
+    priority: int | None = Field(
+        default=None, ge=0, le=9, description="0..9 within the kind's lane; default 5."
+    )
+    validity: int | None = Field(
+        default=None, description="Seconds the message may wait before it is sent (30..604800)."
+    )
     send_at: datetime | None = Field(default=None, description="Schedule (ISO 8601).")
-    spintax: bool | None = Field(default=None,
-                                 description="true: render spintax, errors reported; false: "
-                                             "send the text as is; absent: render when the "
-                                             "text is well-formed spintax.")
-
+    spintax: bool | None = Field(
+        default=None,
+        description="true: render spintax, errors reported; false: "
+        "send the text as is; absent: render when the "
+        "text is well-formed spintax.",
+    )
 
     @model_validator(mode="after")
     def _no_nul(self) -> SendBody:
@@ -51,8 +66,9 @@ class SendBody(BaseModel):
 
 
 class BatchBody(BaseModel):
-    messages: list[SendBody] = Field(description="1 to 1000 messages; each is accepted or "
-                                                 "rejected on its own.")
+    messages: list[SendBody] = Field(
+        description="1 to 1000 messages; each is accepted or rejected on its own."
+    )
 
 
 class ErrorBody(BaseModel):
@@ -79,7 +95,8 @@ class Accepted(BaseModel):
     send_at: str | None
     expires_at: str | None
     replaced_characters: list[list[str]] = Field(
-        default_factory=list, description="Look-alike characters replaced to keep GSM-7.")
+        default_factory=list, description="Look-alike characters replaced to keep GSM-7."
+    )
 
 
 class BatchItem(BaseModel):

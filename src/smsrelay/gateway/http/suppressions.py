@@ -24,7 +24,8 @@ from smsrelay.store.suppressions import Suppression
 
 router = APIRouter(tags=["suppressions"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 403, 404, 422)}
+    code: {"model": ErrorResponse} for code in (401, 403, 404, 422)
+}
 
 
 class SuppressionBody(BaseModel):
@@ -44,40 +45,69 @@ class SuppressionList(BaseModel):
 
 
 def _out(s: Suppression) -> dict[str, Any]:
-    return {"number": s.number, "reason": s.reason, "source": s.source,
-            "created_at": iso(s.created_at)}
+    return {
+        "number": s.number,
+        "reason": s.reason,
+        "source": s.source,
+        "created_at": iso(s.created_at),
+    }
 
 
-@router.get("/v1/suppressions", response_model=SuppressionList, responses=_ERRORS,
-            summary="List suppressed numbers")
-async def list_suppressions(cursor: str | None = Query(default=None, max_length=40),
-                            limit: int = Query(default=50, ge=1, le=200),
-                            principal: Principal = Depends(require("read")),
-                            ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+@router.get(
+    "/v1/suppressions",
+    response_model=SuppressionList,
+    responses=_ERRORS,
+    summary="List suppressed numbers",
+)
+async def list_suppressions(
+    cursor: str | None = Query(default=None, max_length=40),
+    limit: int = Query(default=50, ge=1, le=200),
+    principal: Principal = Depends(require("read")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
     async with ctx.db.read() as conn:
-        rows = await store.list_suppressions(conn, principal.account.id, cursor=cursor,
-                                             limit=limit + 1)
+        rows = await store.list_suppressions(
+            conn, principal.account.id, cursor=cursor, limit=limit + 1
+        )
     page, next_cursor = paged(rows, limit, lambda item: item.number)
     return JsonResponse({"data": [_out(s) for s in page], "next_cursor": next_cursor})
 
 
-@router.post("/v1/suppressions", status_code=201, response_model=SuppressionOut,
-             responses=_ERRORS, summary="Stop sending to a number")
-async def add_suppression(body: SuppressionBody, principal: Principal = Depends(require("send")),
-                          ctx: ApiContext = Depends(get_context)) -> JsonResponse:
+@router.post(
+    "/v1/suppressions",
+    status_code=201,
+    response_model=SuppressionOut,
+    responses=_ERRORS,
+    summary="Stop sending to a number",
+)
+async def add_suppression(
+    body: SuppressionBody,
+    principal: Principal = Depends(require("send")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
     number = numbers.parse_number(body.number, strict=False).e164
     now = ctx.clock.now()
     async with ctx.db.transaction() as conn:
-        added = await store.add_suppression(conn, principal.account.id, number,
-                                            reason="manual", source="api", now=now)
-    return JsonResponse({"number": number, "reason": "manual", "source": "api",
-                         "created_at": iso(now)}, status_code=201 if added else 200)
+        added = await store.add_suppression(
+            conn, principal.account.id, number, reason="manual", source="api", now=now
+        )
+    return JsonResponse(
+        {"number": number, "reason": "manual", "source": "api", "created_at": iso(now)},
+        status_code=201 if added else 200,
+    )
 
 
-@router.delete("/v1/suppressions/{number}", status_code=204, responses=_ERRORS,
-               summary="Send to a number again")
-async def remove_suppression(number: str, principal: Principal = Depends(require("send")),
-                             ctx: ApiContext = Depends(get_context)) -> Response:
+@router.delete(
+    "/v1/suppressions/{number}",
+    status_code=204,
+    responses=_ERRORS,
+    summary="Send to a number again",
+)
+async def remove_suppression(
+    number: str,
+    principal: Principal = Depends(require("send")),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
     e164 = numbers.parse_number(number, strict=False).e164
     async with ctx.db.transaction() as conn:
         removed = await store.remove_suppression(conn, principal.account.id, e164)

@@ -24,10 +24,17 @@ def timestamp(value: datetime | None) -> float | None:
 
 def to_request(body: SendBody) -> SendRequest:
     return SendRequest(
-        to=body.to, message=body.message, sender=body.sender, callback_url=body.callback_url,
-        client_ref=body.client_ref, kind=body.kind, priority=body.priority,
+        to=body.to,
+        message=body.message,
+        sender=body.sender,
+        callback_url=body.callback_url,
+        client_ref=body.client_ref,
+        kind=body.kind,
+        priority=body.priority,
         validity=None if body.validity is None else float(body.validity),
-        send_at=timestamp(body.send_at), spintax=body.spintax)
+        send_at=timestamp(body.send_at),
+        spintax=body.spintax,
+    )
 
 
 def accepted(prepared: Prepared) -> dict[str, Any]:
@@ -71,20 +78,24 @@ def message_out(m: Message, events: Sequence[MessageEvent] | None = None) -> dic
         "attempts": m.attempts,
         "connector": m.connector,
         "carrier_ids": list(m.carrier_ids),
-        "error": ({"code": m.error_code, "message": m.error_message}
-                  if m.error_code else None),
+        "error": ({"code": m.error_code, "message": m.error_message} if m.error_code else None),
     }
     if events is not None:
         body["events"] = [
-            {"status": str(e.status), "at": iso(e.at), "error_code": e.error_code,
-             "detail": e.detail}
+            {
+                "status": str(e.status),
+                "at": iso(e.at),
+                "error_code": e.error_code,
+                "detail": e.detail,
+            }
             for e in events
         ]
     return body
 
 
-def paged(rows: Sequence[T], limit: int,
-          cursor_of: Callable[[T], str]) -> tuple[list[T], str | None]:
+def paged(
+    rows: Sequence[T], limit: int, cursor_of: Callable[[T], str]
+) -> tuple[list[T], str | None]:
     """One page from ``limit + 1`` fetched rows, and the cursor of the next page (or None)."""
     page = list(rows[:limit])
     return page, (cursor_of(page[-1]) if len(rows) > limit and page else None)

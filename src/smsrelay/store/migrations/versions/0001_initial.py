@@ -57,8 +57,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("last_used_at", sa.Float()),
         sa.Column("revoked_at", sa.Float()),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name="fk_api_keys_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_api_keys_account_id_accounts"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_api_keys"),
         sa.UniqueConstraint("prefix", name="uq_api_keys_prefix"),
     )
@@ -93,8 +94,9 @@ def upgrade() -> None:
         sa.Column("final_at", sa.Float()),
         sa.Column("error_code", sa.String(40)),
         sa.Column("error_message", sa.Text()),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name="fk_messages_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_messages_account_id_accounts"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_messages"),
     )
     op.create_index("ix_messages_queue", "messages", ["status", "priority", "id"])
@@ -116,12 +118,14 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("error", sa.String(40)),
         sa.Column("updated_at", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["message_id"], ["messages.id"],
-                                name="fk_message_parts_message_id_messages"),
+        sa.ForeignKeyConstraint(
+            ["message_id"], ["messages.id"], name="fk_message_parts_message_id_messages"
+        ),
         sa.PrimaryKeyConstraint("message_id", "seq", name="pk_message_parts"),
     )
-    op.create_index("ix_message_parts_connector_carrier_id", "message_parts",
-                    ["connector", "carrier_id"])
+    op.create_index(
+        "ix_message_parts_connector_carrier_id", "message_parts", ["connector", "carrier_id"]
+    )
 
     op.create_table(
         "message_events",
@@ -131,8 +135,9 @@ def upgrade() -> None:
         sa.Column("at", sa.Float(), nullable=False),
         sa.Column("error_code", sa.String(40)),
         sa.Column("detail", sa.Text()),
-        sa.ForeignKeyConstraint(["message_id"], ["messages.id"],
-                                name="fk_message_events_message_id_messages"),
+        sa.ForeignKeyConstraint(
+            ["message_id"], ["messages.id"], name="fk_message_events_message_id_messages"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_message_events"),
     )
     op.create_index("ix_message_events_message_id", "message_events", ["message_id"])
@@ -148,8 +153,9 @@ def upgrade() -> None:
         sa.Column("received_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_pending_receipts"),
     )
-    op.create_index("ix_pending_receipts_connector_carrier_id", "pending_receipts",
-                    ["connector", "carrier_id"])
+    op.create_index(
+        "ix_pending_receipts_connector_carrier_id", "pending_receipts", ["connector", "carrier_id"]
+    )
     op.create_index("ix_pending_receipts_received_at", "pending_receipts", ["received_at"])
 
     op.create_table(
@@ -167,14 +173,19 @@ def upgrade() -> None:
         sa.Column("delivered_at", sa.Float()),
         sa.Column("last_status_code", sa.Integer()),
         sa.Column("last_error", sa.Text()),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name="fk_webhook_deliveries_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_webhook_deliveries_account_id_accounts"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_deliveries"),
     )
-    op.create_index("ix_webhook_deliveries_state_next_attempt_at", "webhook_deliveries",
-                    ["state", "next_attempt_at"])
-    op.create_index("ix_webhook_deliveries_message_id_id", "webhook_deliveries",
-                    ["message_id", "id"])
+    op.create_index(
+        "ix_webhook_deliveries_state_next_attempt_at",
+        "webhook_deliveries",
+        ["state", "next_attempt_at"],
+    )
+    op.create_index(
+        "ix_webhook_deliveries_message_id_id", "webhook_deliveries", ["message_id", "id"]
+    )
 
     op.create_table(
         "webhook_attempts",
@@ -184,8 +195,11 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer()),
         sa.Column("error", sa.Text()),
         sa.Column("duration_ms", sa.Float()),
-        sa.ForeignKeyConstraint(["delivery_id"], ["webhook_deliveries.id"],
-                                name="fk_webhook_attempts_delivery_id_webhook_deliveries"),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["webhook_deliveries.id"],
+            name="fk_webhook_attempts_delivery_id_webhook_deliveries",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_attempts"),
     )
     op.create_index("ix_webhook_attempts_delivery_id", "webhook_attempts", ["delivery_id"])
@@ -199,8 +213,9 @@ def upgrade() -> None:
         sa.Column("response_body", sa.Text(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("expires_at", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name="fk_idempotency_keys_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_idempotency_keys_account_id_accounts"
+        ),
         sa.PrimaryKeyConstraint("account_id", "key", name="pk_idempotency_keys"),
     )
     op.create_index("ix_idempotency_keys_expires_at", "idempotency_keys", ["expires_at"])
@@ -208,7 +223,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # children before parents; dropping a table drops its indexes on both databases
-    for table in ("idempotency_keys", "webhook_attempts", "webhook_deliveries",
-                  "pending_receipts", "message_events", "message_parts", "messages", "api_keys",
-                  "accounts"):
+    for table in (
+        "idempotency_keys",
+        "webhook_attempts",
+        "webhook_deliveries",
+        "pending_receipts",
+        "message_events",
+        "message_parts",
+        "messages",
+        "api_keys",
+        "accounts",
+    ):
         op.drop_table(table)

@@ -25,13 +25,21 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("accounts", sa.Column("optout_exempt_otp", sa.Boolean(),
-                                        server_default=sa.text("true"), nullable=False))
-    op.add_column("messages", sa.Column("origin", sa.String(8), server_default=sa.text("'api'"),
-                                        nullable=False))
+    op.add_column(
+        "accounts",
+        sa.Column(
+            "optout_exempt_otp", sa.Boolean(), server_default=sa.text("true"), nullable=False
+        ),
+    )
+    op.add_column(
+        "messages",
+        sa.Column("origin", sa.String(8), server_default=sa.text("'api'"), nullable=False),
+    )
     op.add_column("messages", sa.Column("smpp_user_id", sa.String(40)))
-    op.add_column("messages", sa.Column("receipt_requested", sa.Integer(),
-                                        server_default=sa.text("0"), nullable=False))
+    op.add_column(
+        "messages",
+        sa.Column("receipt_requested", sa.Integer(), server_default=sa.text("0"), nullable=False),
+    )
 
     op.create_table(
         "smpp_users",
@@ -44,8 +52,9 @@ def upgrade() -> None:
         sa.Column("throughput", sa.Float(), server_default=sa.text("0"), nullable=False),
         sa.Column("disabled", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name="fk_smpp_users_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_smpp_users_account_id_accounts"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_smpp_users"),
         sa.UniqueConstraint("system_id", name="uq_smpp_users_system_id"),
     )
@@ -72,20 +81,23 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("expires_at", sa.Float(), nullable=False),
         sa.Column("sent_at", sa.Float()),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name="fk_smpp_outbox_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_smpp_outbox_account_id_accounts"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_smpp_outbox"),
     )
-    op.create_index("ix_smpp_outbox_state_account_id_id", "smpp_outbox",
-                    ["state", "account_id", "id"])
+    op.create_index(
+        "ix_smpp_outbox_state_account_id_id", "smpp_outbox", ["state", "account_id", "id"]
+    )
 
     op.create_table(
         "numbers",
         sa.Column("number", sa.String(20), nullable=False),
         sa.Column("account_id", sa.String(40), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name="fk_numbers_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_numbers_account_id_accounts"
+        ),
         sa.PrimaryKeyConstraint("number", name="pk_numbers"),
     )
     op.create_index("ix_numbers_account_id", "numbers", ["account_id"])
@@ -102,12 +114,12 @@ def upgrade() -> None:
         sa.Column("keyword", sa.String(16)),
         sa.Column("received_at", sa.Float(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name="fk_inbound_messages_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_inbound_messages_account_id_accounts"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_inbound_messages"),
     )
-    op.create_index("ix_inbound_messages_account_id_id", "inbound_messages",
-                    ["account_id", "id"])
+    op.create_index("ix_inbound_messages_account_id_id", "inbound_messages", ["account_id", "id"])
 
     op.create_table(
         "suppressions",
@@ -116,8 +128,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(40), nullable=False),
         sa.Column("source", sa.String(16), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name="fk_suppressions_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_suppressions_account_id_accounts"
+        ),
         sa.PrimaryKeyConstraint("account_id", "number", name="pk_suppressions"),
     )
 

@@ -21,8 +21,13 @@ _PENDING = sa.text("state = 'pending'")
 
 
 def upgrade() -> None:
-    op.create_index("ix_webhook_deliveries_pending_message", "webhook_deliveries",
-                    ["message_id", "id"], sqlite_where=_PENDING, postgresql_where=_PENDING)
+    op.create_index(
+        "ix_webhook_deliveries_pending_message",
+        "webhook_deliveries",
+        ["message_id", "id"],
+        sqlite_where=_PENDING,
+        postgresql_where=_PENDING,
+    )
 
 
 def downgrade() -> None:

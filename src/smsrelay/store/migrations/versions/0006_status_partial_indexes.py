@@ -30,10 +30,20 @@ def upgrade() -> None:
     op.drop_index("ix_messages_queue", table_name="messages")
     op.drop_index("ix_messages_status_lease_until", table_name="messages")
     op.drop_index("ix_messages_status_dlr_deadline", table_name="messages")
-    op.create_index("ix_messages_sending_lease_until", "messages", ["lease_until", "id"],
-                    sqlite_where=_SENDING, postgresql_where=_SENDING)
-    op.create_index("ix_messages_sent_dlr_deadline", "messages", ["dlr_deadline", "id"],
-                    sqlite_where=_SENT, postgresql_where=_SENT)
+    op.create_index(
+        "ix_messages_sending_lease_until",
+        "messages",
+        ["lease_until", "id"],
+        sqlite_where=_SENDING,
+        postgresql_where=_SENDING,
+    )
+    op.create_index(
+        "ix_messages_sent_dlr_deadline",
+        "messages",
+        ["dlr_deadline", "id"],
+        sqlite_where=_SENT,
+        postgresql_where=_SENT,
+    )
 
 
 def downgrade() -> None:

@@ -26,13 +26,20 @@ _PENDING = sa.text("state = 'pending'")
 
 
 def upgrade() -> None:
-    op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["next_attempt_at", "id"],
-                    sqlite_where=_PENDING, postgresql_where=_PENDING)
-    op.drop_index("ix_webhook_deliveries_state_next_attempt_at",
-                  table_name="webhook_deliveries")
+    op.create_index(
+        "ix_webhook_deliveries_due",
+        "webhook_deliveries",
+        ["next_attempt_at", "id"],
+        sqlite_where=_PENDING,
+        postgresql_where=_PENDING,
+    )
+    op.drop_index("ix_webhook_deliveries_state_next_attempt_at", table_name="webhook_deliveries")
 
 
 def downgrade() -> None:
-    op.create_index("ix_webhook_deliveries_state_next_attempt_at", "webhook_deliveries",
-                    ["state", "next_attempt_at"])
+    op.create_index(
+        "ix_webhook_deliveries_state_next_attempt_at",
+        "webhook_deliveries",
+        ["state", "next_attempt_at"],
+    )
     op.drop_index("ix_webhook_deliveries_due", table_name="webhook_deliveries")
