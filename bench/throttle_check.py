@@ -64,14 +64,14 @@ async def main_async(rate: float, seconds: float) -> None:
             total = int(rate * (seconds + 3))
             rng = random.Random(1)
             for start in range(0, total, 500):
-                prepared = relay.acceptor.prepare_all(
-                    account.id,
+                await relay.acceptor.accept(
+                    account,
                     [
                         SendRequest(to="+14155552671", message=f"throttle {n} {rng.random()}")
                         for n in range(start, min(total, start + 500))
                     ],
+                    charge_rate=False,
                 )
-                await relay.acceptor.commit(prepared)  # type: ignore[arg-type]
             deadline = time.monotonic() + seconds + 30
             while len(carrier.times) < total and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)

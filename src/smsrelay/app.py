@@ -35,11 +35,12 @@ from smsrelay.domain.routing import (
 )
 from smsrelay.engine.accept import Acceptor, AcceptPolicy
 from smsrelay.engine.batcher import GroupCommitter
+from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock, SystemClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.dlr import DlrProcessor
 from smsrelay.engine.inbound import InboundProcessor
-from smsrelay.engine.throttle import RateLimiter
+from smsrelay.engine.throttle import AccountRate
 from smsrelay.engine.webhooks import WebhookSender
 from smsrelay.gateway.http.app import create_app
 from smsrelay.gateway.http.context import ApiContext
@@ -197,7 +198,6 @@ class SmsRelay:
             optin_keywords=s.optin_keywords,
             on_callbacks=self.webhooks.wake,
         )
-        self.limiter = RateLimiter()
         definitions = await self._connector_definitions()
         stored = await self._stored_connectors({d["name"] for d in definitions})
         self._runtime_connectors = {d["name"] for d in stored}
@@ -241,8 +241,10 @@ class SmsRelay:
             self.clock,
             rng=random.Random(),
             db=db,
+            rate=AccountRate(rate=s.rate_limit, burst=s.rate_burst),
             on_accepted=None if along else self.dispatcher.wake,
         )
+        self.canceller = Canceller(db, self.clock, on_callbacks=self.webhooks.wake)
         await self.committer.start()
         await self.webhooks.start()
         await self.webhooks.run()
@@ -256,20 +258,17 @@ class SmsRelay:
             self.smpp_server = ClientSmppServer(
                 db,
                 self.acceptor,
+                self.canceller,
                 self.clock,
-                self.limiter,
                 SmppServerConfig(
                     host=s.smpp_host,
                     port=s.smpp_port,
                     window=s.smpp_window,
                     response_timeout=s.smpp_response_timeout,
-                    rate_limit=s.rate_limit,
-                    rate_burst=s.rate_burst,
                     reassembly_timeout=s.smpp_reassembly_timeout,
                     retry_delay=s.smpp_retry_delay,
                     tls=smpp_tls_context(s),
                 ),
-                on_callbacks=self.webhooks.wake,
             )
             await self.smpp_server.start()
         self._tasks.append(asyncio.create_task(self._account_name_loop()))
@@ -322,13 +321,11 @@ class SmsRelay:
         return ApiContext(
             db=self.db,
             acceptor=self.acceptor,
+            canceller=self.canceller,
             clock=self.clock,
-            rate_limit=s.rate_limit,
-            rate_burst=s.rate_burst,
             max_batch=s.max_batch,
             strict_numbers=s.number_validation == "strict",
             on_callbacks=self.webhooks.wake,
-            limiter=self.limiter,
             operations=self,
         )
 

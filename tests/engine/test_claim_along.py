@@ -20,10 +20,11 @@ from starlette.routing import Route as HttpRoute
 
 from smsrelay.domain.retry import Backoff, RetryPolicy
 from smsrelay.domain.routing import Route
-from smsrelay.engine.accept import Acceptor, AcceptPolicy, SendRequest
+from smsrelay.engine.accept import Acceptor, AcceptPolicy, SendRequest, prepare
 from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.clock import ManualClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
+from smsrelay.engine.throttle import AccountLimits
 from smsrelay.engine.webhooks import WebhookSender
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
@@ -80,11 +81,12 @@ async def _status(database: Database, message_id: str) -> str:
 async def test_the_accept_commit_claims_the_messages_it_stores(database: Database) -> None:
     carrier = ScriptedConnector("carrier")
     async with dispatching(database, carrier) as (acceptor, _, account_id):
-        prepared = acceptor.prepare_all(
-            account_id, [SendRequest(to="+14155552671", message=f"hello {i}") for i in range(3)]
+        outcome = await acceptor.accept(
+            AccountLimits(account_id),
+            [SendRequest(to="+14155552671", message=f"hello {i}") for i in range(3)],
         )
-        await acceptor.commit(prepared)  # type: ignore[arg-type]
-        ids = {p.message.id for p in prepared}  # type: ignore[union-attr]
+        ids = {p.message.id for p in outcome.accepted}
+        assert len(ids) == 3
 
         async def all_sent() -> bool:
             return {m.message_id for m in carrier.submitted} == ids
@@ -101,9 +103,13 @@ async def _is(database: Database, message_id: str, status: str) -> bool:
 async def test_a_rolled_back_claim_sends_nothing_and_frees_its_room(database: Database) -> None:
     carrier = ScriptedConnector("carrier")
     async with dispatching(database, carrier) as (acceptor, dispatcher, account_id):
-        message = acceptor.prepare_all(account_id, [SendRequest(to="+14155552671", message="hi")])[
-            0
-        ]
+        message = prepare(
+            SendRequest(to="+14155552671", message="hi"),
+            account_id=account_id,
+            policy=acceptor.policy,
+            now=1_800_000_000.0,
+            rng=random.Random(2),
+        )
         with pytest.raises(RuntimeError):
             async with dispatcher.claim_along() as claim, database.transaction() as conn:
                 await message_store.insert_messages(

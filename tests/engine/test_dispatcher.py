@@ -17,6 +17,7 @@ from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.clock import ManualClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.dlr import DlrProcessor, combined_status
+from smsrelay.engine.throttle import AccountLimits
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
 from smsrelay.store import queue as queue_store
@@ -37,9 +38,9 @@ class Engine:
 
     async def send(self, **fields: object) -> str:
         request = SendRequest(**{"to": "+14155552671", "message": "hello", **fields})  # type: ignore[arg-type]
-        prepared = self.acceptor.prepare_all(self.account_id, [request])[0]
+        outcome = await self.acceptor.accept(AccountLimits(self.account_id), [request])
+        prepared = outcome.results[0]
         assert not isinstance(prepared, Exception), prepared
-        await self.acceptor.commit([prepared])
         return prepared.message.id
 
     async def status(self, message_id: str) -> str:

@@ -71,13 +71,12 @@ async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database
     await dispatcher.start()
     try:
         await wait_for(lambda: len(carrier.submitted) >= 300, timeout=20)
-        prepared = acceptor.prepare_all(
-            account.id,
+        outcome = await acceptor.accept(
+            account,
             [SendRequest(to="+4915112345678", message="Your code is 1234", kind=MessageKind.OTP)],
         )
-        await acceptor.commit(prepared)  # type: ignore[arg-type]
         sent_before = len(carrier.submitted)
-        otp_id = prepared[0].message.id  # type: ignore[union-attr]
+        otp_id = outcome.accepted[0].message.id
         await wait_for(lambda: any(m.message_id == otp_id for m in carrier.submitted), timeout=20)
         position = next(i for i, m in enumerate(carrier.submitted) if m.message_id == otp_id)
         # at the connector's rate, one second is `rate` messages: the OTP went out sooner
@@ -111,11 +110,10 @@ async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
     try:
         ids = []
         for n in range(40):
-            prepared = acceptor.prepare_all(
-                account.id, [SendRequest(to="+14155552671", message=f"m{n}")]
+            outcome = await acceptor.accept(
+                account, [SendRequest(to="+14155552671", message=f"m{n}")]
             )
-            await acceptor.commit(prepared)  # type: ignore[arg-type]
-            ids.append(prepared[0].message.id)  # type: ignore[union-attr]
+            ids.append(outcome.accepted[0].message.id)
             await wait_for(
                 lambda n=n: len(up.submitted) + len(down.submitted) > n,  # type: ignore[misc]
                 timeout=10,

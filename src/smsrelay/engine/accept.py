@@ -1,11 +1,14 @@
-"""The one accept pipeline: every surface (REST, SMPP server, campaigns) enters here.
+"""The one accept path: every way in (REST single and batch, the SMPP server, and what comes
+later: verifications, campaigns) calls :meth:`Acceptor.accept` and nothing else.
 
-``prepare`` turns a request into a persisted-ready :class:`Message` (validate the number and
-sender, render spintax, choose the encoding, count segments, fix the schedule and validity) or
-raises a catalogue error. ``Acceptor.prepare_all`` prepares a whole batch, ``Acceptor.screen``
-refuses recipients on the account's suppression list (one query per batch: it needs the
-database, so it is a separate async step), and ``Acceptor.commit`` commits the valid ones
-through the group committer (accepted means committed) and wakes the dispatcher.
+``accept`` owns, in this order: the Idempotency-Key (one send per key, the first answer
+replayed), the account's rate limit (``engine/throttle.AccountRate``), preparing each request
+(``engine/prepare.py``: number, sender, spintax, encoding, segments, schedule), screening
+recipients against the account's suppression list, and the durable commit through the group
+committer (accepted means committed). It answers per item, in the request's order: a
+:class:`Prepared` message or the catalogue error that refused that item. A surface only
+translates: its own request format into :class:`SendRequest`, and the answers into its own
+(HTTP JSON, SMPP command_status).
 """
 
 from __future__ import annotations
@@ -13,178 +16,53 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
 
-from smsrelay.domain import encoding, numbers, spintax
 from smsrelay.domain.errors import ErrorCode, SmsError
-from smsrelay.domain.ids import new_id
-from smsrelay.domain.messages import (
-    DEFAULT_PRIORITY,
-    Message,
-    MessageKind,
-    queue_priority,
-)
-from smsrelay.domain.states import MessageStatus
+from smsrelay.domain.messages import MessageKind
 from smsrelay.engine.batcher import GroupCommitter, IdempotencyWrite
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.idempotency import IdempotencyKey, IdempotencyKeys, StoredAnswer
+from smsrelay.engine.prepare import AcceptPolicy, Prepared, SendRequest, prepare
 from smsrelay.engine.screening import SuppressionScreen
+from smsrelay.engine.throttle import AccountRate, RateLimited
 from smsrelay.store.db import Database
 from smsrelay.store.idempotency import IdempotencyTaken
 
+__all__ = [
+    "AcceptOutcome",
+    "AcceptPolicy",
+    "Acceptor",
+    "Prepared",
+    "Render",
+    "SendRequest",
+    "prepare",
+]
+
 log = logging.getLogger(__name__)
 
-MIN_VALIDITY = 30.0
-MAX_VALIDITY = 7 * 86400.0
-MAX_SCHEDULE_AHEAD = 90 * 86400.0
+Result = Prepared | SmsError
+
+Render = Callable[[Sequence[Result]], tuple[int, bytes]]
+"""How a surface answers a request that stored messages: (status, body). Needed with an
+idempotency key, since the answer is stored with the messages and replayed from there."""
 
 
-@dataclass(frozen=True, slots=True)
-class SendRequest:
-    """One message as a client asked for it, before validation."""
+@dataclass(slots=True)
+class AcceptOutcome:
+    """What ``accept`` did: one result per request, or the answer stored under the key."""
 
-    to: str
-    message: str
-    sender: str | None = None
-    callback_url: str | None = None
-    client_ref: str | None = None
-    kind: MessageKind = MessageKind.TRANSACTIONAL
-    priority: int | None = None
-    validity: float | None = None
-    send_at: float | None = None
-    spintax: bool | None = None  # None = render only when the text is well-formed spintax
-    origin: str = "api"  # api | smpp
-    smpp_user_id: str | None = None
-    receipt_requested: int = 0  # SMPP registered_delivery bits 1-0 (smpp origin only)
-    message_id: str | None = None  # pre-allocated (SMPP parts answered before the join)
+    results: list[Result] = field(default_factory=list)
+    answer: tuple[int, bytes] | None = None  # rendered when stored under an idempotency key
+    replayed: bool = False  # the key was used before: ``answer`` is the first one's
 
-
-@dataclass(frozen=True, slots=True)
-class AcceptPolicy:
-    """Operator settings that shape acceptance."""
-
-    max_segments: int = 10
-    strict_numbers: bool = False
-    smart_encoding: bool = True
-    default_validity: float = 48 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A message ready to store, with what the response reports beyond the row."""
-
-    message: Message
-    replaced: tuple[tuple[str, str], ...] = ()
-
-
-def _check_callback_url(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        raise SmsError(ErrorCode.INVALID_CALLBACK_URL, field="callback_url") from None
-    if parts.scheme not in ("http", "https") or not host or len(url) > 2000:
-        raise SmsError(ErrorCode.INVALID_CALLBACK_URL, field="callback_url")
-    return url
-
-
-MAX_VARIANT_LENGTH = 200  # the stored variant id: about 100 spintax groups
-
-
-def _render(text: str, mode: bool | None, rng: random.Random) -> tuple[str, str | None]:
-    """Apply spintax: forced on (errors reported), forced off, or automatic."""
-    if mode is False or (mode is None and not spintax.has_spintax(text)):
-        return text, None
-    try:
-        template = spintax.parse(text)
-    except SmsError:
-        if mode:
-            raise
-        return text, None
-    if mode is None and template.variant_count < 2:
-        return text, None
-    rendered = spintax.render(template, rng.getrandbits(63))
-    if len(rendered.variant) > MAX_VARIANT_LENGTH:
-        raise SmsError(
-            ErrorCode.SPINTAX_SYNTAX,
-            "The template has too many spintax groups (at most about 100 choices per message).",
-            field="message",
-        )
-    return rendered.text, rendered.variant
-
-
-def prepare(
-    request: SendRequest, *, account_id: str, policy: AcceptPolicy, now: float, rng: random.Random
-) -> Prepared:
-    """Validate and shape one request into a queued (or scheduled) message.
-
-    Raises :class:`SmsError` with the field at fault; nothing is stored here.
-    """
-    if not isinstance(request.message, str) or not request.message:
-        raise SmsError(ErrorCode.EMPTY_MESSAGE, field="message")
-    number = numbers.parse_number(request.to, strict=policy.strict_numbers)
-    sender = numbers.parse_sender(request.sender).value if request.sender else None
-    callback = _check_callback_url(request.callback_url) if request.callback_url else None
-    text, variant = _render(request.message, request.spintax, rng)
-    info = encoding.analyze(text, max_segments=policy.max_segments, smart=policy.smart_encoding)
-    text = info.text
-
-    not_before = now
-    status = MessageStatus.QUEUED
-    if request.send_at is not None:
-        if request.send_at > now + MAX_SCHEDULE_AHEAD:
-            raise SmsError(
-                ErrorCode.INVALID_SCHEDULE, "send_at is more than 90 days ahead", field="send_at"
-            )
-        if request.send_at > now:
-            not_before = request.send_at
-            status = MessageStatus.SCHEDULED
-    validity = request.validity if request.validity is not None else policy.default_validity
-    if not MIN_VALIDITY <= validity <= MAX_VALIDITY:
-        raise SmsError(
-            ErrorCode.INVALID_SCHEDULE,
-            f"validity must be between {int(MIN_VALIDITY)} and {int(MAX_VALIDITY)} seconds",
-            field="validity",
-        )
-    priority = DEFAULT_PRIORITY if request.priority is None else request.priority
-    if not 0 <= priority <= 9:
-        raise SmsError(
-            ErrorCode.VALIDATION_ERROR, "priority must be between 0 and 9", field="priority"
-        )
-    if request.client_ref is not None and len(request.client_ref) > 200:
-        raise SmsError(
-            ErrorCode.VALIDATION_ERROR,
-            "client_ref is longer than 200 characters",
-            field="client_ref",
-        )
-    message = Message(
-        id=request.message_id or new_id("msg", now, rng.randbytes(10)),
-        account_id=account_id,
-        to=number.e164,
-        country=number.country,
-        sender=sender,
-        body=text,
-        encoding=info.encoding,
-        segments=info.segments,
-        kind=request.kind,
-        priority=queue_priority(request.kind, priority),
-        status=status,
-        created_at=now,
-        updated_at=now,
-        not_before=not_before,
-        expires_at=not_before + validity,
-        variant=variant,
-        client_ref=request.client_ref,
-        callback_url=callback,
-        origin=request.origin,
-        smpp_user_id=request.smpp_user_id,
-        receipt_requested=request.receipt_requested,
-    )
-    return Prepared(message, info.replaced)
+    @property
+    def accepted(self) -> list[Prepared]:
+        return [r for r in self.results if isinstance(r, Prepared)]
 
 
 class Acceptor:
-    """Prepares requests and commits the valid ones through the group committer."""
+    """Takes requests in from every surface; see the module docstring for the order."""
 
     def __init__(
         self,
@@ -195,20 +73,97 @@ class Acceptor:
         on_accepted: Callable[[], None] | None = None,
         rng: random.Random | None = None,
         db: Database | None = None,
+        rate: AccountRate | None = None,
     ) -> None:
+        """``db`` enables screening and idempotency keys; ``rate`` (no limit by default)
+        is the gateway's account rate limit."""
         self._screen = SuppressionScreen(db) if db is not None else None
+        self._keys = IdempotencyKeys(db, clock) if db is not None else None
         self._committer = committer
         self.policy = policy
+        self.rate = rate or AccountRate(rate=0.0)
         self._clock = clock
         self._on_accepted = on_accepted
         self._rng = rng or random.Random()
 
-    def prepare_all(
-        self, account_id: str, requests: Sequence[SendRequest]
-    ) -> list[Prepared | SmsError]:
+    async def accept(
+        self,
+        account: RateLimited,
+        requests: Sequence[SendRequest | SmsError],
+        *,
+        idempotency: IdempotencyKey | None = None,
+        render: Render | None = None,
+        charge_rate: bool = True,
+    ) -> AcceptOutcome:
+        """Accept what can be accepted of ``requests`` for ``account``.
+
+        An item given as an ``SmsError`` (refused by the surface's own parsing) keeps its
+        place in the results and is not counted against the rate. Raises ``SmsError`` for
+        what refuses the whole request: ``rate_limited`` / ``batch_too_large``,
+        ``idempotency_conflict``, ``unavailable`` when the database did not take the rows.
+        Nothing is stored unless at least one item is accepted; with ``idempotency`` the
+        answer ``render`` gives is stored in the same transaction as the messages.
+        ``charge_rate=False`` is for a message whose rate was charged when its first part
+        arrived (SMPP long messages).
+        """
+        if idempotency is None:
+            return await self._accept(account, requests, None, render, charge_rate)
+        if self._keys is None or render is None:
+            raise ValueError("idempotency needs a database and a render function")
+        async with self._keys.lock(account.id, idempotency.key):
+            stored = await self._keys.answered(account.id, idempotency)
+            if stored is not None:
+                return _replay(stored)
+            try:
+                return await self._accept(account, requests, idempotency, render, charge_rate)
+            except IdempotencyTaken:
+                # another process committed this key first: nothing of ours was stored
+                stored = await self._keys.answered(account.id, idempotency)
+                if stored is None:  # expired in between: safe to ask for a retry
+                    raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0) from None
+                return _replay(stored)
+
+    def check_rate(self, account: RateLimited, count: int) -> None:
+        """Charge ``count`` messages to the account's rate now (raises when over it)."""
+        self.rate.check(account, count, self._clock.now())
+
+    async def _accept(
+        self,
+        account: RateLimited,
+        requests: Sequence[SendRequest | SmsError],
+        idempotency: IdempotencyKey | None,
+        render: Render | None,
+        charge_rate: bool,
+    ) -> AcceptOutcome:
+        count = sum(1 for r in requests if not isinstance(r, SmsError))
+        if charge_rate and count:
+            self.check_rate(account, count)
+        results = await self._screened(account.id, self._prepare_all(account.id, requests))
+        good = [r for r in results if isinstance(r, Prepared)]
+        if not good:
+            return AcceptOutcome(results)
+        answer = render(results) if render is not None else None
+        write = None
+        if idempotency is not None and answer is not None:
+            write = IdempotencyWrite(
+                account.id,
+                idempotency.key,
+                idempotency.request_hash,
+                answer[0],
+                answer[1].decode(),
+            )
+        await self._commit(good, write)
+        return AcceptOutcome(results, answer)
+
+    def _prepare_all(
+        self, account_id: str, requests: Sequence[SendRequest | SmsError]
+    ) -> list[Result]:
         now = self._clock.now()
-        results: list[Prepared | SmsError] = []
+        results: list[Result] = []
         for request in requests:
+            if isinstance(request, SmsError):
+                results.append(request)
+                continue
             try:
                 results.append(
                     prepare(
@@ -219,9 +174,7 @@ class Acceptor:
                 results.append(error)
         return results
 
-    async def screen(
-        self, account_id: str, results: Sequence[Prepared | SmsError]
-    ) -> list[Prepared | SmsError]:
+    async def _screened(self, account_id: str, results: list[Result]) -> list[Result]:
         """Refuse recipients on the account's suppression list (``recipient_opted_out``).
 
         One query for all numbers of the batch, shared with concurrent calls
@@ -229,26 +182,23 @@ class Acceptor:
         """
         wanted = {r.message.to for r in results if isinstance(r, Prepared)}
         if self._screen is None or not wanted:
-            return list(results)
+            return results
         blocked, exempt_otp = await self._screen.check(account_id, wanted)
         if not blocked:
-            return list(results)
-        screened: list[Prepared | SmsError] = []
-        for result in results:
-            if (
-                isinstance(result, Prepared)
-                and result.message.to in blocked
-                and not (exempt_otp and result.message.kind is MessageKind.OTP)
-            ):
-                screened.append(SmsError(ErrorCode.RECIPIENT_OPTED_OUT, field="to"))
-            else:
-                screened.append(result)
-        return screened
+            return results
+        return [
+            SmsError(ErrorCode.RECIPIENT_OPTED_OUT, field="to")
+            if isinstance(r, Prepared)
+            and r.message.to in blocked
+            and not (exempt_otp and r.message.kind is MessageKind.OTP)
+            else r
+            for r in results
+        ]
 
-    async def commit(
-        self, prepared: Sequence[Prepared], idempotency: IdempotencyWrite | None = None
+    async def _commit(
+        self, prepared: Sequence[Prepared], idempotency: IdempotencyWrite | None
     ) -> None:
-        """Persist the prepared messages (and the idempotency record) in one transaction.
+        """Persist the messages (and the idempotency record) in one transaction.
 
         Raises ``IdempotencyTaken`` (nothing stored: replay the stored answer) or
         ``SmsError(UNAVAILABLE)`` when the database did not take the rows.
@@ -260,5 +210,9 @@ class Acceptor:
         except Exception as error:
             log.error("accept not committed: %s", error)
             raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0) from error
-        if prepared and self._on_accepted is not None:
+        if self._on_accepted is not None:
             self._on_accepted()
+
+
+def _replay(stored: StoredAnswer) -> AcceptOutcome:
+    return AcceptOutcome(answer=(stored.status, stored.body), replayed=True)

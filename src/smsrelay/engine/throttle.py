@@ -1,13 +1,19 @@
-"""Token buckets: per-account request limits now, per-connector send rates later.
+"""Token buckets, and the account rate limit that every way in applies through them.
 
 A bucket refills continuously at ``rate`` tokens per second up to ``burst``. ``take`` either
 spends the tokens and answers 0, or spends nothing and answers how long to wait: the
-``Retry-After`` a client is told, or the sleep of a throttled sender (never a busy wait).
+``Retry-After`` a client is told. ``AccountRate`` is the one place that works out an account's
+limit (its own, else the gateway's default) and refuses what exceeds it; the accept path
+(``engine/accept.py``) calls it for REST and SMPP alike. Connector send rates are paced by
+the lanes (``engine/lanes.py``), not here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
+
+from smsrelay.domain.errors import ErrorCode, SmsError
 
 
 @dataclass(slots=True)
@@ -52,3 +58,62 @@ class RateLimiter:
         if bucket is None or bucket.rate != rate or bucket.burst != burst:
             bucket = self._buckets[key] = TokenBucket.full(rate, burst, now)
         return bucket.take(amount, now)
+
+
+class RateLimited(Protocol):
+    """What the rate limit reads of an account: its id and its own limit, if set."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def rate_limit(self) -> float | None: ...
+
+    @property
+    def rate_burst(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLimits:
+    """An account as the rate limit sees it, for callers that hold only its id (tools,
+    tests): no limit of its own, so the gateway's default applies."""
+
+    id: str
+    rate_limit: float | None = None
+    rate_burst: int | None = None
+
+
+class AccountRate:
+    """Each account's message rate: its stored limit, else the gateway's default.
+
+    ``check`` spends ``count`` messages from the account's bucket or raises: a request larger
+    than the burst can never pass (``batch_too_large``: split it), one that exceeds the rate
+    now is ``rate_limited`` with the seconds to wait (HTTP ``Retry-After``, SMPP
+    ESME_RTHROTTLED).
+    """
+
+    def __init__(
+        self, *, rate: float = 500.0, burst: int = 1000, limiter: RateLimiter | None = None
+    ) -> None:
+        self.default_rate = rate
+        self.default_burst = burst
+        self._limiter = limiter or RateLimiter()
+
+    def check(self, account: RateLimited, count: int, now: float) -> None:
+        rate = account.rate_limit if account.rate_limit is not None else self.default_rate
+        burst = account.rate_burst if account.rate_burst is not None else self.default_burst
+        burst = max(burst, 1)
+        if rate > 0 and count > burst:
+            raise SmsError(
+                ErrorCode.BATCH_TOO_LARGE,
+                f"{count} messages in one request exceed this account's burst of "
+                f"{burst}; send smaller batches.",
+                field="messages",
+            )
+        wait = self._limiter.check(account.id, count, rate=rate, burst=burst, now=now)
+        if wait > 0:
+            raise SmsError(
+                ErrorCode.RATE_LIMITED,
+                f"Rate limit of {rate:g} messages/s exceeded; retry in {wait:.1f} s.",
+                retry_after=wait,
+            )

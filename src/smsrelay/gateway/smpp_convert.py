@@ -30,7 +30,7 @@ from smsrelay.domain import encoding
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.messages import MessageKind
 from smsrelay.domain.states import MessageStatus
-from smsrelay.engine.accept import MAX_VALIDITY, MIN_VALIDITY, SendRequest
+from smsrelay.engine.prepare import MAX_VALIDITY, MIN_VALIDITY, SendRequest
 from smsrelay.smpp.constants import EsmClass, MessageState
 from smsrelay.smpp.pdu import Pdu, TlvValue, deliver_sm
 from smsrelay.smpp.receipts import format_receipt

@@ -4,11 +4,11 @@ Binds are checked against ``smpp_users`` (scrypt password, allowed networks, max
 disabled user or account): an unknown system_id is answered ESME_RINVSYSID, a wrong password
 ESME_RINVPASWD, and a refused network, a disabled user or too many binds ESME_RBINDFAIL.
 
-submit_sm, data_sm and submit_multi enter the same accept path as the REST API
-(``Acceptor.prepare_all`` → ``screen`` → ``commit``), so validation, opt-out screening,
-group commit and the account's rate limit (ESME_RTHROTTLED past it, on top of the bind's own
-throughput) are the REST ones. Any refusal is the catalogue error's SMPP command_status and
-never ends the bind. A response is sent only after the message is committed.
+submit_sm, data_sm and submit_multi enter the one accept path (``Acceptor.accept``), so
+validation, opt-out screening, group commit and the account's rate limit (ESME_RTHROTTLED past
+it, on top of the bind's own throughput) are the REST ones. Any refusal is the catalogue
+error's SMPP command_status and never ends the bind. A response is sent only after the
+message is committed.
 
 Long messages sent as UDH or SAR parts become ONE message (``smpp_reassembly``). Who gets
 which answer: every part's submit_sm_resp carries the id of the joined message. Parts before
@@ -19,9 +19,9 @@ complete (``reassembly_timeout``) or the joined message is refused, a client tha
 a receipt gets one with ``stat:REJECTD`` for that id, so no acknowledged id goes silent.
 
 query_sm reads the message (status → §5.2.28 message_state); cancel_sm cancels a queued or
-scheduled one (the same store call, and status callback, as REST). Receipts and MO messages
-go back through ``smpp_delivery.OutboxDelivery``. TLS is not offered yet: the MC base
-(``smpp/server.py``) does not take an SSL context; terminate TLS in front (stunnel, haproxy).
+scheduled one (``engine/cancel.py``, as REST does, status callback included). Receipts and MO
+messages go back through ``smpp_delivery.OutboxDelivery``. With a certificate configured
+(``SmppServerConfig.tls``) the port speaks SMPP over TLS.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from ssl import SSLContext
@@ -38,10 +38,9 @@ from smsrelay.domain import numbers
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.ids import new_id
 from smsrelay.domain.states import FINAL
-from smsrelay.engine.accept import Acceptor, Prepared
+from smsrelay.engine.accept import Acceptor
+from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock
-from smsrelay.engine.notify import enqueue_status_callbacks
-from smsrelay.engine.throttle import RateLimiter
 from smsrelay.gateway.smpp_convert import STATE_OF, decode_text, part_of, send_request
 from smsrelay.gateway.smpp_delivery import OutboxDelivery
 from smsrelay.gateway.smpp_reassembly import Abandoned, Reassembler
@@ -76,8 +75,6 @@ class SmppServerConfig:
     window: int = 10  # outstanding deliver_sm per bind
     response_timeout: float = 10.0  # a deliver_sm unanswered by then ends the bind
     enquire_link_interval: float = 30.0
-    rate_limit: float = 500.0  # default account rate (messages/s) when the account has none
-    rate_burst: int = 1000
     reassembly_timeout: float = 60.0
     retry_delay: float = 5.0  # first retry of an unacknowledged deliver_sm
     poll_interval: float = 0.1
@@ -99,18 +96,15 @@ class ClientSmppServer(SmscHandler):
         self,
         db: Database,
         acceptor: Acceptor,
+        canceller: Canceller,
         clock: Clock,
-        limiter: RateLimiter,
         config: SmppServerConfig,
-        *,
-        on_callbacks: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
         self._acceptor = acceptor
+        self._canceller = canceller
         self._clock = clock
-        self._limiter = limiter
         self.config = config
-        self._on_callbacks = on_callbacks
         self.server = SmppServer(
             self,
             config.host,
@@ -217,25 +211,12 @@ class ClientSmppServer(SmscHandler):
             return response_to(pdu, error.spec.smpp_status)
         return response_to(pdu, CommandStatus.ESME_RINVCMDID)
 
-    def _check_rate(self, bound: Bound, count: int = 1) -> None:
-        account = bound.account
-        rate = account.rate_limit if account.rate_limit is not None else self.config.rate_limit
-        burst = account.rate_burst if account.rate_burst is not None else self.config.rate_burst
-        if (
-            self._limiter.check(
-                account.id, count, rate=rate, burst=max(burst, 1), now=self._clock.now()
-            )
-            > 0
-        ):
-            raise SmsError(ErrorCode.RATE_LIMITED)
-
     def _submit(self, bound: Bound, pdu: Pdu) -> Pdu | Awaitable[Pdu]:
         coding = pdu.int_field("data_coding")
         decode_text(coding, b"")  # refuse an unsupported data_coding before buffering
         part, data = part_of(pdu)
         dest = pdu.str_field("destination_addr")
         if part is None:
-            self._check_rate(bound)
             return self._accept(bound, pdu, pdu, dest, decode_text(coding, data), None)
         now = self._clock.now()
         key = (bound.user.id, pdu.str_field("source_addr"), dest, part.ref, part.total)
@@ -243,7 +224,7 @@ class ClientSmppServer(SmscHandler):
             numbers.parse_number(
                 send_request(pdu, dest, "-", now=now, smpp_user_id=bound.user.id).to
             )
-            self._check_rate(bound)
+            self._acceptor.check_rate(bound.account, 1)  # once per long message
         added = self._reassembler.add(key, part, pdu, now, lambda: new_id("msg", now))
         if added is None:
             return response_to(pdu, CommandStatus.ESME_RMSGQFUL)
@@ -255,7 +236,8 @@ class ClientSmppServer(SmscHandler):
     async def _accept(
         self, bound: Bound, pdu: Pdu, fields: Pdu, dest: str, text: str, message_id: str | None
     ) -> Pdu:
-        account_id = bound.account.id
+        """One message (or the joined parts of one, whose rate was charged at the first
+        part) through the accept path; answered once it is committed."""
         try:
             request = send_request(
                 fields,
@@ -265,17 +247,17 @@ class ClientSmppServer(SmscHandler):
                 smpp_user_id=bound.user.id,
                 message_id=message_id,
             )
-            result = self._acceptor.prepare_all(account_id, [request])
-            result = await self._acceptor.screen(account_id, result)
-            if isinstance(result[0], SmsError):
-                raise result[0]
+            outcome = await self._acceptor.accept(
+                bound.account, [request], charge_rate=message_id is None
+            )
+            result = outcome.results[0]
+            if isinstance(result, SmsError):
+                raise result
         except SmsError as error:
             if message_id is not None:
                 await self._reject_receipt(bound, fields, message_id, error.code)
             return response_to(pdu, error.spec.smpp_status)
-        prepared: Prepared = result[0]
-        await self._acceptor.commit([prepared])
-        return response_to(pdu, 0, {"message_id": prepared.message.id})
+        return response_to(pdu, 0, {"message_id": result.message.id})
 
     async def _submit_multi(self, bound: Bound, pdu: Pdu) -> Pdu:
         try:
@@ -293,23 +275,19 @@ class ClientSmppServer(SmscHandler):
         targets = [d for d in dests if isinstance(d, SmeAddress)] if isinstance(dests, list) else []
         if not targets:
             return response_to(pdu, CommandStatus.ESME_RINVNUMDESTS)
-        self._check_rate(bound, len(targets))
         now = self._clock.now()
         requests = [
             send_request(pdu, d.address, text, now=now, smpp_user_id=bound.user.id) for d in targets
         ]
-        results = await self._acceptor.screen(
-            bound.account.id, self._acceptor.prepare_all(bound.account.id, requests)
-        )
-        good = [r for r in results if isinstance(r, Prepared)]
+        outcome = await self._acceptor.accept(bound.account, requests)
+        good = outcome.accepted
         failed = [
             UnsuccessSme(d.ton, d.npi, d.address, r.spec.smpp_status)
-            for d, r in zip(targets, results, strict=True)
+            for d, r in zip(targets, outcome.results, strict=True)
             if isinstance(r, SmsError)
         ]
         if not good:
             return response_to(pdu, failed[0].error_status_code)
-        await self._acceptor.commit(good)
         # one id answers the submission (§4.5.2); each message keeps its own for receipts
         return response_to(pdu, 0, {"message_id": good[0].message.id, "unsuccess_sme": failed})
 
@@ -338,13 +316,8 @@ class ClientSmppServer(SmscHandler):
         message_id = pdu.str_field("message_id")
         if not message_id:  # §4.9.1 bulk cancel by address is not offered
             return response_to(pdu, CommandStatus.ESME_RCANCELFAIL)
-        now = self._clock.now()
         try:
-            async with self._db.transaction() as conn:
-                message = await message_store.cancel_message(
-                    conn, bound.account.id, message_id, now
-                )
-                queued = await enqueue_status_callbacks(conn, [message], now)
+            await self._canceller.cancel(bound.account.id, message_id)
         except SmsError as error:
             status = (
                 CommandStatus.ESME_RINVMSGID
@@ -352,8 +325,6 @@ class ClientSmppServer(SmscHandler):
                 else error.spec.smpp_status
             )
             return response_to(pdu, status)
-        if queued and self._on_callbacks is not None:
-            self._on_callbacks()
         return response_to(pdu, 0)
 
     # -- multipart that never became a message --------------------------------------------

@@ -1,7 +1,8 @@
-"""``POST /send`` (the seed's endpoint) and ``/v1/messages``: send, batch, get, list, cancel."""
+"""``/v1/messages``: batch send, get, list, cancel (one message is sent by ``send.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,20 +10,18 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.responses import Response
 
 from smsrelay.domain import numbers
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.states import MessageStatus
-from smsrelay.engine.accept import Prepared
-from smsrelay.engine.batcher import IdempotencyWrite
-from smsrelay.engine.notify import enqueue_status_callbacks
-from smsrelay.gateway.http.accepting import Outcome, check_rate, run_accept
+from smsrelay.engine.accept import Prepared, SendRequest
+from smsrelay.gateway.http.accepting import idempotency_of, rendered, respond
 from smsrelay.gateway.http.auth import Principal, require
 from smsrelay.gateway.http.context import ApiContext, get_context
 from smsrelay.gateway.http.errors import validation_to_error
 from smsrelay.gateway.http.responses import JsonResponse
 from smsrelay.gateway.http.schemas import (
-    Accepted,
     BatchBody,
     BatchResponse,
     ErrorResponse,
@@ -38,70 +37,6 @@ router = APIRouter()
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }
-
-
-async def send_one(
-    request: Request, body: SendBody, principal: Principal, ctx: ApiContext
-) -> JsonResponse:
-    """Accept one validated message for an authenticated caller (also ``fast_send.py``)."""
-
-    async def handle() -> Outcome:
-        check_rate(ctx, principal, 1)
-        result = (
-            await ctx.acceptor.screen(
-                principal.account.id,
-                ctx.acceptor.prepare_all(principal.account.id, [to_request(body)]),
-            )
-        )[0]
-        if isinstance(result, SmsError):
-            raise result
-        prepared: Prepared = result
-
-        async def commit(idempotency: IdempotencyWrite | None) -> None:
-            await ctx.acceptor.commit([prepared], idempotency)
-
-        return 202, accepted(prepared), commit
-
-    return await run_accept(request, ctx, principal, handle)
-
-
-@router.post(
-    "/send",
-    status_code=202,
-    response_model=Accepted,
-    responses=_ERRORS,
-    tags=["send"],
-    summary="Send one SMS (the quick-start endpoint)",
-)
-async def send(
-    request: Request,
-    body: SendBody,
-    principal: Principal = Depends(require("send")),
-    ctx: ApiContext = Depends(get_context),
-) -> JsonResponse:
-    """Accept one message: ``{"to": "+14155552671", "message": "..."}`` with a Bearer key.
-
-    Answers 202 once the message is durably stored; delivery happens in the background and
-    each status change is pushed to the callback URL.
-    """
-    return await send_one(request, body, principal, ctx)
-
-
-@router.post(
-    "/v1/messages",
-    status_code=202,
-    response_model=Accepted,
-    responses=_ERRORS,
-    tags=["messages"],
-    summary="Send one SMS",
-)
-async def create_message(
-    request: Request,
-    body: SendBody,
-    principal: Principal = Depends(require("send")),
-    ctx: ApiContext = Depends(get_context),
-) -> JsonResponse:
-    return await send_one(request, body, principal, ctx)
 
 
 def _parse_batch(raw: bytes, max_batch: int) -> list[Any]:
@@ -151,53 +86,47 @@ async def create_batch(
     request: Request,
     principal: Principal = Depends(require("send")),
     ctx: ApiContext = Depends(get_context),
-) -> JsonResponse:
+) -> Response:
     """Each item is accepted or rejected on its own; ``results`` follows the request order."""
     items = _parse_batch(await request.body(), ctx.max_batch)
+    requests: list[SendRequest | SmsError] = []
+    for item in items:
+        try:
+            requests.append(to_request(SendBody.model_validate(item)))
+        except ValidationError as error:
+            requests.append(validation_to_error(_as_request_error(error)))
+    outcome = await ctx.acceptor.accept(
+        principal.account,
+        requests,
+        idempotency=await idempotency_of(request),
+        render=lambda results: rendered(202, _batch_body(results)),
+    )
+    if outcome.answer is not None:  # stored with the messages, or replayed
+        return respond(outcome.answer, replayed=outcome.replayed)
+    body = _batch_body(outcome.results)
+    if not outcome.accepted:
+        body["error"] = {
+            "code": str(ErrorCode.VALIDATION_ERROR),
+            "message": "No message in the batch was accepted.",
+        }
+        return JsonResponse(body, status_code=422)
+    return JsonResponse(body, status_code=202)
 
-    async def handle() -> Outcome:
-        results: list[dict[str, Any] | None] = [None] * len(items)
-        valid: list[tuple[int, SendBody]] = []
-        for index, item in enumerate(items):
-            try:
-                valid.append((index, SendBody.model_validate(item)))
-            except ValidationError as error:
-                err = validation_to_error(_as_request_error(error))
-                results[index] = {"index": index, "error": err.to_dict()}
-        if valid:
-            check_rate(ctx, principal, len(valid))
-        prepared_list = await ctx.acceptor.screen(
-            principal.account.id,
-            ctx.acceptor.prepare_all(principal.account.id, [to_request(b) for _, b in valid]),
-        )
-        good: list[Prepared] = []
-        for (index, _), result in zip(valid, prepared_list, strict=True):
-            if isinstance(result, SmsError):
-                results[index] = {"index": index, "error": result.to_dict()}
-            else:
-                good.append(result)
-                info = accepted(result)
-                results[index] = {
-                    "index": index,
-                    **{
-                        k: info[k]
-                        for k in ("message_id", "status", "segments", "encoding", "variant")
-                    },
-                }
-        body = {"accepted": len(good), "rejected": len(items) - len(good), "results": results}
-        if not good:
-            body["error"] = {
-                "code": str(ErrorCode.VALIDATION_ERROR),
-                "message": "No message in the batch was accepted.",
-            }
-            return 422, body, None
 
-        async def commit(idempotency: IdempotencyWrite | None) -> None:
-            await ctx.acceptor.commit(good, idempotency)
+_ITEM_FIELDS = ("message_id", "status", "segments", "encoding", "variant")
 
-        return 202, body, commit
 
-    return await run_accept(request, ctx, principal, handle)
+def _batch_body(results: Sequence[Prepared | SmsError]) -> dict[str, Any]:
+    """Per item, in the request's order: what was stored, or why not."""
+    items: list[dict[str, Any]] = []
+    for index, result in enumerate(results):
+        if isinstance(result, SmsError):
+            items.append({"index": index, "error": result.to_dict()})
+        else:
+            info = accepted(result)
+            items.append({"index": index, **{k: info[k] for k in _ITEM_FIELDS}})
+    good = sum(1 for r in results if isinstance(r, Prepared))
+    return {"accepted": good, "rejected": len(results) - good, "results": items}
 
 
 def _as_request_error(error: ValidationError) -> RequestValidationError:
@@ -272,10 +201,5 @@ async def cancel_message(
     principal: Principal = Depends(require("send")),
     ctx: ApiContext = Depends(get_context),
 ) -> JsonResponse:
-    now = ctx.clock.now()
-    async with ctx.db.transaction() as conn:
-        message = await message_store.cancel_message(conn, principal.account.id, message_id, now)
-        queued = await enqueue_status_callbacks(conn, [message], now)
-    if queued and ctx.on_callbacks is not None:
-        ctx.on_callbacks()
+    message = await ctx.canceller.cancel(principal.account.id, message_id)
     return JsonResponse(message_out(message))

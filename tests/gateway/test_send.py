@@ -1,4 +1,5 @@
-"""POST /send and /v1/messages skip FastAPI's routing but answer exactly as the routes would."""
+"""POST /send and /v1/messages: answered below FastAPI's router, with the same answers and
+described in the OpenAPI document from the same models."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from fastapi.routing import APIRoute
+
+from smsrelay.gateway.http.app import create_app
+from smsrelay.gateway.http.schemas import Accepted, SendBody
 from smsrelay.store import accounts as account_store
 from tests.support.gateway import running_gateway
 
@@ -73,3 +78,26 @@ async def test_idempotent_replay_through_the_fast_path(tmp_path: Path) -> None:
         assert first.status_code == again.status_code == 202
         assert again.headers.get("idempotent-replayed") == "true"
         assert again.json()["message_id"] == first.json()["message_id"]
+
+
+def test_openapi_describes_the_send_paths_from_the_models_that_validate_them() -> None:
+    app = create_app()
+    routes = {(r.path, m) for r in app.routes if isinstance(r, APIRoute) for m in r.methods}
+    assert ("/send", "POST") not in routes and ("/v1/messages", "POST") not in routes
+    document = app.openapi()
+    for path in ("/send", "/v1/messages"):
+        operation = document["paths"][path]["post"]
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/SendBody"}
+        assert set(operation["responses"]) >= {"202", "401", "422", "429"}
+        assert operation["responses"]["202"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Accepted"
+        }
+    assert document["paths"]["/v1/messages"]["get"]  # FastAPI's own routes are still there
+    schema = document["components"]["schemas"]["SendBody"]
+    assert set(schema["required"]) == {
+        name for name, field in SendBody.model_fields.items() if field.is_required()
+    }
+    assert set(document["components"]["schemas"]["Accepted"]["properties"]) == set(
+        Accepted.model_fields
+    )

@@ -1,0 +1,171 @@
+"""One request into one message ready to store, or the catalogue error that refuses it.
+
+``prepare`` validates the number and sender, renders spintax, chooses the encoding, counts
+segments and fixes the schedule and validity. It is pure (``now`` and the random source are
+arguments) and stores nothing: ``engine/accept.py`` runs it for every way in.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from smsrelay.domain import encoding, numbers, spintax
+from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.domain.ids import new_id
+from smsrelay.domain.messages import (
+    DEFAULT_PRIORITY,
+    Message,
+    MessageKind,
+    queue_priority,
+)
+from smsrelay.domain.states import MessageStatus
+
+MIN_VALIDITY = 30.0
+MAX_VALIDITY = 7 * 86400.0
+MAX_SCHEDULE_AHEAD = 90 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """One message as a client asked for it, before validation."""
+
+    to: str
+    message: str
+    sender: str | None = None
+    callback_url: str | None = None
+    client_ref: str | None = None
+    kind: MessageKind = MessageKind.TRANSACTIONAL
+    priority: int | None = None
+    validity: float | None = None
+    send_at: float | None = None
+    spintax: bool | None = None  # None = render only when the text is well-formed spintax
+    origin: str = "api"  # api | smpp
+    smpp_user_id: str | None = None
+    receipt_requested: int = 0  # SMPP registered_delivery bits 1-0 (smpp origin only)
+    message_id: str | None = None  # pre-allocated (SMPP parts answered before the join)
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptPolicy:
+    """Operator settings that shape acceptance."""
+
+    max_segments: int = 10
+    strict_numbers: bool = False
+    smart_encoding: bool = True
+    default_validity: float = 48 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A message ready to store, with what the response reports beyond the row."""
+
+    message: Message
+    replaced: tuple[tuple[str, str], ...] = ()
+
+
+def _check_callback_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise SmsError(ErrorCode.INVALID_CALLBACK_URL, field="callback_url") from None
+    if parts.scheme not in ("http", "https") or not host or len(url) > 2000:
+        raise SmsError(ErrorCode.INVALID_CALLBACK_URL, field="callback_url")
+    return url
+
+
+MAX_VARIANT_LENGTH = 200  # the stored variant id: about 100 spintax groups
+
+
+def _render(text: str, mode: bool | None, rng: random.Random) -> tuple[str, str | None]:
+    """Apply spintax: forced on (errors reported), forced off, or automatic."""
+    if mode is False or (mode is None and not spintax.has_spintax(text)):
+        return text, None
+    try:
+        template = spintax.parse(text)
+    except SmsError:
+        if mode:
+            raise
+        return text, None
+    if mode is None and template.variant_count < 2:
+        return text, None
+    rendered = spintax.render(template, rng.getrandbits(63))
+    if len(rendered.variant) > MAX_VARIANT_LENGTH:
+        raise SmsError(
+            ErrorCode.SPINTAX_SYNTAX,
+            "The template has too many spintax groups (at most about 100 choices per message).",
+            field="message",
+        )
+    return rendered.text, rendered.variant
+
+
+def prepare(
+    request: SendRequest, *, account_id: str, policy: AcceptPolicy, now: float, rng: random.Random
+) -> Prepared:
+    """Validate and shape one request into a queued (or scheduled) message.
+
+    Raises :class:`SmsError` with the field at fault; nothing is stored here.
+    """
+    if not isinstance(request.message, str) or not request.message:
+        raise SmsError(ErrorCode.EMPTY_MESSAGE, field="message")
+    number = numbers.parse_number(request.to, strict=policy.strict_numbers)
+    sender = numbers.parse_sender(request.sender).value if request.sender else None
+    callback = _check_callback_url(request.callback_url) if request.callback_url else None
+    text, variant = _render(request.message, request.spintax, rng)
+    info = encoding.analyze(text, max_segments=policy.max_segments, smart=policy.smart_encoding)
+    text = info.text
+
+    not_before = now
+    status = MessageStatus.QUEUED
+    if request.send_at is not None:
+        if request.send_at > now + MAX_SCHEDULE_AHEAD:
+            raise SmsError(
+                ErrorCode.INVALID_SCHEDULE, "send_at is more than 90 days ahead", field="send_at"
+            )
+        if request.send_at > now:
+            not_before = request.send_at
+            status = MessageStatus.SCHEDULED
+    validity = request.validity if request.validity is not None else policy.default_validity
+    if not MIN_VALIDITY <= validity <= MAX_VALIDITY:
+        raise SmsError(
+            ErrorCode.INVALID_SCHEDULE,
+            f"validity must be between {int(MIN_VALIDITY)} and {int(MAX_VALIDITY)} seconds",
+            field="validity",
+        )
+    priority = DEFAULT_PRIORITY if request.priority is None else request.priority
+    if not 0 <= priority <= 9:
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR, "priority must be between 0 and 9", field="priority"
+        )
+    if request.client_ref is not None and len(request.client_ref) > 200:
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR,
+            "client_ref is longer than 200 characters",
+            field="client_ref",
+        )
+    message = Message(
+        id=request.message_id or new_id("msg", now, rng.randbytes(10)),
+        account_id=account_id,
+        to=number.e164,
+        country=number.country,
+        sender=sender,
+        body=text,
+        encoding=info.encoding,
+        segments=info.segments,
+        kind=request.kind,
+        priority=queue_priority(request.kind, priority),
+        status=status,
+        created_at=now,
+        updated_at=now,
+        not_before=not_before,
+        expires_at=not_before + validity,
+        variant=variant,
+        client_ref=request.client_ref,
+        callback_url=callback,
+        origin=request.origin,
+        smpp_user_id=request.smpp_user_id,
+        receipt_requested=request.receipt_requested,
+    )
+    return Prepared(message, info.replaced)
