@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from smsrelay.engine.clock import ManualClock
 from smsrelay.smpp import pdu as P
 from smsrelay.smpp.client import SmppClient, connect
 from smsrelay.smpp.constants import BindType, CommandId, CommandStatus, EsmClass, MessageState
@@ -310,4 +311,28 @@ async def test_sar_parts_data_sm_multi_query_and_cancel(tmp_path: Path) -> None:
         assert joined.receipt_requested == 1 and joined.origin == "smpp"
         assert payload is not None and payload.body == "payload text"
         assert payload.receipt_requested == 0
+        await client.unbind()
+
+
+async def test_parts_that_never_complete_get_a_rejected_receipt(tmp_path: Path) -> None:
+    clock = ManualClock(time.time())
+    async with running_gateway(tmp_path, clock=clock, smpp_reassembly_timeout=60.0) as gw:
+        await make_user(gw)
+        got: list[Pdu] = []
+        client = await _client(gw, on_deliver=lambda p: got.append(p))
+        udh = bytes([5, 0, 3, 0x42, 2, 1])  # part 1 of 2, reference 0x42
+        first = await client.submit(_submit(text=udh + b"first half", esm_class=0x40))
+        assert first.ok
+        part_id = first.str_field("message_id")
+        clock.advance(59.0)
+        await clock.settle()
+        assert got == []  # still waiting for the second part
+        clock.advance(2.0)  # past the reassembly timeout: the next tick gives up on it
+        await wait_for(lambda: len(got) == 1, timeout=10)
+        receipt = got[0]
+        assert receipt.tlvs["receipted_message_id"] == part_id
+        text = receipt.get("short_message")
+        assert isinstance(text, bytes) and b"stat:REJECTD" in text
+        query = await client.submit(P.Pdu(CommandId.QUERY_SM, fields={"message_id": part_id}))
+        assert query.command_status == CommandStatus.ESME_RQUERYFAIL  # never became a message
         await client.unbind()

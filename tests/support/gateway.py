@@ -56,6 +56,7 @@ async def running_gateway(
     tmp_path: Path, backend: str = "sqlite", **overrides: Any
 ) -> AsyncIterator[RunningGateway]:
     forget_cached_keys()
+    clock = overrides.pop("clock", None)  # a ManualClock drives the engine's loops
     overrides.setdefault("smpp_port", 0)  # the SMPP server for client binds, ephemeral
     connectors = overrides.pop(
         "connectors", [ConnectorConfig(name="simulator", latency_ms=1, dlr_delay_ms=30)]
@@ -64,7 +65,7 @@ async def running_gateway(
         settings = Settings(
             data_dir=tmp_path / "data", database_url=url, connectors=connectors, **overrides
         )
-        app = build_http_app(settings)
+        app = build_http_app(settings, clock=clock)
         async with serve_app(app) as base_url:
             key = (tmp_path / "data" / "api-key").read_text().strip()
             async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:

@@ -97,10 +97,9 @@ class OutboxDelivery:
             except Exception:
                 log.exception("smpp outbox round failed")
                 sent = 0
-                await asyncio.sleep(1.0)
+                await self._clock.sleep(1.0)
             if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                await self._clock.wait(self._wake, self._poll)
 
     def _receivers(self) -> dict[str, list[tuple[ServerSession, Bound]]]:
         by_account: dict[str, list[tuple[ServerSession, Bound]]] = {}
@@ -190,7 +189,7 @@ class OutboxDelivery:
                 await self._record()
             except Exception:
                 log.exception("recording smpp outbox results failed")
-                await asyncio.sleep(0.5)
+                await self._clock.sleep(0.5)
                 self._has_results.set()
 
     async def _record(self) -> None:

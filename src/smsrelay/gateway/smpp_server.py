@@ -351,10 +351,11 @@ class ClientSmppServer(SmscHandler):
         )
         async with self._db.transaction() as conn:
             await smpp_store.enqueue_smpp(conn, [item], now)
+        self.delivery.wake()
 
     async def _expire_loop(self) -> None:
         while True:
-            await asyncio.sleep(1.0)
+            await self._clock.sleep(1.0)
             for gone in self._reassembler.expire(self._clock.now()):
                 with contextlib.suppress(Exception):
                     await self._abandoned(gone)
