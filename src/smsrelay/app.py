@@ -35,6 +35,7 @@ from smsrelay.domain.routing import (
 )
 from smsrelay.engine.accept import Acceptor, AcceptPolicy
 from smsrelay.engine.batcher import GroupCommitter
+from smsrelay.engine.budget import budget_for
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock, SystemClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
@@ -230,6 +231,9 @@ class SmsRelay:
                 n: d.get("country_throughput") or {} for n, d in self._definitions.items()
             },
         )
+        # one of several processes (workers, or nodes on one PostgreSQL): limits are shared
+        shared = s.worker_index is not None or db.dialect == "postgresql"
+        self.budget = budget_for(db, shared=shared)
         self.acceptor = Acceptor(
             self.committer,
             AcceptPolicy(
@@ -241,7 +245,7 @@ class SmsRelay:
             self.clock,
             rng=random.Random(),
             db=db,
-            rate=AccountRate(rate=s.rate_limit, burst=s.rate_burst),
+            rate=AccountRate(rate=s.rate_limit, burst=s.rate_burst, budget=self.budget),
             on_accepted=None if along else self.dispatcher.wake,
         )
         self.canceller = Canceller(db, self.clock, on_callbacks=self.webhooks.wake)

@@ -62,7 +62,6 @@ def supervise(settings: Settings) -> None:
             "-m",
             "smsrelay.workers",
             str(settings.workers),
-            str(settings.rate_limit),
             settings.log_level.upper(),
         ],
     )

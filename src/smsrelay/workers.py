@@ -1,6 +1,6 @@
 """The supervisor of ``SMSRELAY_WORKERS`` gateway processes, once the database is prepared.
 
-``python -m smsrelay.workers N RATE_LIMIT LOG_LEVEL``, run by :func:`smsrelay.supervise.
+``python -m smsrelay.workers N LOG_LEVEL``, run by :func:`smsrelay.supervise.
 supervise` in place of itself. It imports only the standard library, so the process that
 does nothing but watch its children does not hold a loaded gateway's memory. A child that
 dies is started again (giving up after five quick deaths in a row); SIGTERM or SIGINT stops
@@ -19,16 +19,16 @@ import time
 log = logging.getLogger("smsrelay.workers")
 
 
-def _start(index: int, workers: int, rate_limit: float) -> subprocess.Popen[bytes]:
+def _start(index: int) -> subprocess.Popen[bytes]:
+    # a worker knows it is one of several (SMSRELAY_WORKER_INDEX): its rate limits take their
+    # tokens from budgets shared through the database (engine/budget.py)
     env = {**os.environ, "SMSRELAY_WORKERS": "1", "SMSRELAY_WORKER_INDEX": str(index)}
-    if rate_limit > 0:  # the account's limit is kept per process: share it out
-        env["SMSRELAY_RATE_LIMIT"] = str(rate_limit / workers)
     if index > 0:
         env["SMSRELAY_SMPP_SERVER_ENABLED"] = "false"
     return subprocess.Popen([sys.executable, "-m", "smsrelay", "serve"], env=env)
 
 
-def run(workers: int, rate_limit: float) -> int:
+def run(workers: int) -> int:
     """Run ``workers`` gateway processes until SIGTERM or SIGINT; the exit status."""
     stopping = False
 
@@ -38,7 +38,7 @@ def run(workers: int, rate_limit: float) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    children = {i: _start(i, workers, rate_limit) for i in range(workers)}
+    children = {i: _start(i) for i in range(workers)}
     started = {i: time.monotonic() for i in children}
     quick_deaths = 0
     try:
@@ -55,7 +55,7 @@ def run(workers: int, rate_limit: float) -> int:
                         stopping = True
                         break
                     time.sleep(1.0)
-                    children[index] = _start(index, workers, rate_limit)
+                    children[index] = _start(index)
                     started[index] = time.monotonic()
     finally:
         for child in children.values():
@@ -71,9 +71,9 @@ def run(workers: int, rate_limit: float) -> int:
 
 
 def main(argv: list[str]) -> int:
-    workers, rate_limit, level = int(argv[0]), float(argv[1]), argv[2]
+    workers, level = int(argv[0]), argv[1]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run(workers, rate_limit)
+    return run(workers)
 
 
 if __name__ == "__main__":

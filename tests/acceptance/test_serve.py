@@ -184,3 +184,55 @@ def test_several_workers_share_the_port_and_the_queue(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=60)
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+
+
+def test_two_workers_keep_one_account_rate(tmp_path: Path) -> None:
+    """SMSRELAY_WORKERS=2: the account's rate is the gateway's, not each process's."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SMSRELAY_DATA_DIR": str(tmp_path / "data"),
+        "SMSRELAY_HTTP_PORT": str(port),
+        "SMSRELAY_SMPP_PORT": "0",
+        "SMSRELAY_CONFIG": str(tmp_path / "none.toml"),
+        "SMSRELAY_WORKERS": "2",
+        "SMSRELAY_RATE_LIMIT": "5",
+        "SMSRELAY_RATE_BURST": "5",
+    }
+    env.pop("SMSRELAY_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [SMSRELAY, "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.time() < deadline, "serve did not start"
+            time.sleep(0.1)
+        key = (tmp_path / "data" / "api-key").read_text().strip()
+        body = {"to": "+14155552671", "message": "rate"}
+        statuses: list[int] = []
+        started = time.monotonic()
+        # new connections, so the kernel spreads them over both workers
+        while time.monotonic() - started < 2.0:
+            with httpx.Client(base_url=base) as client:
+                r = client.post("/send", json=body, headers={"Authorization": f"Bearer {key}"})
+                statuses.append(r.status_code)
+        elapsed = time.monotonic() - started
+        accepted = statuses.count(202)
+        assert set(statuses) <= {202, 429}
+        # one bucket: the burst and 5/s; each worker with its own would pass about twice that
+        assert accepted <= 5 + 5 * elapsed + 2, (accepted, elapsed, len(statuses))
+        assert accepted >= 5, accepted
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

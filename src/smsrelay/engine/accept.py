@@ -123,9 +123,9 @@ class Acceptor:
                     raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0) from None
                 return _replay(stored)
 
-    def check_rate(self, account: RateLimited, count: int) -> None:
+    async def check_rate(self, account: RateLimited, count: int) -> None:
         """Charge ``count`` messages to the account's rate now (raises when over it)."""
-        self.rate.check(account, count, self._clock.now())
+        await self.rate.check(account, count, self._clock.now())
 
     async def _accept(
         self,
@@ -137,7 +137,7 @@ class Acceptor:
     ) -> AcceptOutcome:
         count = sum(1 for r in requests if not isinstance(r, SmsError))
         if charge_rate and count:
-            self.check_rate(account, count)
+            await self.check_rate(account, count)
         results = await self._screened(account.id, self._prepare_all(account.id, requests))
         good = [r for r in results if isinstance(r, Prepared)]
         if not good:

@@ -83,34 +83,63 @@ class AccountLimits:
     rate_burst: int | None = None
 
 
+class RateBudget(Protocol):
+    """Where a limit's tokens come from: this process (:class:`LocalBudget`) or every process
+    of the gateway (``engine/budget.SharedBudget``)."""
+
+    async def take(
+        self, key: str, amount: float, *, rate: float, burst: float, now: float
+    ) -> float:
+        """Spend ``amount`` tokens of bucket ``key`` and answer 0, or answer the seconds
+        until they could exist. ``rate`` 0 means no limit."""
+        ...
+
+
+class LocalBudget:
+    """Buckets in this process's memory: right when this process is the whole gateway."""
+
+    def __init__(self) -> None:
+        self._limiter = RateLimiter()
+
+    async def take(
+        self, key: str, amount: float, *, rate: float, burst: float, now: float
+    ) -> float:
+        return self._limiter.check(key, amount, rate=rate, burst=burst, now=now)
+
+
 class AccountRate:
     """Each account's message rate: its stored limit, else the gateway's default.
 
     ``check`` spends ``count`` messages from the account's bucket or raises: a request larger
     than the burst can never pass (``batch_too_large``: split it), one that exceeds the rate
     now is ``rate_limited`` with the seconds to wait (HTTP ``Retry-After``, SMPP
-    ESME_RTHROTTLED).
+    ESME_RTHROTTLED). The bucket is the gateway's, not the process's, when ``budget`` is
+    shared (``engine/budget.SharedBudget``).
     """
 
     def __init__(
-        self, *, rate: float = 500.0, burst: int = 1000, limiter: RateLimiter | None = None
+        self, *, rate: float = 500.0, burst: int = 1000, budget: RateBudget | None = None
     ) -> None:
         self.default_rate = rate
         self.default_burst = burst
-        self._limiter = limiter or RateLimiter()
+        self._budget = budget or LocalBudget()
 
-    def check(self, account: RateLimited, count: int, now: float) -> None:
+    async def check(self, account: RateLimited, count: int, now: float) -> None:
         rate = account.rate_limit if account.rate_limit is not None else self.default_rate
         burst = account.rate_burst if account.rate_burst is not None else self.default_burst
         burst = max(burst, 1)
-        if rate > 0 and count > burst:
+        if rate <= 0:
+            return
+        if count > burst:
             raise SmsError(
                 ErrorCode.BATCH_TOO_LARGE,
                 f"{count} messages in one request exceed this account's burst of "
                 f"{burst}; send smaller batches.",
                 field="messages",
             )
-        wait = self._limiter.check(account.id, count, rate=rate, burst=burst, now=now)
+        wait = await self._budget.take(
+            f"account:{account.id}", count, rate=rate, burst=burst, now=now
+        )
         if wait > 0:
             raise SmsError(
                 ErrorCode.RATE_LIMITED,

@@ -41,9 +41,10 @@ from smsrelay.domain.states import FINAL
 from smsrelay.engine.accept import Acceptor
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock
-from smsrelay.gateway.smpp_convert import STATE_OF, decode_text, part_of, send_request
+from smsrelay.gateway.smpp_convert import STATE_OF, Part, decode_text, part_of, send_request
 from smsrelay.gateway.smpp_delivery import OutboxDelivery
 from smsrelay.gateway.smpp_reassembly import Abandoned, Reassembler
+from smsrelay.gateway.smpp_reassembly import Key as PartKey
 from smsrelay.smpp.constants import CommandId, CommandStatus
 from smsrelay.smpp.errors import SessionClosed
 from smsrelay.smpp.pdu import Pdu, response_to
@@ -224,7 +225,22 @@ class ClientSmppServer(SmscHandler):
             numbers.parse_number(
                 send_request(pdu, dest, "-", now=now, smpp_user_id=bound.user.id).to
             )
-            self._acceptor.check_rate(bound.account, 1)  # once per long message
+            return self._first_part(bound, pdu, key, part, dest)
+        return self._add_part(bound, pdu, key, part, dest)
+
+    async def _first_part(self, bound: Bound, pdu: Pdu, key: PartKey, part: Part, dest: str) -> Pdu:
+        """A long message's rate is charged once, when its first part arrives."""
+        try:
+            await self._acceptor.check_rate(bound.account, 1)
+        except SmsError as error:
+            return response_to(pdu, error.spec.smpp_status)
+        answer = self._add_part(bound, pdu, key, part, dest)
+        return answer if isinstance(answer, Pdu) else await answer
+
+    def _add_part(
+        self, bound: Bound, pdu: Pdu, key: PartKey, part: Part, dest: str
+    ) -> Pdu | Awaitable[Pdu]:
+        now = self._clock.now()
         added = self._reassembler.add(key, part, pdu, now, lambda: new_id("msg", now))
         if added is None:
             return response_to(pdu, CommandStatus.ESME_RMSGQFUL)

@@ -350,3 +350,17 @@ connector_defs = Table(
     Column("definition", Text, nullable=False),  # JSON, the [[connectors]] fields
     Column("updated_at", Float, nullable=False),
 )
+
+# --- rate budgets shared by every process (migration 0008) -----------------------------------
+
+rate_budgets = Table(
+    "rate_budgets",
+    metadata,
+    # one token bucket per limit (an account's send rate, a connector's throughput), shared by
+    # every gateway process on this database; processes take tokens from it in small chunks
+    Column("key", String(200), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("rate", Float, nullable=False),
+    Column("burst", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
