@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import exc, select
 
-from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.db import Database
+from smsrelay.store.hot import insert_rows, padded
 from smsrelay.store.schema import accounts, pending_receipts, webhook_attempts
 from tests.store.factories import T0
 
@@ -58,10 +58,16 @@ async def test_a_constraint_violation_is_sqlalchemys_integrity_error(database: D
             )
 
 
-async def test_a_table_needing_type_processing_is_refused(database: Database) -> None:
+async def test_values_go_through_their_column_types_as_with_core(database: Database) -> None:
+    row = {"id": "acc_x", "name": "x", "webhook_secret": "s", "created_at": T0, "disabled": True}
     async with database.transaction() as conn:
-        with pytest.raises(TypeError, match=r"accounts\.disabled"):
-            await insert_rows(conn, accounts, [{"id": "acc_x", "disabled": False}])
+        await insert_rows(conn, accounts, [row])
+        await conn.execute(accounts.insert(), [{**row, "id": "acc_y", "name": "y"}])
+    async with database.read() as conn:
+        got = (
+            await conn.execute(select(accounts.c.id, accounts.c.disabled).order_by(accounts.c.id))
+        ).all()
+    assert [tuple(r) for r in got] == [("acc_x", True), ("acc_y", True)]
 
 
 def test_in_lists_are_padded_to_a_power_of_two_with_the_same_members() -> None:

@@ -15,8 +15,9 @@ from sqlalchemy import Float, Select, Update, bindparam, exc, literal, select, u
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.store import hot
-from smsrelay.store.bulk import insert_rows
 from smsrelay.store.db import Database
+from smsrelay.store.hot import insert_rows
+from smsrelay.store.hot._drivers import PostgresExecutor, SqliteExecutor
 from smsrelay.store.messages import insert_messages
 from smsrelay.store.schema import message_parts
 from tests.store.factories import a_message, an_account
@@ -119,10 +120,10 @@ async def test_driver_errors_are_sqlalchemy_errors(sqlite_database: Database) ->
             await insert_rows(conn, message_parts, ROWS[:1])  # the same key again
 
 
-async def test_other_databases_go_through_sqlalchemy(database: Database) -> None:
+async def test_each_database_has_its_driver_executor(database: Database) -> None:
+    kind = {"sqlite": SqliteExecutor, "postgresql": PostgresExecutor}[database.dialect]
     async with database.transaction() as conn:
-        if database.dialect != "sqlite":
-            assert hot.raw_sqlite(conn) is None
-            assert await hot.rows(conn, _select(), {"ids": ["x"], "before": 1.0, "n": 1}) == []
-        else:
-            assert hot.raw_sqlite(conn) is not None
+        assert type(hot.executor_of(conn)) is kind
+        assert await hot.rows(conn, _select(), {"ids": ["x"], "before": 1.0, "n": 1}) == []
+    async with database.read() as conn:
+        assert type(hot.executor_of(conn)) is kind

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsrelay.domain.messages import Encoding, Message, MessageKind
 from smsrelay.domain.states import FINAL, MessageStatus, allowed_sources
 from smsrelay.store import hot
-from smsrelay.store.bulk import insert_rows, padded
+from smsrelay.store.hot import insert_rows, padded
 from smsrelay.store.schema import WAITING_STATUSES, message_events, message_parts, messages
 
 MESSAGE_COLUMNS = tuple(messages.c)

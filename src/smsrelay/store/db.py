@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exc
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from smsrelay.domain.errors import ErrorCode, SmsError
-from smsrelay.store import sqlite_inline
+from smsrelay.store import hot, sqlite_inline
 
 log = logging.getLogger(__name__)
 
@@ -78,54 +79,17 @@ def _sqlite_path(url: str) -> Path:
     return Path(database)
 
 
-# SQLAlchemy renders no ``INDEXED BY`` for SQLite, so these hints are added to the statement
-# text as (plain, hinted) fragments (tests/store/test_query_plans.py asks SQLite for the plans).
-#
-# SQLite's planner answers the queue's statements with an index that starts with ``status``
-# (an equality it likes) and then sorts every waiting row: with 20,000 queued, each claim read
-# and sorted all of them. The partial indexes over waiting rows return them in the wanted
-# order and stop at LIMIT.
-_WAITING_ROWS = "FROM messages \nWHERE messages.status IN ('queued', 'scheduled') AND "
-_QUEUE_HINTS = (
-    (
-        _WAITING_ROWS + "messages.not_before <= ?",
-        _WAITING_ROWS.replace("FROM messages ", "FROM messages INDEXED BY ix_messages_due ")
-        + "messages.not_before <= ?",
-    ),
-    (
-        _WAITING_ROWS + "messages.expires_at <= ?",
-        _WAITING_ROWS.replace(
-            "FROM messages ", "FROM messages INDEXED BY ix_messages_waiting_expires_at "
-        )
-        + "messages.expires_at <= ?",
-    ),
-)
-# "Which of these messages have a pending callback?" (enqueueing, and releasing the next one):
-# without statistics SQLite reads every pending delivery through the ``state`` index,
-# thousands under a backlog, instead of a few rows per message. Only where the statement
-# states the partial index's condition.
-_PENDING_OF_MESSAGES = "FROM webhook_deliveries \nWHERE webhook_deliveries.message_id IN ("
-_PENDING_HINTED = _PENDING_OF_MESSAGES.replace(
-    "FROM webhook_deliveries ",
-    "FROM webhook_deliveries INDEXED BY ix_webhook_deliveries_pending_message ",
-)
-_PENDING_CONDITION = "webhook_deliveries.state = 'pending'"
+class _SqliteCompiler(SQLiteCompiler):
+    """SQLite's compiler, rendering a table hint (``with_hint(table, "INDEXED BY ix",
+    "sqlite")``) after the table's name, where SQLite reads ``INDEXED BY``.
 
+    SQLAlchemy's SQLite dialect drops table hints; the queue's and the webhook outbox's
+    statements name the partial index SQLite should use (queue.py, webhooks.py,
+    tests/store/test_query_plans.py), and PostgreSQL ignores the hint.
+    """
 
-def _with_index_hints(
-    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _executemany: bool
-) -> tuple[str, Any]:
-    if "FROM messages \nWHERE messages.status IN" in statement:
-        for plain, hinted in _QUEUE_HINTS:
-            statement = statement.replace(plain, hinted)
-    elif _PENDING_OF_MESSAGES in statement and _PENDING_CONDITION in statement:
-        statement = statement.replace(_PENDING_OF_MESSAGES, _PENDING_HINTED)
-    return statement, parameters
-
-
-def sqlite_index_hints(statement: str) -> str:
-    """``statement`` with the index hints above, for SQL run on the driver directly."""
-    return _with_index_hints(None, None, statement, None, None, False)[0]
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
+        return text
 
 
 def _sqlite_engine(
@@ -167,7 +131,7 @@ def _sqlite_engine(
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", _with_index_hints, retval=True)
+    engine.sync_engine.dialect.statement_compiler = _SqliteCompiler
     return engine
 
 
@@ -232,6 +196,10 @@ class Database:
         # rather than one execution per row. SQLAlchemy turns this on only for RETURNING or
         # for psycopg2 by default; it is a public Dialect attribute.
         db.engine.dialect.use_insertmanyvalues_wo_returning = True
+        # the hot statements' executor, chosen once for this database (store/hot)
+        hot.install(db.engine)
+        if db._read_engine is not db.engine:
+            hot.install(db._read_engine)
         try:
             async with db.engine.connect():
                 pass

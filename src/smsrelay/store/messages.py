@@ -33,8 +33,8 @@ from smsrelay.store._rows import (
     message_to_row,
     messages_from_rows,
 )
-from smsrelay.store.bulk import insert_rows, padded
 from smsrelay.store.db import already_exists
+from smsrelay.store.hot import insert_rows, padded
 from smsrelay.store.schema import message_events
 from smsrelay.store.schema import messages as messages_table
 

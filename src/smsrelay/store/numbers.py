@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsrelay.store.bulk import padded
 from smsrelay.store.db import already_exists
+from smsrelay.store.hot import padded
 from smsrelay.store.schema import numbers
 
 __all__ = ["OwnedNumber", "add_number", "list_numbers", "owners_of", "remove_number"]

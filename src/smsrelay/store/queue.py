@@ -55,7 +55,7 @@ from smsrelay.store._rows import (
     status_is,
     waiting,
 )
-from smsrelay.store.bulk import insert_rows, padded
+from smsrelay.store.hot import insert_rows, padded
 from smsrelay.store.schema import message_parts, messages
 
 __all__ = [
@@ -98,6 +98,7 @@ async def _transition_many(
     *,
     error_code: str | None = None,
     detail: str | None = None,
+    index: str | None = None,
 ) -> list[Message]:
     """UPDATE the rows picked by ``where`` (locked, skipping locked ones) to ``new``; log events.
 
@@ -112,7 +113,7 @@ async def _transition_many(
         values["final_at"] = now
     if error_code is not None:
         values.update(error_code=error_code, error_message=detail)
-    stmt = _transition_statement(where, order_by, limit, values)
+    stmt = _transition_statement(where, order_by, limit, values, index)
     return await _run_transition(conn, stmt, {}, new, now, error_code, detail)
 
 
@@ -121,10 +122,15 @@ def _transition_statement(
     order_by: Sequence[Any],
     limit: int | BindParameter[int] | None,
     values: dict[str, Any],
+    index: str | None = None,
 ) -> Update:
+    """``index``: the partial index SQLite should pick the rows with (db.py renders the
+    hint): its planner would rather take the ``status`` index and sort every waiting row."""
     pick = select(messages.c.id).where(where).order_by(*order_by)
     if limit is not None:
         pick = pick.limit(limit)
+    if index is not None:
+        pick = pick.with_hint(messages, f"INDEXED BY {index}", "sqlite")
     picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
     return (
         update(messages)
@@ -178,6 +184,7 @@ def _claim_statement() -> Update:
             "worker": bindparam("c_worker", type_=String),
             "attempts": messages.c.attempts + 1,
         },
+        "ix_messages_due",
     )
 
 
@@ -289,6 +296,7 @@ async def expire_overdue(conn: AsyncConnection, now: float, *, limit: int = 1000
         {},
         error_code=ErrorCode.VALIDITY_EXPIRED.value,
         detail="validity passed before the message could be sent",
+        index="ix_messages_waiting_expires_at",
     )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.sql.dml import ReturningDelete
 
 from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
 from smsrelay.store import hot
-from smsrelay.store.bulk import insert_rows, padded
+from smsrelay.store.hot import insert_rows, padded
 from smsrelay.store.schema import message_parts, pending_receipts
 
 __all__ = [

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.store import hot
-from smsrelay.store.bulk import padded
+from smsrelay.store.hot import padded
 from smsrelay.store.schema import suppressions
 
 __all__ = [

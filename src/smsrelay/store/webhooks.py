@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from smsrelay.store import hot
-from smsrelay.store.bulk import insert_rows, padded
+from smsrelay.store.hot import insert_rows, padded
 from smsrelay.store.schema import webhook_attempts, webhook_deliveries
 
 __all__ = [
@@ -337,6 +337,11 @@ async def record_webhook_attempts(
         await hot.execute(conn, _release_next_statement(), {"w_ended": padded(ended), "w_now": now})
 
 
+# "Which of these messages have a pending callback?" (enqueueing, and releasing the next one):
+# without statistics SQLite reads every pending delivery through the ``state`` index,
+# thousands under a backlog, instead of a few rows per message (db.py renders the hint).
+_PENDING_OF_MESSAGE = "INDEXED BY ix_webhook_deliveries_pending_message"
+
 # The statements below run for every batch of callbacks; each is built once, with bound
 # values, because building one costs SQLAlchemy more than running it does.
 
@@ -344,8 +349,10 @@ async def record_webhook_attempts(
 @cache
 def _pending_among() -> Select[Any]:
     """Which of ``w_ids`` (message ids) have a pending delivery."""
-    return select(d.c.message_id).where(
-        d.c.message_id.in_(bindparam("w_ids", expanding=True)), d.c.state == _IS_PENDING
+    return (
+        select(d.c.message_id)
+        .where(d.c.message_id.in_(bindparam("w_ids", expanding=True)), d.c.state == _IS_PENDING)
+        .with_hint(d, _PENDING_OF_MESSAGE, "sqlite")
     )
 
 
@@ -375,6 +382,7 @@ def _release_next_statement() -> Update:
         select(func.min(d.c.id))
         .where(d.c.message_id.in_(messages), d.c.state == _IS_PENDING)
         .group_by(d.c.message_id)
+        .with_hint(d, _PENDING_OF_MESSAGE, "sqlite")
     )
     return (
         update(d)
