@@ -1,7 +1,7 @@
-"""Row ↔ value mapping and statement pieces shared by ``messages.py`` and ``queue.py``.
+"""Row ↔ value mapping of messages, shared by ``messages.py``, ``queue.py`` and ``_status.py``.
 
-Both modules change message statuses; keeping the mapping, the event insert and the guarded
-transition here means there is exactly one way a status reaches the database.
+A ``Message`` is a ``messages`` row plus the carrier ids of its parts, read here in one query
+for any number of messages.
 """
 
 from __future__ import annotations
@@ -10,26 +10,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Float,
-    Select,
-    String,
-    Text,
-    Update,
-    bindparam,
-    literal_column,
-    select,
-    update,
-)
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import Encoding, Message, MessageKind
-from smsrelay.domain.states import FINAL, MessageStatus, allowed_sources
+from smsrelay.domain.states import MessageStatus
 from smsrelay.store import hot
-from smsrelay.store.hot import insert_rows, padded
-from smsrelay.store.schema import WAITING_STATUSES, message_events, message_parts, messages
+from smsrelay.store.hot import padded
+from smsrelay.store.schema import message_parts, messages
 
 MESSAGE_COLUMNS = tuple(messages.c)
 
@@ -44,34 +33,6 @@ _HAS_PARTS = frozenset(
         MessageStatus.UNKNOWN,
     }
 )
-
-# columns a status change may set besides the ones change_status owns
-_OWNED = frozenset(
-    {
-        "id",
-        "account_id",
-        "status",
-        "updated_at",
-        "final_at",
-        "error_code",
-        "error_message",
-        "created_at",
-    }
-)
-
-
-def waiting() -> ColumnElement[bool]:
-    """``status IN ('queued', 'scheduled')`` with literal values.
-
-    Spelled exactly like the predicate of the partial queue indexes (schema.py): with bound
-    parameters neither SQLite nor a generic PostgreSQL plan could prove the index applies.
-    """
-    return messages.c.status.in_([literal_column(f"'{s}'") for s in WAITING_STATUSES])
-
-
-def status_is(status: MessageStatus) -> ColumnElement[bool]:
-    """``status = '<status>'`` as a literal, for the same planner reasons as :func:`waiting`."""
-    return messages.c.status == literal_column(f"'{status.value}'")
 
 
 def message_from_row(row: Any, carrier_ids: Sequence[str] = ()) -> Message:
@@ -186,139 +147,3 @@ async def messages_from_rows(
         {**await carrier_ids_of(conn, need), **known} if need else known
     )
     return [message_from_row(r, parts.get(r.id, ())) for r in rows]
-
-
-async def insert_events(conn: AsyncConnection, events: Sequence[Mapping[str, Any]]) -> None:
-    """Append history entries: one multi-row INSERT however many (see db.py, insertmanyvalues).
-
-    Each mapping has ``message_id``, ``status``, ``at``, ``error_code`` and ``detail``.
-    """
-    if events:
-        await insert_rows(conn, message_events, events)
-
-
-def guarded_update(
-    message_id: str,
-    new: MessageStatus,
-    now: float,
-    *,
-    sources: Iterable[MessageStatus] | None = None,
-    error_code: str | None = None,
-    detail: str | None = None,
-    values: Mapping[str, Any] | None = None,
-    extra_where: Iterable[ColumnElement[bool]] = (),
-) -> Update:
-    """The one guarded status UPDATE: applies only from a status the transition table allows.
-
-    ``sources`` narrows the allowed statuses further (a retry comes from ``sending`` only, not
-    from every status the table lets reach ``queued``). The error columns always describe the
-    latest change, so a success after a retry clears the retry's error.
-    """
-    allowed = allowed_sources(new)
-    if sources is not None:
-        allowed = allowed & frozenset(sources)
-    sets: dict[str, Any] = dict(values or {})
-    bad = set(sets) - (set(messages.c.keys()) - _OWNED)
-    if bad:
-        raise ValueError(f"change_status cannot set {sorted(bad)}")
-    return _guarded(
-        messages.c.id == message_id, new, allowed, sets, now, error_code, detail, extra_where
-    )
-
-
-@cache
-def guarded_update_many(new: MessageStatus) -> Update:
-    """:func:`guarded_update` for the ids ``g_ids``, built once per status (receipts settle
-    messages by the thousand; building the statement cost more than running it). Bound:
-    ``g_ids``, ``g_now``, ``g_code`` and ``g_detail``."""
-    return _guarded(
-        messages.c.id.in_(bindparam("g_ids", expanding=True)),
-        new,
-        allowed_sources(new),
-        {},
-        bindparam("g_now", type_=Float),
-        bindparam("g_code", type_=String),
-        bindparam("g_detail", type_=Text),
-    )
-
-
-def _guarded(
-    by_id: ColumnElement[bool],
-    new: MessageStatus,
-    allowed: Iterable[MessageStatus],
-    sets: dict[str, Any],
-    now: Any,
-    error_code: Any,
-    detail: Any,
-    extra_where: Iterable[ColumnElement[bool]] = (),
-) -> Update:
-    """The statement of both: ``now``, ``error_code`` and ``detail`` are values or bound
-    parameters."""
-    sets.update(status=new.value, updated_at=now, error_code=error_code, error_message=detail)
-    if new in FINAL:
-        sets["final_at"] = now
-    return (
-        update(messages)
-        .where(by_id, messages.c.status.in_(sorted(s.value for s in allowed)), *extra_where)
-        .values(sets)
-        .returning(*MESSAGE_COLUMNS)
-    )
-
-
-def event(
-    message_id: str,
-    status: MessageStatus,
-    at: float,
-    error_code: str | None = None,
-    detail: str | None = None,
-) -> dict[str, Any]:
-    """One ``message_events`` row."""
-    return {
-        "message_id": message_id,
-        "status": status.value,
-        "at": at,
-        "error_code": error_code,
-        "detail": detail,
-    }
-
-
-async def apply_guarded(
-    conn: AsyncConnection,
-    stmt: Update,
-    new: MessageStatus,
-    now: float,
-    error_code: str | None,
-    detail: str | None,
-) -> Message | None:
-    """Run a :func:`guarded_update`; when it applied, log the event and return the message."""
-    row = (await conn.execute(stmt)).first()
-    if row is None:
-        return None
-    await insert_events(conn, [event(row.id, new, now, error_code, detail)])
-    return (await messages_from_rows(conn, [row]))[0]
-
-
-async def apply_guarded_many(
-    conn: AsyncConnection,
-    stmt: Update,
-    new: MessageStatus,
-    now: float,
-    error_code: str | None,
-    detail: str | None,
-    *,
-    params: Mapping[str, Any] | None = None,
-    known: Mapping[str, Sequence[str]] | None = None,
-) -> list[Message]:
-    """Run a :func:`guarded_update` (or :func:`guarded_update_many` with its ``params``) over
-    many ids; log an event for each row it changed.
-
-    ``known`` as for :func:`messages_from_rows`.
-    """
-    # with params, stmt is guarded_update_many's, built once: a hot statement (hot.py)
-    rows: list[Any]
-    if params is not None:
-        rows = await hot.rows(conn, stmt, params)
-    else:
-        rows = list(await conn.execute(stmt))
-    await insert_events(conn, [event(r.id, new, now, error_code, detail) for r in rows])
-    return await messages_from_rows(conn, rows, known=known)

@@ -1,11 +1,11 @@
 """Messages: insert batches with their first events, read them back, record status changes.
 
-The accept path (REST, SMPP, campaigns) lands here through ``insert_messages``: one multi-row
-INSERT for the messages and one for their events per group-commit batch, never a round trip per
-message. Every later status change is :func:`change_status` (or one of the queue statements in
-``queue.py``), a guarded UPDATE that applies only from a status the transition table in
-``domain/states.py`` allows, so two racing writers (a DLR and a lease reclaim, say) cannot move a
-message backwards.
+The accept path (REST, SMPP, campaigns) lands here through ``insert_messages``: one driver call
+for the messages and one for their events per group-commit batch, never a round trip per
+message. Every later status change is built in ``_status.py`` (receipts' outcomes through
+:func:`change_status_many`, cancels here, the queue's changes in ``queue.py``): a guarded UPDATE
+that applies only from a status the transition table in ``domain/states.py`` allows, so two
+racing writers (a DLR and a lease reclaim, say) cannot move a message backwards.
 """
 
 from __future__ import annotations
@@ -22,16 +22,17 @@ from smsrelay.domain.messages import Message, MessageEvent
 from smsrelay.domain.states import CANCELABLE, MessageStatus
 from smsrelay.store._rows import (
     MESSAGE_COLUMNS,
-    apply_guarded,
-    apply_guarded_many,
     carrier_ids_of,
+    message_from_row,
+    message_to_row,
+    messages_from_rows,
+)
+from smsrelay.store._status import (
+    apply,
     event,
     guarded_update,
     guarded_update_many,
     insert_events,
-    message_from_row,
-    message_to_row,
-    messages_from_rows,
 )
 from smsrelay.store.db import already_exists
 from smsrelay.store.hot import insert_rows, padded
@@ -155,7 +156,8 @@ async def change_status(
     """
     new = MessageStatus(new)
     stmt = guarded_update(message_id, new, now, error_code=error_code, detail=detail, values=values)
-    return await apply_guarded(conn, stmt, new, now, error_code, detail)
+    changed = await apply(conn, stmt, new, now, error_code, detail)
+    return changed[0] if changed else None
 
 
 async def cancel_message(
@@ -173,9 +175,9 @@ async def cancel_message(
         sources=CANCELABLE,
         extra_where=[messages_table.c.account_id == account_id],
     )
-    done = await apply_guarded(conn, stmt, MessageStatus.CANCELED, now, None, None)
-    if done is not None:
-        return done
+    done = await apply(conn, stmt, MessageStatus.CANCELED, now)
+    if done:
+        return done[0]
     current = await conn.scalar(
         select(messages_table.c.status).where(
             messages_table.c.id == message_id, messages_table.c.account_id == account_id
@@ -218,7 +220,7 @@ async def change_status_many(
         groups.setdefault(key, []).append(change.message_id)
     changed: list[Message] = []
     for (new, error_code, detail), ids in groups.items():
-        changed += await apply_guarded_many(
+        changed += await apply(
             conn,
             guarded_update_many(new),
             new,

@@ -15,44 +15,36 @@ nothing and the statement runs inside ``BEGIN IMMEDIATE`` (db.py), which seriali
 A claim is a lease: a worker that dies leaves rows in ``sending`` until ``lease_until``, when
 :func:`reclaim_expired_leases` returns them to ``queued`` (at-least-once towards the carrier).
 
-Every statement that changes statuses also appends the events, one multi-row INSERT per batch.
+Every status change is built by ``_status.py`` and appends its events there, one driver call
+per batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
-    Integer,
-    String,
-    Update,
     and_,
-    bindparam,
     func,
     or_,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import BindParameter
 
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Message, ReceiptStatus
-from smsrelay.domain.states import FINAL, MessageStatus
-from smsrelay.store import hot
-from smsrelay.store._rows import (
-    MESSAGE_COLUMNS,
-    apply_guarded,
-    event,
+from smsrelay.domain.states import MessageStatus
+from smsrelay.store._status import (
+    apply,
+    claim_statement,
     guarded_update,
-    insert_events,
-    messages_from_rows,
+    sent_statement,
     status_is,
+    transition,
     waiting,
 )
 from smsrelay.store.hot import insert_rows, padded
@@ -87,107 +79,6 @@ class SubmittedItem:
     dlr_deadline: float
 
 
-async def _transition_many(
-    conn: AsyncConnection,
-    where: ColumnElement[bool],
-    order_by: Sequence[Any],
-    limit: int | None,
-    new: MessageStatus,
-    now: float,
-    sets: dict[str, Any],
-    *,
-    error_code: str | None = None,
-    detail: str | None = None,
-    index: str | None = None,
-) -> list[Message]:
-    """UPDATE the rows picked by ``where`` (locked, skipping locked ones) to ``new``; log events.
-
-    The selection is a locking subquery so ``limit`` works on both databases (SQLite has no
-    ``UPDATE ... LIMIT`` by default) and concurrent workers never pick the same row. It is a
-    ``MATERIALIZED`` CTE because PostgreSQL may otherwise run a plain ``IN (subquery)`` more
-    than once per UPDATE, and with SKIP LOCKED each run can pick different rows: the UPDATE
-    would take more than ``limit`` (seen in practice).
-    """
-    values = {"status": new.value, "updated_at": now, **sets}
-    if new in FINAL:
-        values["final_at"] = now
-    if error_code is not None:
-        values.update(error_code=error_code, error_message=detail)
-    stmt = _transition_statement(where, order_by, limit, values, index)
-    return await _run_transition(conn, stmt, {}, new, now, error_code, detail)
-
-
-def _transition_statement(
-    where: ColumnElement[bool],
-    order_by: Sequence[Any],
-    limit: int | BindParameter[int] | None,
-    values: dict[str, Any],
-    index: str | None = None,
-) -> Update:
-    """``index``: the partial index SQLite should pick the rows with (db.py renders the
-    hint): its planner would rather take the ``status`` index and sort every waiting row."""
-    pick = select(messages.c.id).where(where).order_by(*order_by)
-    if limit is not None:
-        pick = pick.limit(limit)
-    if index is not None:
-        pick = pick.with_hint(messages, f"INDEXED BY {index}", "sqlite")
-    picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
-    return (
-        update(messages)
-        .where(messages.c.id.in_(select(picked.c.id)), where)
-        .values(values)
-        .returning(*MESSAGE_COLUMNS)
-    )
-
-
-async def _run_transition(
-    conn: AsyncConnection,
-    stmt: Update,
-    params: dict[str, Any],
-    new: MessageStatus,
-    now: float,
-    error_code: str | None,
-    detail: str | None,
-    *,
-    built_once: bool = False,
-) -> list[Message]:
-    """``built_once``: ``stmt`` is one of the cached statements, run as a hot one (hot.py)."""
-    rows: list[Any]
-    if built_once:
-        rows = await hot.rows(conn, stmt, params)
-    else:
-        rows = list(await conn.execute(stmt, params))
-    # RETURNING order is unspecified (and differs between the databases): restore the claim's
-    rows.sort(key=lambda r: (-r.priority, r.id))
-    await insert_events(conn, [event(r.id, new, now, error_code, detail) for r in rows])
-    return await messages_from_rows(conn, rows)
-
-
-@cache
-def _claim_statement() -> Update:
-    """The claim, built once with bound values: building this statement costs more than
-    running it (~0.5 ms of SQLAlchemy per call, inside the write transaction)."""
-    now = bindparam("c_now", type_=Float)
-    due = and_(
-        waiting(),
-        messages.c.not_before <= now,
-        or_(messages.c.expires_at.is_(None), messages.c.expires_at > now),
-    )
-    return _transition_statement(
-        due,
-        [messages.c.priority.desc(), messages.c.id],
-        bindparam("c_limit", type_=Integer),
-        {
-            "status": S.SENDING.value,
-            "updated_at": now,
-            "lease_until": bindparam("c_lease_until", type_=Float),
-            "worker": bindparam("c_worker", type_=String),
-            "attempts": messages.c.attempts + 1,
-        },
-        "ix_messages_due",
-    )
-
-
 async def claim(
     conn: AsyncConnection, *, worker: str, now: float, lease_seconds: float, limit: int
 ) -> list[Message]:
@@ -199,16 +90,13 @@ async def claim(
     """
     if limit <= 0:
         return []
-    return await _run_transition(
-        conn,
-        _claim_statement(),
-        {"c_now": now, "c_limit": limit, "c_lease_until": now + lease_seconds, "c_worker": worker},
-        S.SENDING,
-        now,
-        None,
-        None,
-        built_once=True,
-    )
+    params = {
+        "c_now": now,
+        "c_limit": limit,
+        "c_lease_until": now + lease_seconds,
+        "c_worker": worker,
+    }
+    return await apply(conn, claim_statement(), S.SENDING, now, params=params, claim_order=True)
 
 
 async def extend_leases(
@@ -247,17 +135,17 @@ async def release_claims(
     mine = and_(
         messages.c.id.in_(list(message_ids)), status_is(S.SENDING), messages.c.worker == worker
     )
-    rows = await _transition_many(
-        conn,
+    detail = "released unsent"
+    stmt = transition(
         mine,
         [messages.c.id],
         None,
         S.QUEUED,
         now,
         {"lease_until": None, "worker": None, "attempts": messages.c.attempts - 1},
-        detail="released unsent",
+        detail=detail,
     )
-    return len(rows)
+    return len(await apply(conn, stmt, S.QUEUED, now, None, detail))
 
 
 async def reclaim_expired_leases(conn: AsyncConnection, now: float) -> int:
@@ -267,17 +155,17 @@ async def reclaim_expired_leases(conn: AsyncConnection, now: float) -> int:
     carrier: sending it again is the at-least-once half of the bargain (DESIGN.md).
     """
     expired = and_(status_is(S.SENDING), messages.c.lease_until < now)
-    rows = await _transition_many(
-        conn,
+    detail = "lease expired"
+    stmt = transition(
         expired,
         [messages.c.lease_until, messages.c.id],
         None,
         S.QUEUED,
         now,
         {"lease_until": None, "worker": None},
-        detail="lease expired",
+        detail=detail,
     )
-    return len(rows)
+    return len(await apply(conn, stmt, S.QUEUED, now, None, detail))
 
 
 async def expire_overdue(conn: AsyncConnection, now: float, *, limit: int = 1000) -> list[Message]:
@@ -286,18 +174,20 @@ async def expire_overdue(conn: AsyncConnection, now: float, *, limit: int = 1000
     Returns them so the caller can send their webhooks.
     """
     overdue = and_(waiting(), messages.c.expires_at <= now)
-    return await _transition_many(
-        conn,
+    code = ErrorCode.VALIDITY_EXPIRED.value
+    detail = "validity passed before the message could be sent"
+    stmt = transition(
         overdue,
         [messages.c.expires_at, messages.c.id],
         limit,
         S.EXPIRED,
         now,
         {},
-        error_code=ErrorCode.VALIDITY_EXPIRED.value,
-        detail="validity passed before the message could be sent",
+        error_code=code,
+        detail=detail,
         index="ix_messages_waiting_expires_at",
     )
+    return await apply(conn, stmt, S.EXPIRED, now, code, detail, claim_order=True)
 
 
 async def time_out_unconfirmed(
@@ -308,17 +198,19 @@ async def time_out_unconfirmed(
     ``unknown`` is not final: a late receipt still settles the message.
     """
     late = and_(status_is(S.SENT), messages.c.dlr_deadline <= now)
-    return await _transition_many(
-        conn,
+    code = ErrorCode.DLR_TIMEOUT.value
+    detail = "no delivery report arrived in time"
+    stmt = transition(
         late,
         [messages.c.dlr_deadline, messages.c.id],
         limit,
         S.UNKNOWN,
         now,
         {},
-        error_code=ErrorCode.DLR_TIMEOUT.value,
-        detail="no delivery report arrived in time",
+        error_code=code,
+        detail=detail,
     )
+    return await apply(conn, stmt, S.UNKNOWN, now, code, detail, claim_order=True)
 
 
 async def record_submitted(
@@ -357,7 +249,7 @@ async def record_submitted_many(
     groups: dict[tuple[str, float], list[str]] = {}  # one group in practice: one deadline
     for item in by_id.values():
         groups.setdefault((item.connector, item.dlr_deadline), []).append(item.message_id)
-    rows: dict[str, Any] = {}
+    done: dict[str, Message] = {}
     for (connector, deadline), ids in groups.items():
         params = {
             "s_ids": padded(ids),
@@ -367,10 +259,16 @@ async def record_submitted_many(
         }
         if worker is not None:
             params["s_worker"] = worker
-        rows.update(
-            (r.id, r) for r in await hot.rows(conn, _sent_statement(worker is not None), params)
+        changed = await apply(
+            conn,
+            sent_statement(worker is not None),
+            S.SENT,
+            now,
+            params=params,
+            known={i: by_id[i].carrier_ids for i in ids},
         )
-    applied = [item for item in by_id.values() if item.message_id in rows]
+        done.update((m.id, m) for m in changed)
+    applied = [item for item in by_id.values() if item.message_id in done]
     parts = [
         {
             "message_id": item.message_id,
@@ -386,37 +284,7 @@ async def record_submitted_many(
     ]
     if parts:
         await insert_rows(conn, message_parts, parts)
-    await insert_events(conn, [event(item.message_id, S.SENT, now) for item in applied])
-    return await messages_from_rows(
-        conn,
-        [rows[item.message_id] for item in applied],
-        known={i.message_id: i.carrier_ids for i in applied},
-    )
-
-
-@cache
-def _sent_statement(held: bool) -> Update:
-    """``sending`` → ``sent`` for the ids ``s_ids`` (and, if ``held``, only those that worker
-    ``s_worker`` holds), built once: see :func:`_claim_statement`."""
-    where = [messages.c.id.in_(bindparam("s_ids", expanding=True)), status_is(S.SENDING)]
-    if held:
-        where.append(messages.c.worker == bindparam("s_worker", type_=String))
-    now = bindparam("s_now", type_=Float)
-    return (
-        update(messages)
-        .where(*where)
-        .values(
-            status=S.SENT.value,
-            updated_at=now,
-            submitted_at=now,
-            lease_until=None,
-            error_code=None,
-            error_message=None,
-            connector=bindparam("s_connector", type_=String),
-            dlr_deadline=bindparam("s_deadline", type_=Float),
-        )
-        .returning(*MESSAGE_COLUMNS)
-    )
+    return [done[item.message_id] for item in applied]
 
 
 async def record_retry(
@@ -447,7 +315,8 @@ async def record_retry(
         values=values,
         extra_where=_held_by(worker),
     )
-    return await apply_guarded(conn, stmt, S.QUEUED, now, error_code, detail)
+    changed = await apply(conn, stmt, S.QUEUED, now, error_code, detail)
+    return changed[0] if changed else None
 
 
 async def record_failed(
@@ -481,7 +350,8 @@ async def record_failed(
         values=values,
         extra_where=guard,
     )
-    return await apply_guarded(conn, stmt, S.FAILED, now, error_code, detail)
+    changed = await apply(conn, stmt, S.FAILED, now, error_code, detail)
+    return changed[0] if changed else None
 
 
 def _held_by(worker: str | None) -> tuple[ColumnElement[bool], ...]:

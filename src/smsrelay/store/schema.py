@@ -105,7 +105,7 @@ messages = Table(
 
 # The queue's indexes cover only waiting rows (partial), so they stay small however long the
 # messages table grows. Queries must spell the predicate exactly like this (literal values, same
-# order) or neither planner can prove the partial index applies: see ``store._rows.waiting``.
+# order) or neither planner can prove the partial index applies: see ``store._status.waiting``.
 WAITING_STATUSES = ("queued", "scheduled")
 _waiting = messages.c.status.in_(WAITING_STATUSES)
 # claim order: priority DESC, id ASC, read straight off the index (no sort of the backlog)

@@ -23,7 +23,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# waiting rows only: must match schema.WAITING_STATUSES and store._rows.waiting()
+# waiting rows only: must match schema.WAITING_STATUSES and store._status.waiting()
 _WAITING = sa.text("status IN ('queued', 'scheduled')")
 
 
