@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.messages import MessageEvent
 from smsrelay.domain.states import MessageStatus as S
-from smsrelay.store import messages, queue
+from smsrelay.store import _status, messages, queue
 from smsrelay.store.db import Database
 from smsrelay.store.schema import message_events
 from smsrelay.store.schema import messages as messages_table
@@ -72,7 +72,7 @@ async def test_list_filters(database: Database) -> None:
             a_message(acc.id, T0 + 30, to="+493333"),
         ]
         await messages.insert_messages(conn, [*ms, a_message(other.id, T0 + 5)], T0)
-        await messages.change_status(conn, ms[3].id, S.CANCELED, T0 + 40)
+        await messages.cancel_message(conn, acc.id, ms[3].id, T0 + 40)
 
     async def ids(**kw: object) -> list[str]:
         async with database.read() as conn:
@@ -111,20 +111,17 @@ async def test_cursor_pagination_walks_every_page_once(database: Database) -> No
     assert seen == sorted((m.id for m in ms), reverse=True)
 
 
-async def test_change_status_applies_allowed_transitions(database: Database) -> None:
+async def test_status_changes_apply_allowed_transitions(database: Database) -> None:
     async with database.transaction() as conn:
         acc = await an_account(conn)
         m = a_message(acc.id)
         await messages.insert_messages(conn, [m], T0)
-        sending = await messages.change_status(
-            conn, m.id, S.SENDING, T0 + 1, values={"worker": "w1", "lease_until": T0 + 31}
-        )
-        assert sending is not None and sending.status is S.SENDING
+        [sending] = await queue.claim(conn, worker="w1", now=T0 + 1, lease_seconds=30, limit=1)
+        assert sending.status is S.SENDING
         assert sending.updated_at == T0 + 1
-        failed = await messages.change_status(
-            conn, m.id, S.FAILED, T0 + 2, error_code="carrier_rejected", detail="nope"
+        [failed] = await messages.change_status_many(
+            conn, [messages.StatusChange(m.id, S.FAILED, "carrier_rejected", "nope")], T0 + 2
         )
-        assert failed is not None
         assert (failed.status, failed.error_code, failed.error_message) == (
             S.FAILED,
             "carrier_rejected",
@@ -146,14 +143,17 @@ async def test_illegal_transition_returns_none_and_writes_nothing(database: Data
         acc = await an_account(conn)
         m = a_message(acc.id)
         await messages.insert_messages(conn, [m], T0)
-        assert await messages.change_status(conn, m.id, S.DELIVERED, T0 + 1) is None
-        assert await messages.change_status(conn, m.id, S.SENT, T0 + 1) is None
-        assert await messages.change_status(conn, "msg_missing", S.SENDING, T0 + 1) is None
+        changes = [
+            messages.StatusChange(m.id, S.DELIVERED),
+            messages.StatusChange(m.id, S.SENT),
+            messages.StatusChange("msg_missing", S.SENDING),
+        ]
+        assert await messages.change_status_many(conn, changes, T0 + 1) == []
         events = await conn.scalar(select(func.count()).select_from(message_events))
         assert events == 1
         assert await messages.get_message(conn, m.id) == m
-        with pytest.raises(ValueError):
-            await messages.change_status(conn, m.id, S.SENDING, T0, values={"status": "sent"})
+        with pytest.raises(ValueError):  # the status change owns these columns
+            _status.guarded_update(m.id, S.SENDING, T0, values={"status": "sent"})
 
 
 async def test_cancel(database: Database) -> None:

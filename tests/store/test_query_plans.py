@@ -97,14 +97,8 @@ async def test_pending_callbacks_are_looked_up_per_message(sqlite_database: Data
             T0,
         )
         [first, *_] = await webhooks.claim_webhooks(conn, now=T0, lease_seconds=30, limit=10)
-        await webhooks.record_webhook_attempt(
-            conn,
-            first.id,
-            now=T0,
-            status_code=200,
-            error=None,
-            duration_ms=1.0,
-            outcome="delivered",
+        await webhooks.record_webhook_attempts(
+            conn, [webhooks.AttemptRecord(first.id, 200, None, 1.0, "delivered")], T0
         )
 
     statements = await _statements(sqlite_database, work)

@@ -268,8 +268,10 @@ async def test_time_out_unconfirmed(database: Database) -> None:
             (ms[0].id, S.UNKNOWN, "dlr_timeout", ("c1",))
         ]
         # unknown is not final: a late receipt still settles it
-        settled = await messages.change_status(conn, ms[0].id, S.DELIVERED, NOW + 500)
-        assert settled is not None and settled.error_code is None
+        [settled] = await messages.change_status_many(
+            conn, [messages.StatusChange(ms[0].id, S.DELIVERED)], NOW + 500
+        )
+        assert settled.status is S.DELIVERED and settled.error_code is None
 
 
 async def test_next_due_at_and_counts(database: Database) -> None:

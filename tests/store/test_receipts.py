@@ -21,15 +21,15 @@ async def test_parts_found_by_carrier_id_and_updated(database: Database) -> None
             conn, m.id, connector="smpp-a", carrier_ids=["A1", "A2"], now=NOW, dlr_deadline=NOW + 60
         )
 
-        assert await receipts.find_part(conn, "smpp-a", "A2") == Part(
-            m.id, 2, "smpp-a", "A2", "accepted", None, NOW
+        a1 = Part(m.id, 1, "smpp-a", "A1", "accepted", None, NOW)
+        a2 = Part(m.id, 2, "smpp-a", "A2", "accepted", None, NOW)
+        matched, by_message = await receipts.parts_for_receipts(
+            conn, [("smpp-a", "A2"), ("smpp-b", "A2"), ("smpp-a", "nope")]
         )
-        assert await receipts.find_part(conn, "smpp-b", "A2") is None  # per connector
-        assert await receipts.find_part(conn, "smpp-a", "nope") is None
+        assert matched == {("smpp-a", "A2"): a2}  # per connector
+        assert by_message == {m.id: [a1, a2]}  # the message's other parts come along
 
-        await receipts.update_part(
-            conn, m.id, 2, status=ReceiptStatus.UNDELIVERED, error="001", now=NOW + 5
-        )
+        await receipts.update_parts(conn, [(m.id, 2, ReceiptStatus.UNDELIVERED, "001")], NOW + 5)
         parts = await receipts.parts_of(conn, m.id)
     assert [(p.seq, p.status, p.error, p.updated_at) for p in parts] == [
         (1, "accepted", None, NOW),

@@ -37,16 +37,16 @@ async def _attempt(
     db: Database, delivery_id: int, outcome: str, now: float = NOW, **kw: object
 ) -> None:
     async with db.transaction() as conn:
-        await webhooks.record_webhook_attempt(
-            conn,
+        record = webhooks.AttemptRecord(
             delivery_id,
-            now=now,
-            duration_ms=12.5,
-            outcome=outcome,  # type: ignore[arg-type]
-            status_code=kw.pop("status_code", 200),
-            error=kw.pop("error", None),
-            **kw,
-        )  # type: ignore[arg-type]
+            kw.pop("status_code", 200),  # type: ignore[arg-type]
+            kw.pop("error", None),  # type: ignore[arg-type]
+            12.5,
+            outcome,  # type: ignore[arg-type]
+            kw.pop("next_attempt_at", None),  # type: ignore[arg-type]
+        )
+        assert not kw, kw
+        await webhooks.record_webhook_attempts(conn, [record], now)
 
 
 async def test_one_delivery_per_message_at_a_time(database: Database) -> None:

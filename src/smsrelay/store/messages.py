@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,7 +41,6 @@ from smsrelay.store.schema import messages as messages_table
 __all__ = [
     "StatusChange",
     "cancel_message",
-    "change_status",
     "change_status_many",
     "get_events",
     "get_message",
@@ -136,30 +134,6 @@ async def list_messages(
     return await messages_from_rows(conn, rows)
 
 
-async def change_status(
-    conn: AsyncConnection,
-    message_id: str,
-    new: MessageStatus,
-    now: float,
-    *,
-    error_code: str | None = None,
-    detail: str | None = None,
-    values: Mapping[str, Any] | None = None,
-) -> Message | None:
-    """Move a message to ``new`` if the table allows it from its current status.
-
-    Sets ``updated_at``, ``final_at`` (final statuses), ``error_code``/``error_message`` (both
-    overwritten, None clears) and any other ``values`` (column → value; the status and id
-    columns are refused with ``ValueError``), then appends the event. Returns the updated
-    message, or None when the message is missing or its status does not allow the change; then
-    nothing is written.
-    """
-    new = MessageStatus(new)
-    stmt = guarded_update(message_id, new, now, error_code=error_code, detail=detail, values=values)
-    changed = await apply(conn, stmt, new, now, error_code, detail)
-    return changed[0] if changed else None
-
-
 async def cancel_message(
     conn: AsyncConnection, account_id: str, message_id: str, now: float
 ) -> Message:
@@ -207,7 +181,8 @@ async def change_status_many(
     *,
     carrier_ids: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Message]:
-    """:func:`change_status` for a batch: one guarded UPDATE per distinct (status, error).
+    """Move each message to its wanted status where the transition table allows it from its
+    current one: one guarded UPDATE per distinct (status, error).
 
     Receipts arrive by the thousand and mostly say the same thing, so a batch of them costs a
     handful of statements. Returns the messages that changed; the others were not in a status

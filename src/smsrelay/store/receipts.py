@@ -26,7 +26,6 @@ from smsrelay.store.schema import message_parts, pending_receipts
 
 __all__ = [
     "Part",
-    "find_part",
     "keep_unmatched",
     "keep_unmatched_many",
     "parts_for_receipts",
@@ -34,7 +33,6 @@ __all__ = [
     "purge_unmatched",
     "take_matchable",
     "take_unmatched",
-    "update_part",
     "update_parts",
 ]
 
@@ -61,32 +59,6 @@ def _part(row: Row[Any]) -> Part:
         status=row.status,
         error=row.error,
         updated_at=row.updated_at,
-    )
-
-
-async def find_part(conn: AsyncConnection, connector: str, carrier_id: str) -> Part | None:
-    """The part a receipt refers to. Should a carrier reuse an id, the newest message wins."""
-    p = message_parts
-    row = (
-        await conn.execute(
-            select(p)
-            .where(p.c.connector == connector, p.c.carrier_id == carrier_id)
-            .order_by(p.c.message_id.desc(), p.c.seq.desc())
-            .limit(1)
-        )
-    ).first()
-    return _part(row) if row else None
-
-
-async def update_part(
-    conn: AsyncConnection, message_id: str, seq: int, *, status: str, error: str | None, now: float
-) -> None:
-    """Record a receipt's outcome on one part."""
-    p = message_parts
-    await conn.execute(
-        update(p)
-        .where(p.c.message_id == message_id, p.c.seq == seq)
-        .values(status=str(status), error=error, updated_at=now)
     )
 
 

@@ -47,7 +47,6 @@ __all__ = [
     "enqueue_webhooks",
     "list_webhook_attempts",
     "list_webhook_deliveries",
-    "record_webhook_attempt",
     "record_webhook_attempts",
     "release_blocked",
     "replay_webhooks",
@@ -262,29 +261,6 @@ class AttemptRecord:
     duration_ms: float
     outcome: Literal["delivered", "retry", "dead"]
     next_attempt_at: float | None = None
-
-
-async def record_webhook_attempt(
-    conn: AsyncConnection,
-    delivery_id: int,
-    *,
-    now: float,
-    status_code: int | None,
-    error: str | None,
-    duration_ms: float,
-    outcome: Literal["delivered", "retry", "dead"],
-    next_attempt_at: float | None = None,
-) -> None:
-    """Log one attempt and settle the delivery: delivered, dead, or pending again.
-
-    ``outcome="retry"`` needs ``next_attempt_at`` (the backoff is the engine's decision).
-    The lease is released in every case.
-    """
-    await record_webhook_attempts(
-        conn,
-        [AttemptRecord(delivery_id, status_code, error, duration_ms, outcome, next_attempt_at)],
-        now,
-    )
 
 
 async def record_webhook_attempts(
