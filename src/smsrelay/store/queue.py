@@ -23,11 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Float,
+    Select,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -38,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Message, ReceiptStatus
 from smsrelay.domain.states import MessageStatus
+from smsrelay.store import hot
 from smsrelay.store._status import (
     apply,
     claim_statement,
@@ -362,11 +367,17 @@ async def next_due_at(conn: AsyncConnection, now: float) -> float | None:
     """The earliest ``not_before`` among waiting messages (may be <= ``now``), else None.
 
     Lets the dispatcher sleep until there is work instead of polling. Served by the partial
-    index ``ix_messages_waiting_not_before``.
+    index ``ix_messages_waiting_not_before``. Asked every dispatcher turn: a hot statement.
     """
-    live = or_(messages.c.expires_at.is_(None), messages.c.expires_at > now)
-    value = await conn.scalar(select(func.min(messages.c.not_before)).where(waiting(), live))
+    [(value,)] = await hot.rows(conn, _next_due_statement(), {"d_now": now})
     return float(value) if value is not None else None
+
+
+@cache
+def _next_due_statement() -> Select[Any]:
+    now = bindparam("d_now", type_=Float)
+    live = or_(messages.c.expires_at.is_(None), messages.c.expires_at > now)
+    return select(func.min(messages.c.not_before)).where(waiting(), live)
 
 
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:

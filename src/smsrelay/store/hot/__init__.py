@@ -17,6 +17,9 @@ when it opened:
   ``= ANY($n)`` arrays, so one statement serves every length.
 - Anything else: SQLAlchemy itself (also the reference the parity tests compare with).
 
+Only for statements built once (at module level or under ``functools.cache``): plans are
+kept per statement object, for the life of the process.
+
 Rows come back as named tuples that also offer ``_mapping``, like SQLAlchemy's, and a driver
 error is raised as the SQLAlchemy exception the same statement raises through SQLAlchemy
 (``IntegrityError`` for a duplicate key). tests/store/test_hot.py runs every hot statement both

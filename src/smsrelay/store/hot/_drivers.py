@@ -94,7 +94,7 @@ class SqliteExecutor(Executor):
     async def execute_many(
         self, conn: AsyncConnection, statement: Executable, params: Sequence[Mapping[str, Any]]
     ) -> None:
-        plan = self._planner.plan(statement, params[0])
+        plan = self._planner.plan(statement, params[0], many=True)
         args = list(map(plan.args, params))
         if observers:
             _notify(plan.sql, args[0])
@@ -170,7 +170,7 @@ class PostgresExecutor(Executor):
     async def execute_many(
         self, conn: AsyncConnection, statement: Executable, params: Sequence[Mapping[str, Any]]
     ) -> None:
-        plan = self._planner.plan(statement, params[0])
+        plan = self._planner.plan(statement, params[0], many=True)
         args = list(map(plan.args, params))
         if observers:
             _notify(plan.sql, args[0])

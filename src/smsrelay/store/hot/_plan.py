@@ -14,9 +14,10 @@ literal ``IN`` list, a LIMIT's ``OFFSET 0``), processed once here.
 statement, prepared once per connection, serves every list length. Without it (SQLite) a
 statement has one plan per length of its ``IN`` lists, which callers pad to powers of two.
 
-INSERT and UPDATE statements are compiled with ``column_keys`` (the parameter names), as
-SQLAlchemy compiles them for an execution: ``table.insert()`` then renders only the columns
-given, and the others take their server defaults.
+INSERT and UPDATE statements are compiled with ``column_keys`` (the parameter names) and, for
+an executemany, ``for_executemany``, as SQLAlchemy compiles them for an execution:
+``table.insert()`` then renders only the columns given (the others take their server
+defaults) and no ``RETURNING`` of the new ids.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ class Plan:
 
     sql: str
     args: Args
-    row_names: tuple[str, ...] | None = None
     row_type: Any = None  # set by the executor from the first result
 
 
@@ -72,26 +72,29 @@ class Planner:
         self._arrays = arrays
         self._entries: dict[Any, _Entry] = {}
 
-    def plan(self, statement: Executable, params: Mapping[str, Any]) -> Plan:
-        """The plan for ``statement`` run with ``params`` (compiled the first time)."""
+    def plan(self, statement: Executable, params: Mapping[str, Any], *, many: bool = False) -> Plan:
+        """The plan for ``statement`` run with ``params`` (compiled the first time); ``many``:
+        for an executemany, with these as the first row."""
         if getattr(statement, "is_dml", False):  # compiled for the columns given
-            key: Any = (id(statement), tuple(params))
+            key: Any = (id(statement), tuple(params), many)
         else:
             key = id(statement)
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._entries[key] = self._compile(statement, params)
+            entry = self._entries[key] = self._compile(statement, params, many)
         sizes = tuple(len(params[k]) for k in entry.expanding)
         plan = entry.plans.get(sizes)
         if plan is None:
             plan = entry.plans[sizes] = _expand(entry, params)
         return plan
 
-    def _compile(self, statement: Executable, params: Mapping[str, Any]) -> _Entry:
+    def _compile(self, statement: Executable, params: Mapping[str, Any], many: bool) -> _Entry:
         source = _with_arrays(statement) if self._arrays else statement
+        # for_executemany: no implicit ``RETURNING id`` on an INSERT (its rows go nowhere)
         compiled = source.compile(  # type: ignore[attr-defined]
             dialect=self._dialect,
             column_keys=sorted(params) if getattr(statement, "is_dml", False) else None,
+            for_executemany=many,
         )
         if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
             raise TypeError("hot statements need a positional paramstyle")
