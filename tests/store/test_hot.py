@@ -13,7 +13,21 @@ from functools import cache
 from typing import Any
 
 import pytest
-from sqlalchemy import Float, Select, Update, bindparam, exc, literal, select, update
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Update,
+    bindparam,
+    exc,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
@@ -361,6 +375,18 @@ async def test_many_row_inserts_return_nothing(database: Database) -> None:
     inserts = [sql for sql in seen if sql.startswith("INSERT")]
     assert {sql.split()[2] for sql in inserts} >= {"messages", "message_events", "message_parts"}
     assert not [sql for sql in inserts if "RETURNING" in sql]
+
+
+async def test_a_one_column_insert(database: Database) -> None:
+    scratch = Table(
+        "hot_scratch", MetaData(), Column("id", Integer, primary_key=True), Column("v", String(8))
+    )
+    async with database.transaction() as conn:
+        await conn.run_sync(scratch.create)
+        await insert_rows(conn, scratch, [{"v": "a"}, {"v": None}, {"v": "c"}])
+        got = [tuple(r) for r in await conn.execute(select(scratch.c.v).order_by(scratch.c.id))]
+        await conn.run_sync(scratch.drop)
+    assert got == [("a",), (None,), ("c",)]
 
 
 async def _core_insert(conn: AsyncConnection, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -14,7 +14,8 @@ when it opened:
   one compiled form per length of the ``IN`` lists (padded to powers of two: :func:`padded`).
 - PostgreSQL (asyncpg): ``fetch``/``execute``/``executemany`` on the asyncpg connection, whose
   statement cache prepares each statement once per connection; ``IN`` lists become
-  ``= ANY($n)`` arrays, so one statement serves every length.
+  ``= ANY($n)`` arrays, so one statement serves every length, and many-row INSERTs send each
+  column as one array (``INSERT ... SELECT unnest($1), ...``): one execution however many.
 - Anything else: SQLAlchemy itself (also the reference the parity tests compare with).
 
 Only for statements built once (at module level or under ``functools.cache``): plans are
@@ -30,11 +31,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.base import Executable
@@ -115,12 +115,7 @@ async def insert_rows(
     through their column types' conversions as they would through SQLAlchemy.
     """
     if rows:
-        await executor_of(conn).execute_many(conn, _insert(table), rows)
-
-
-@cache
-def _insert(table: Table) -> Insert:
-    return table.insert()
+        await executor_of(conn).insert_rows(conn, table, rows)
 
 
 @contextlib.contextmanager

@@ -17,9 +17,11 @@ from __future__ import annotations
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from operator import itemgetter
 from typing import Any, NoReturn
 
-from sqlalchemy import exc
+from sqlalchemy import ARRAY, Insert, Table, bindparam, exc, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.base import Executable
@@ -51,6 +53,12 @@ class Executor:
     ) -> None:
         """Run ``statement`` once per mapping (not empty, the same keys in each)."""
         await conn.execute(statement, list(params))
+
+    async def insert_rows(
+        self, conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """INSERT ``rows`` (not empty, the same keys in each) into ``table``."""
+        await self.execute_many(conn, insert_statement(table), rows)
 
 
 class SqlalchemyExecutor(Executor):
@@ -180,6 +188,21 @@ class PostgresExecutor(Executor):
         except Exception as error:
             self._raise(adapter, plan, None, error)
 
+    async def insert_rows(
+        self, conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """One statement however many rows: each column as an array, ``unnest``-ed back into
+        rows by the server (``INSERT ... SELECT unnest($1), unnest($2), ...``). An
+        executemany costs the server an execution per row: for 100 rows of
+        ``message_events``, 1.9-2.8 ms against 0.9 ms."""
+        columns = tuple(rows[0])
+        one = columns[0]
+        row_values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[one],)
+        values = list(map(list, zip(*map(row_values, rows), strict=True)))  # rows → columns
+        await self.execute(
+            conn, unnest_statement(table, columns), dict(zip(columns, values, strict=True))
+        )
+
     def _raise(self, adapter: Any, plan: Plan, args: Any, error: Exception) -> NoReturn:
         try:
             adapter._handle_exception(error)  # raises the DBAPI error SQLAlchemy would wrap
@@ -196,6 +219,24 @@ async def _asyncpg(conn: AsyncConnection) -> tuple[Any, Any]:
     if adapter._transaction is None and not adapter.autocommit:
         await adapter._start_transaction()
     return adapter, pooled.driver_connection
+
+
+@cache
+def insert_statement(table: Table) -> Insert:
+    """``table.insert()``, compiled for the columns each call gives."""
+    return table.insert()
+
+
+@cache
+def unnest_statement(table: Table, columns: tuple[str, ...]) -> Insert:
+    """``INSERT INTO table (columns) SELECT unnest(:c1), unnest(:c2), ...`` with one array
+    parameter per column, named as the column (PostgreSQL zips set-returning functions of one
+    select list row by row)."""
+    arrays = [
+        func.unnest(bindparam(name, type_=ARRAY(table.c[name].type), required=True))
+        for name in columns
+    ]
+    return table.insert().from_select(list(columns), select(*arrays))
 
 
 def _notify(sql: str, args: Sequence[Any]) -> None:
