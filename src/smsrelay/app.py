@@ -41,7 +41,9 @@ from smsrelay.engine.clock import Clock, SystemClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.dlr import DlrProcessor
 from smsrelay.engine.inbound import InboundProcessor
+from smsrelay.engine.outbox import WebhookOutbox
 from smsrelay.engine.throttle import AccountRate
+from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.engine.webhooks import WebhookSender
 from smsrelay.gateway.http.app import create_app
 from smsrelay.gateway.http.context import ApiContext
@@ -165,39 +167,36 @@ class SmsRelay:
         self.db = db = await open_database(s)
         self.bootstrap_result = await bootstrap(db, s, self.clock)
         await self._refresh_account_names()
-        # On SQLite the transactions that make work due also claim it: each accept commit
-        # claims for the dispatcher (built below), receipts and submit results claim the
-        # callbacks they queue; a claim that may have left some wakes the loop. One writer
-        # at a time, and a commit's fsync on the loop: each transaction saved is worth it
-        # (e2e +15 %). On PostgreSQL it measured neutral for throughput and worse for the
-        # callbacks' tail (p99 1.6 -> 2.9 s, two processes), so there commits wake the claim
-        # loops instead.
-        along = db.dialect == "sqlite"
-        self.committer = GroupCommitter(
-            db,
-            self.clock.now,
-            claim_along=(lambda: self.dispatcher.claim_along()) if along else None,
+        # one unit of work per loop turn for every engine writer, on every database
+        # (engine/unit_of_work.py): accepts, submit results, receipts, inbound messages and
+        # webhook attempts share its transaction, and the dispatcher and the webhook outbox
+        # claim inside it
+        self.uow = UnitOfWork(db, self.clock)
+        policy = WebhookRetryPolicy(
+            window=s.webhook_retry_window,
+            backoff=Backoff(s.webhook_retry_base, 2.0, s.webhook_retry_cap),
         )
-        self.webhooks = WebhookSender(
-            db,
+        self.webhooks = WebhookOutbox(
+            self.uow,
             self.clock,
-            timeout=s.webhook_timeout,
-            concurrency=s.webhook_concurrency,
-            per_host=s.webhook_per_host,
-            block_private=s.webhook_block_private,
-            policy=WebhookRetryPolicy(
-                window=s.webhook_retry_window,
-                backoff=Backoff(s.webhook_retry_base, 2.0, s.webhook_retry_cap),
+            WebhookSender(
+                db,
+                self.clock,
+                timeout=s.webhook_timeout,
+                concurrency=s.webhook_concurrency,
+                per_host=s.webhook_per_host,
+                host_backoff=policy.backoff,
+                block_private=s.webhook_block_private,
             ),
+            policy=policy,
         )
-        outbox = self.webhooks if along else None
-        self.dlr = DlrProcessor(db, self.clock, outbox=outbox, on_callbacks=self.webhooks.wake)
+        self.dlr = DlrProcessor(self.uow, self.clock, outbox=self.webhooks)
         self.inbound = InboundProcessor(
-            db,
+            self.uow,
             self.clock,
             optout_keywords=s.optout_keywords,
             optin_keywords=s.optin_keywords,
-            on_callbacks=self.webhooks.wake,
+            outbox=self.webhooks,
         )
         definitions = await self._connector_definitions()
         stored = await self._stored_connectors({d["name"] for d in definitions})
@@ -209,7 +208,7 @@ class SmsRelay:
             max_attempts=s.max_attempts, backoff=Backoff(base=s.retry_base, cap=s.retry_cap)
         )
         self.dispatcher = Dispatcher(
-            db,
+            self.uow,
             self.connectors,
             await self._stored_routes() or routes_from(s),
             retry,
@@ -223,8 +222,7 @@ class SmsRelay:
                 unmatched_receipt_ttl=s.unmatched_receipt_ttl,
             ),
             account_names=lambda account_id: self._account_names.get(account_id, account_id),
-            outbox=outbox,
-            on_callbacks=self.webhooks.wake,
+            outbox=self.webhooks,
             rates={n: float(d.get("throughput", 0.0)) for n, d in self._definitions.items()},
             prices={n: d.get("prices") or {} for n, d in self._definitions.items()},
             country_rates={
@@ -234,6 +232,7 @@ class SmsRelay:
         # one of several processes (workers, or nodes on one PostgreSQL): limits are shared
         shared = s.worker_index is not None or db.dialect == "postgresql"
         self.budget = budget_for(db, shared=shared)
+        self.committer = GroupCommitter(self.uow, dispatch=self.dispatcher.claims)
         self.acceptor = Acceptor(
             self.committer,
             AcceptPolicy(
@@ -246,9 +245,9 @@ class SmsRelay:
             rng=random.Random(),
             db=db,
             rate=AccountRate(rate=s.rate_limit, burst=s.rate_burst, budget=self.budget),
-            on_accepted=None if along else self.dispatcher.wake,
         )
         self.canceller = Canceller(db, self.clock, on_callbacks=self.webhooks.wake)
+        await self.uow.start()
         await self.committer.start()
         await self.webhooks.start()
         await self.webhooks.run()
@@ -296,6 +295,7 @@ class SmsRelay:
         await self.inbound.stop()
         await self.committer.stop()
         await self.webhooks.stop()
+        await self.uow.stop()
         if self.db is not None:
             await self.db.close()
 

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Sequence
 
 from smsrelay.engine.batch_worker import BatchWorker, clean_text
+from smsrelay.engine.clock import ManualClock
 
 
 class Recorder(BatchWorker[str]):
-    def __init__(self) -> None:
-        super().__init__(max_batch=100, retry_pause=0.01)
+    def __init__(self, clock: ManualClock | None = None) -> None:
+        super().__init__(clock or ManualClock(), max_batch=100, retry_pause=1.0)
         self.stored: list[str] = []
         self.down = False
         self.calls = 0
@@ -44,14 +45,20 @@ async def test_a_poison_item_is_dropped_alone() -> None:
 
 
 async def test_an_outage_is_retried_until_the_database_is_back() -> None:
-    worker = Recorder()
+    clock = ManualClock()
+    worker = Recorder(clock)
     worker.down = True
     await worker.start()
     pending = asyncio.create_task(worker.submit("x"))
-    await asyncio.sleep(0.1)
-    assert not pending.done() and worker.stored == []
+    await clock.settle()
+    assert clock.sleeping == 1  # the retry pause
+    assert not pending.done() and worker.stored == [] and worker.calls == 1
+    clock.advance(0.5)
+    await clock.settle()
+    assert worker.calls == 1  # still pausing
     worker.down = False
-    await asyncio.wait_for(pending, 5)
+    clock.advance(0.5)
+    await pending
     assert worker.stored == ["x"]
     await worker.stop()
 

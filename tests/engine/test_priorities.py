@@ -14,6 +14,7 @@ from smsrelay.engine.accept import Acceptor, AcceptPolicy, SendRequest
 from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.clock import SystemClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
+from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
 from smsrelay.store.db import Database
@@ -54,8 +55,9 @@ async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database
             )
     carrier = ScriptedConnector("a")
     rate = 200.0
+    uow = UnitOfWork(db, clock)
     dispatcher = Dispatcher(
-        db,
+        uow,
         {"a": carrier},
         [Route("default", ("a",))],
         RetryPolicy(),
@@ -64,9 +66,8 @@ async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database
         rates={"a": rate},
         rng=rng,
     )
-    committer = GroupCommitter(db, clock.now)
-    acceptor = Acceptor(committer, AcceptPolicy(), clock, on_accepted=dispatcher.wake)
-    await committer.start()
+    acceptor = Acceptor(GroupCommitter(uow, dispatch=dispatcher.claims), AcceptPolicy(), clock)
+    await uow.start()
     await carrier.start(dispatcher)  # type: ignore[arg-type]
     await dispatcher.start()
     try:
@@ -83,7 +84,7 @@ async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database
         assert position - sent_before < rate
     finally:
         await dispatcher.stop()
-        await committer.stop()
+        await uow.stop()
 
 
 async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
@@ -94,8 +95,9 @@ async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
         account = await account_store.create_account(conn, "acme", clock.now())
     down = ScriptedConnector("down", fail_with=ErrorCode.CARRIER_UNAVAILABLE)
     up = ScriptedConnector("up")
+    uow = UnitOfWork(db, clock)
     dispatcher = Dispatcher(
-        db,
+        uow,
         {"down": down, "up": up},
         [Route("default", ("down", "up"))],
         RetryPolicy(max_attempts=4, backoff=Backoff(base=0.01, cap=0.02)),
@@ -103,9 +105,8 @@ async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
         settings=DispatchSettings(idle_poll=0.02),
         rng=random.Random(1),
     )
-    committer = GroupCommitter(db, clock.now)
-    acceptor = Acceptor(committer, AcceptPolicy(), clock, on_accepted=dispatcher.wake)
-    await committer.start()
+    acceptor = Acceptor(GroupCommitter(uow, dispatch=dispatcher.claims), AcceptPolicy(), clock)
+    await uow.start()
     await dispatcher.start()
     try:
         ids = []
@@ -129,4 +130,4 @@ async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
         assert dispatcher.circuits["down"].state != "closed"
     finally:
         await dispatcher.stop()
-        await committer.stop()
+        await uow.stop()

@@ -13,10 +13,10 @@ from starlette.routing import Route
 from smsrelay.domain import signing
 from smsrelay.domain.retry import Backoff, WebhookRetryPolicy
 from smsrelay.engine.clock import ManualClock
-from smsrelay.engine.webhooks import WebhookSender
 from smsrelay.store import accounts as account_store
 from smsrelay.store import webhooks as webhook_store
 from smsrelay.store.db import Database
+from tests.engine.support import outbox, unit_of_work
 from tests.support.servers import serve_app
 
 
@@ -54,24 +54,26 @@ async def test_failed_callbacks_are_retried_in_order_and_recorded(database: Data
                 ],
                 clock.now(),
             )
-        sender = WebhookSender(
-            database,
-            clock,
-            rng=random.Random(3),
-            timeout=5,
-            policy=WebhookRetryPolicy(backoff=Backoff(5, 2, 60)),
-        )
-        await sender.start()
-        try:
-            assert await sender.deliver_due() == 1  # only the first of the message's events
-            assert await sender.deliver_due() == 0  # backing off
-            clock.advance(30)
-            assert await sender.deliver_due() == 1
-            clock.advance(60)
-            assert await sender.deliver_due() == 1  # third try of "sent" succeeds
-            assert await sender.deliver_due() == 1  # now "delivered"
-        finally:
-            await sender.stop()
+        async with unit_of_work(database, clock) as uow:
+            sender = outbox(
+                uow,
+                database,
+                clock,
+                rng=random.Random(3),
+                timeout=5,
+                policy=WebhookRetryPolicy(backoff=Backoff(5, 2, 60)),
+            )
+            await sender.start()
+            try:
+                assert await sender.deliver_due() == 1  # only the first of the message's events
+                assert await sender.deliver_due() == 0  # backing off
+                clock.advance(30)
+                assert await sender.deliver_due() == 1
+                clock.advance(60)
+                assert await sender.deliver_due() == 1  # third try of "sent" succeeds
+                assert await sender.deliver_due() == 1  # now "delivered"
+            finally:
+                await sender.stop()
     statuses = [body for body, _ in receiver.calls]
     assert [b.count(b'"sent"') for b in statuses] == [1, 1, 1, 0]
     assert b'"delivered"' in statuses[-1]
@@ -96,12 +98,13 @@ async def test_unreachable_url_is_an_attempt_not_a_crash(database: Database) -> 
             ],
             clock.now(),
         )
-    sender = WebhookSender(database, clock, timeout=2)
-    await sender.start()
-    try:
-        assert await sender.deliver_due() == 2
-    finally:
-        await sender.stop()
+    async with unit_of_work(database, clock) as uow:
+        sender = outbox(uow, database, clock, timeout=2)
+        await sender.start()
+        try:
+            assert await sender.deliver_due() == 2
+        finally:
+            await sender.stop()
     async with database.read() as conn:
         for message_id in ("msg_2", "msg_3"):
             (delivery,) = await webhook_store.list_webhook_deliveries(conn, message_id)
@@ -117,17 +120,18 @@ async def test_gives_up_only_after_the_retry_window(database: Database) -> None:
         await webhook_store.enqueue_webhooks(
             conn, [(account.id, "msg_4", "http://127.0.0.1:9/down", "{}")], clock.now()
         )
-    sender = WebhookSender(database, clock, timeout=1, rng=random.Random(1))
-    await sender.start()
-    try:
-        while True:
-            await sender.deliver_due()
-            async with database.read() as conn:
-                (delivery,) = await webhook_store.list_webhook_deliveries(conn, "msg_4")
-            if delivery.state != "pending":
-                break
-            clock.advance(max(1.0, delivery.next_attempt_at - clock.now()))
-    finally:
-        await sender.stop()
+    async with unit_of_work(database, clock) as uow:
+        sender = outbox(uow, database, clock, timeout=1, rng=random.Random(1))
+        await sender.start()
+        try:
+            while True:
+                await sender.deliver_due()
+                async with database.read() as conn:
+                    (delivery,) = await webhook_store.list_webhook_deliveries(conn, "msg_4")
+                if delivery.state != "pending":
+                    break
+                clock.advance(max(1.0, delivery.next_attempt_at - clock.now()))
+        finally:
+            await sender.stop()
     assert delivery.state == "dead"
     assert clock.now() - start >= 24 * 3600

@@ -4,9 +4,10 @@ Connectors hand items over from their read loops. ``submit`` returns once the it
 committed, so a connector acknowledges a receipt or an MO message to the carrier only when
 it can no longer be lost (the carrier keeps and re-sends what we did not acknowledge); each
 such handler runs as its own task, so waiting does not stall the read loop. One task takes
-everything queued so far (up to ``max_batch``) and applies it in one transaction: the commit
-is shared. A failed batch is retried after a pause. ``stop`` waits for the batch in progress
-instead of cancelling it mid-transaction, then applies what is left.
+everything queued so far (up to ``max_batch``) and applies it as one write in the engine's
+turn (``unit_of_work.py``): the commit is shared. A failed batch is retried after a pause.
+``stop`` waits for the batch in progress instead of cancelling it mid-turn, then applies what
+is left.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Generic, TypeVar
+
+from smsrelay.engine.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,9 @@ def clean_text(value: str, limit: int) -> str:
 class BatchWorker(Generic[T]):
     name = "batch"
 
-    def __init__(self, *, max_batch: int = 1000, retry_pause: float = 1.0) -> None:
+    def __init__(self, clock: Clock, *, max_batch: int = 1000, retry_pause: float = 1.0) -> None:
+        """``clock``: the retry pause is slept on it."""
+        self._clock = clock
         self._max_batch = max_batch
         self._retry_pause = retry_pause
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[None] | None]] = asyncio.Queue()
@@ -93,7 +98,7 @@ class BatchWorker(Generic[T]):
             if retry:
                 for entry in retry:  # queued again before the pause: a stop cannot lose them
                     self._queue.put_nowait(entry)
-                await asyncio.sleep(self._retry_pause)
+                await self._clock.sleep(self._retry_pause)
 
     async def _apply_isolating(
         self, batch: list[tuple[T, asyncio.Future[None] | None]]

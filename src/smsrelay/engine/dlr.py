@@ -4,15 +4,16 @@ A receipt names one segment by the carrier's id. Its part row is updated; once e
 the message has a final outcome the message takes it (delivered only if every part was
 delivered, else the first failing part's outcome). A receipt for an id we do not know yet
 (it overtook the recording of its submit_sm_resp) is kept and applied when the submit lands.
-Receipts are applied in batches: one transaction for everything that arrived meanwhile, which
-also claims the status callbacks it queues (``engine/webhooks.py``, ``CallbackOutbox``).
+Receipts are applied in batches, each one write in the engine's turn (``unit_of_work.py``),
+whose transaction also claims the status callbacks they queue (``outbox.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,10 +23,9 @@ from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.batch_worker import BatchWorker, clean_text
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.notify import enqueue_status_callbacks
-from smsrelay.engine.webhooks import CallbackOutbox, UnclaimedOutbox
+from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import messages as message_store
 from smsrelay.store import receipts as receipt_store
-from smsrelay.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -121,24 +121,23 @@ async def apply_late_matches(conn: AsyncConnection, now: float) -> list[Message]
 
 
 class DlrProcessor(BatchWorker[DeliveryReport]):
-    """Receives receipts from connectors and applies them in batched transactions."""
+    """Receives receipts from connectors and applies them in the engine's turns."""
 
     name = "dlr"
 
     def __init__(
         self,
-        db: Database,
+        uow: UnitOfWork,
         clock: Clock,
         *,
-        on_callbacks: Callable[[], None] | None = None,
-        outbox: CallbackOutbox | None = None,
+        outbox: Claimant[Any] | None = None,
         max_batch: int = 1000,
     ) -> None:
-        """``outbox``: where the batch's transaction is opened (a ``WebhookSender`` claims the
-        callbacks it queues); without one, ``on_callbacks`` is called after such a commit."""
-        super().__init__(max_batch=max_batch)
-        self._clock = clock
-        self._outbox = outbox or UnclaimedOutbox(db, on_callbacks)
+        """``outbox``: the webhook outbox, which claims the callbacks a batch queues in the
+        same turn."""
+        super().__init__(clock, max_batch=max_batch)
+        self._uow = uow
+        self._outbox = outbox
 
     async def report(self, report: DeliveryReport) -> None:
         """The connectors' sink: returns once the receipt is stored (then it may be acked)."""
@@ -153,8 +152,11 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
     async def _apply_batch(self, batch: Sequence[DeliveryReport]) -> None:
         if not batch:
             return
-        now = self._clock.now()
-        async with self._outbox.transaction() as tx:
-            changed = await apply_reports(tx.conn, batch, now)
-            if await enqueue_status_callbacks(tx.conn, changed, now):
-                await tx.claim_due(now)
+        outbox = self._outbox
+
+        async def write(conn: AsyncConnection, now: float) -> None:
+            changed = await apply_reports(conn, batch, now)
+            if await enqueue_status_callbacks(conn, changed, now) and outbox is not None:
+                outbox.note_due()
+
+        await self._uow.run(write, weight=len(batch))

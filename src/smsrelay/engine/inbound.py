@@ -2,7 +2,7 @@
 
 Connectors hand MO messages to :meth:`InboundProcessor.mo`, which only queues (the
 connector's read loop must not wait for the database). A background task applies whatever
-has arrived in one transaction per batch, like the receipt processor:
+has arrived as one write per batch in the engine's turn, like the receipt processor:
 
 - the message is stored, with the account that owns the destination number (or none);
 - an opt-out keyword adds the sender to that account's suppression list, an opt-in keyword
@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,6 +30,7 @@ from smsrelay.domain.optout import DEFAULT_OPTIN, DEFAULT_OPTOUT, KeywordAction,
 from smsrelay.engine.batch_worker import BatchWorker, clean_text
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.notify import iso
+from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import accounts as account_store
 from smsrelay.store import inbound as inbound_store
 from smsrelay.store import numbers as number_store
@@ -36,7 +38,6 @@ from smsrelay.store import smpp_outbox as smpp_store
 from smsrelay.store import smpp_users as smpp_user_store
 from smsrelay.store import suppressions as suppression_store
 from smsrelay.store import webhooks as webhook_store
-from smsrelay.store.db import Database
 from smsrelay.store.inbound import StoredInbound
 
 log = logging.getLogger(__name__)
@@ -75,20 +76,21 @@ class InboundProcessor(BatchWorker[InboundMessage]):
 
     def __init__(
         self,
-        db: Database,
+        uow: UnitOfWork,
         clock: Clock,
         *,
         optout_keywords: Iterable[str] = DEFAULT_OPTOUT,
         optin_keywords: Iterable[str] = DEFAULT_OPTIN,
-        on_callbacks: Callable[[], None] | None = None,
+        outbox: Claimant[Any] | None = None,
         max_batch: int = 500,
     ) -> None:
-        super().__init__(max_batch=max_batch)
-        self._db = db
-        self._clock = clock
+        """``outbox``: the webhook outbox, which claims the inbound webhooks a batch queues
+        in the same turn."""
+        super().__init__(clock, max_batch=max_batch)
+        self._uow = uow
         self._optout = tuple(optout_keywords)
         self._optin = tuple(optin_keywords)
-        self._on_callbacks = on_callbacks
+        self._outbox = outbox
 
     async def mo(self, message: InboundMessage) -> None:
         """The connectors' sink: returns once the message is stored (then it may be acked)."""
@@ -107,13 +109,18 @@ class InboundProcessor(BatchWorker[InboundMessage]):
     async def _apply_batch(self, batch: Sequence[InboundMessage]) -> None:
         if not batch:
             return
-        now = self._clock.now()
-        async with self._db.transaction() as conn:
+        outbox = self._outbox
+
+        async def write(conn: AsyncConnection, now: float) -> list[StoredInbound]:
             owners = await number_store.owners_of(conn, [normalise_address(m.to) for m in batch])
             stored = [self._stored(m, owners, now) for m in batch]
             await inbound_store.insert_inbound(conn, stored)
             await self._apply_keywords(conn, stored, now)
-            webhooks = await self._forward(conn, stored, now)
+            if await self._forward(conn, stored, now) and outbox is not None:
+                outbox.note_due()
+            return stored
+
+        stored = await self._uow.run(write, weight=len(batch))
         for item in stored:
             log.info(
                 "inbound stored id=%s connector=%s account=%s keyword=%s",
@@ -122,8 +129,6 @@ class InboundProcessor(BatchWorker[InboundMessage]):
                 item.account_id,
                 item.keyword,
             )
-        if webhooks and self._on_callbacks is not None:
-            self._on_callbacks()
 
     def _stored(self, message: InboundMessage, owners: dict[str, str], now: float) -> StoredInbound:
         to = normalise_address(message.to)

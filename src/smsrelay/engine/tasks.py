@@ -9,7 +9,6 @@ does not return in time is cancelled.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -17,13 +16,6 @@ from typing import TypeVar
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-async def wait_event(event: asyncio.Event, seconds: float) -> bool:
-    """Wait until ``event`` is set or ``seconds`` pass; True if it is set."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)
-    return event.is_set()
 
 
 async def finish(task: asyncio.Task[None] | None, timeout: float = 30.0) -> None:
@@ -42,14 +34,15 @@ async def record_batches(
     record: Callable[[list[T]], Awaitable[None]],
     *,
     what: str,
+    sleep: Callable[[float], Awaitable[None]],
     limit: int = 2000,
     pause: float = 0.5,
 ) -> None:
     """Record what arrives on ``queue`` in batches until a ``None`` says stop.
 
     Each batch is everything queued so far (up to ``limit``); a batch whose recording fails
-    is retried after ``pause`` until it succeeds: results are never dropped. The ``None`` is
-    honoured only after the items queued before it are recorded.
+    is retried after ``pause`` (on the engine's clock) until it succeeds: nothing is dropped.
+    The ``None`` is honoured only after the items queued before it are recorded.
     """
     while True:
         first = await queue.get()
@@ -68,4 +61,4 @@ async def record_batches(
                 break
             except Exception:
                 log.exception("recording %d %s failed; retrying", len(batch), what)
-                await asyncio.sleep(pause)
+                await sleep(pause)

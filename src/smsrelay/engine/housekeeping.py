@@ -1,0 +1,93 @@
+"""The dispatcher's housekeeping: the periodic write that keeps the queue honest.
+
+Each tick is one write in the engine's turn: leases of messages still waiting in our lanes are
+extended; leases of crashed workers return their messages to the queue (and the dispatcher
+claims them in the same turn); messages whose validity passed expire; messages whose receipt
+never came within ``dlr_timeout`` settle as ``unknown``; receipts parked before their submit
+result was stored are matched. Now and then unmatched receipts and idempotency records past
+their time are purged. The callbacks these changes queue are claimed in the same turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsrelay.engine.clock import Clock
+from smsrelay.engine.dispatch_claim import DispatchClaims
+from smsrelay.engine.dlr import apply_late_matches
+from smsrelay.engine.notify import enqueue_status_callbacks
+from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
+from smsrelay.store import idempotency as idem_store
+from smsrelay.store import queue as queue_store
+from smsrelay.store import receipts as receipt_store
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY = 600  # ticks
+
+
+class Housekeeper:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        claims: DispatchClaims,
+        *,
+        interval: float,
+        lease_seconds: float,
+        unmatched_receipt_ttl: float,
+        outbox: Claimant[Any] | None,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._claims = claims
+        self._interval = interval
+        self._lease_seconds = lease_seconds
+        self._unmatched_ttl = unmatched_receipt_ttl
+        self._outbox = outbox
+        self._stop = asyncio.Event()
+
+    async def run(self) -> None:
+        ticks = 0
+        while not self._stop.is_set():
+            try:
+                await self.tick(purge=ticks % PURGE_EVERY == 0)
+            except Exception:
+                log.exception("housekeeping failed")
+            ticks += 1
+            if await self._clock.wait(self._stop, self._interval):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def tick(self, *, purge: bool = False) -> None:
+        claims, outbox = self._claims, self._outbox
+        held = list(claims.held)  # messages waiting in a throttled lane keep their lease
+
+        async def write(conn: AsyncConnection, now: float) -> int:
+            if held:
+                await queue_store.extend_leases(
+                    conn, held, worker=claims.worker_id, lease_until=now + self._lease_seconds
+                )
+            returned = await queue_store.reclaim_expired_leases(conn, now)
+            expired = await queue_store.expire_overdue(conn, now)
+            unknown = await queue_store.time_out_unconfirmed(conn, now)
+            settled = await apply_late_matches(conn, now)
+            queued = await enqueue_status_callbacks(conn, [*expired, *unknown, *settled], now)
+            if queued and outbox is not None:
+                outbox.note_due()
+            if purge:
+                await receipt_store.purge_unmatched(conn, now - self._unmatched_ttl)
+                await idem_store.purge_idempotency(conn, now)
+            if returned:
+                claims.note_due()
+            return returned
+
+        returned = await self._uow.run(write)
+        if returned:
+            log.warning("returned %d expired leases to the queue", returned)

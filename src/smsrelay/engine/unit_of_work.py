@@ -1,0 +1,290 @@
+"""The engine's transaction topology: one write transaction per loop turn, shared by every writer.
+
+Every engine writer joins the turn instead of opening a transaction of its own: the accepts'
+group commit (``batcher.py``), submit results (``dispatch_record.py``), carrier receipts
+(``dlr.py``), inbound messages (``inbound.py``), webhook attempt records (``outbox.py``) and
+the dispatcher's housekeeping. A writer hands :meth:`UnitOfWork.run` its write, a coroutine
+taking the connection and ``now``, and awaits its outcome. One task runs the turns; a turn
+
+1. takes every write that arrived meanwhile and runs them, in arrival order, in one
+   transaction;
+2. asks each claimant that has work due (the dispatcher claims queued messages for its lanes,
+   the webhook outbox claims due callbacks) to claim inside the same transaction, in the room
+   it reserved before the transaction began;
+3. commits;
+4. settles the writers' futures;
+5. hands each claim over (messages to their lanes, callbacks to the HTTP pipeline).
+
+So under load a turn costs one commit (one fsync on SQLite) for everything the engine wrote
+and claimed meanwhile, and the same topology runs on SQLite and PostgreSQL. A rollback takes
+the claims back with everything else. Nothing after the commit fails a writer: an accept whose
+rows are stored is never retried; a claim that cannot be handed over keeps its lease and
+returns to its queue when the lease runs out. A failing turn is retried write by write, each in
+a transaction of its own (without claims), so one bad write fails only its own writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsrelay.engine.clock import Clock
+from smsrelay.store.db import Database
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+C = TypeVar("C")
+
+Write = Callable[[AsyncConnection, float], Awaitable[T]]
+"""One writer's part of a turn: runs inside the turn's transaction at the turn's ``now``."""
+
+
+class Claimant(Generic[C]):
+    """Work that is claimed inside a turn: the one reserve/claim/release of the engine.
+
+    A subclass says how much room it has (:meth:`free_room`), claims in the turn's
+    transaction (:meth:`claim_in`), and takes committed claims over (:meth:`hand_over`).
+    The turn reserves the room before its transaction begins and releases it after, so claims
+    running at once never promise more than the room between them. Writers that make work
+    due call :meth:`note_due`; the next turn then claims for this claimant.
+    """
+
+    name = "claimant"
+
+    def __init__(self) -> None:
+        self.reserved = 0  # room promised to a claim under way
+        self.due = False  # work was made due: claim in the next turn
+        self.full = False  # the last claim filled its room: more may be waiting
+        self.stopping = False
+
+    def note_due(self) -> None:
+        self.due = True
+
+    def free_room(self) -> int:
+        raise NotImplementedError
+
+    async def claim_in(self, conn: AsyncConnection, now: float, limit: int) -> Sequence[C]:
+        raise NotImplementedError
+
+    async def hand_over(self, claimed: Sequence[C]) -> None:
+        raise NotImplementedError
+
+    def missed(self) -> None:
+        """Work is due that the turn did not claim (no room, a full claim, a failed turn):
+        wake the claimant's own loop."""
+
+    # -- the turn's side ------------------------------------------------------------------
+
+    def reserve(self) -> int:
+        """Take the room this turn may claim in, before its transaction begins; whether it
+        claims is known only after the writes (:meth:`note_due`)."""
+        if self.stopping:
+            return 0
+        room = max(0, self.free_room())
+        self.reserved += room
+        return room
+
+    def unreserve(self, room: int) -> None:
+        self.reserved -= room
+
+
+@dataclass(slots=True)
+class _Pending:
+    write: Write[Any]
+    weight: int
+    done: asyncio.Future[Any] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    handed: asyncio.Future[None] | None = None  # set once the turn's claims are handed over
+
+
+async def _nothing(conn: AsyncConnection, now: float) -> None:
+    return None
+
+
+class UnitOfWork:
+    """Runs the engine's turns (see the module docstring for the order inside one)."""
+
+    def __init__(self, db: Database, clock: Clock, *, max_weight: int = 5000) -> None:
+        """``max_weight``: how much one turn takes (an accept weighs its message count)."""
+        self._db = db
+        self._clock = clock
+        self._max_weight = max_weight
+        self._claimants: list[Claimant[Any]] = []
+        self._queue: list[_Pending] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.turns = 0  # committed turns (transactions), for stats and the bench
+        self.writes = 0
+
+    @property
+    def db(self) -> Database:
+        """The database the turns write to (claimants read through it)."""
+        return self._db
+
+    def join(self, claimant: Claimant[Any]) -> None:
+        """Claim for ``claimant`` in the turns to come."""
+        if claimant not in self._claimants:
+            self._claimants.append(claimant)
+
+    def leave(self, claimant: Claimant[Any]) -> None:
+        if claimant in self._claimants:
+            self._claimants.remove(claimant)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._closing
+
+    async def start(self) -> None:
+        self._closing = False
+        self._task = asyncio.create_task(self._run(), name="unit-of-work")
+
+    async def stop(self) -> None:
+        """Run what was handed in so far, then stop (writers stop before this)."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def submit(self, write: Write[T], *, weight: int = 1) -> asyncio.Future[T]:
+        """Hand ``write`` to the next turn; the future settles after that turn's commit."""
+        if self._task is None or self._closing:
+            raise RuntimeError("the unit of work is not running")
+        pending = _Pending(write, max(1, weight))
+        self._queue.append(pending)
+        self._wakeup.set()
+        return pending.done
+
+    async def run(self, write: Write[T], *, weight: int = 1) -> T:
+        """Run ``write`` in the next turn; return its result once that turn has committed."""
+        result: T = await asyncio.shield(self.submit(write, weight=weight))
+        return result
+
+    async def claim(self, claimant: Claimant[Any]) -> None:
+        """A turn that claims for ``claimant`` (its own loop's turn when nothing else runs);
+        returns once that turn's claims are handed over."""
+        claimant.note_due()
+        if self._task is None or self._closing:
+            raise RuntimeError("the unit of work is not running")
+        pending = _Pending(_nothing, 1)
+        pending.handed = asyncio.get_running_loop().create_future()
+        self._queue.append(pending)
+        self._wakeup.set()
+        await asyncio.shield(pending.done)
+        await asyncio.shield(pending.handed)
+
+    # -- the turn --------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch: list[_Pending] = []
+                weight = 0
+                while self._queue and (not batch or weight < self._max_weight):
+                    pending = self._queue.pop(0)
+                    batch.append(pending)
+                    weight += pending.weight
+                await self._turn(batch)
+            if self._closing and not self._queue:
+                return
+
+    async def _turn(self, batch: list[_Pending]) -> None:
+        rooms = [(c, c.reserve()) for c in self._claimants]
+        claims: list[tuple[Claimant[Any], Sequence[Any]]] = []
+        asked: list[Claimant[Any]] = []
+        written = False  # every write ran: a failure after that is the claims' or the commit's
+        results: list[Any] = []
+        try:
+            now = self._clock.now()
+            async with self._db.transaction() as conn:
+                for pending in batch:
+                    results.append(await pending.write(conn, now))
+                written = True
+                for claimant, room in rooms:
+                    if not claimant.due:
+                        continue
+                    claimant.due = False
+                    if not room:  # no room now: its loop claims when room frees up
+                        claimant.missed()
+                        continue
+                    asked.append(claimant)
+                    claimed = await claimant.claim_in(conn, now, room)
+                    claimant.full = len(claimed) >= room
+                    claims.append((claimant, claimed))
+        except Exception as error:
+            for claimant, room in rooms:
+                claimant.unreserve(room)
+            for claimant in asked:  # rolled back: claim again
+                claimant.due = True
+            await self._piece_by_piece(batch, error, retry_single=written)
+            for claimant, _ in rooms:
+                if claimant.due:
+                    claimant.due = False
+                    claimant.missed()
+            _handed(batch)
+            return
+        except BaseException:
+            for claimant, room in rooms:
+                claimant.unreserve(room)
+            raise
+        for claimant, room in rooms:
+            claimant.unreserve(room)
+        self.turns += 1
+        self.writes += len(batch)
+        for pending, result in zip(batch, results, strict=True):
+            _settle(pending, result, None)
+        for claimant, claimed in claims:
+            try:
+                if claimed:
+                    await claimant.hand_over(claimed)
+            except Exception:  # committed: keep the leases; they return when they run out
+                log.exception("%s: handing over %d claims failed", claimant.name, len(claimed))
+            if claimant.full:
+                claimant.missed()
+        _handed(batch)
+
+    async def _piece_by_piece(
+        self, batch: list[_Pending], error: Exception, *, retry_single: bool
+    ) -> None:
+        if len(batch) == 1 and not retry_single:
+            log.warning("a write failed: %s", error)
+            _settle(batch[0], None, error)
+            return
+        log.warning("a turn of %d writes failed (%s); retrying them one by one", len(batch), error)
+        for pending in batch:
+            try:
+                now = self._clock.now()
+                async with self._db.transaction() as conn:
+                    result = await pending.write(conn, now)
+            except Exception as single_error:
+                log.warning("a write failed on its own: %s", single_error)
+                _settle(pending, None, single_error)
+            else:
+                self.turns += 1
+                self.writes += 1
+                _settle(pending, result, None)
+
+
+def _handed(batch: list[_Pending]) -> None:
+    for pending in batch:
+        if pending.handed is not None and not pending.handed.done():
+            pending.handed.set_result(None)
+
+
+def _settle(pending: _Pending, result: object, error: BaseException | None) -> None:
+    if pending.done.done():
+        return
+    if error is not None:
+        pending.done.set_exception(error)
+    else:
+        pending.done.set_result(result)
