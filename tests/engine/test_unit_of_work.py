@@ -5,10 +5,12 @@ a manual clock, so whatever is claimed here was claimed by the turn that made it
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +22,7 @@ from starlette.routing import Route as HttpRoute
 from smsrelay.domain.retry import Backoff, RetryPolicy
 from smsrelay.domain.routing import Route
 from smsrelay.engine.accept import Acceptor, AcceptPolicy, SendRequest
-from smsrelay.engine.batcher import GroupCommitter
+from smsrelay.engine.batcher import GroupCommitter, IdempotencyWrite
 from smsrelay.engine.clock import ManualClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.outbox import WebhookOutbox
@@ -29,6 +31,7 @@ from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
 from smsrelay.store import webhooks as webhook_store
 from smsrelay.store.db import Database
+from smsrelay.store.idempotency import IdempotencyTaken
 from tests.engine.support import outbox, unit_of_work
 from tests.support.connectors import ScriptedConnector
 from tests.support.servers import serve_app, wait_for
@@ -139,6 +142,34 @@ async def test_writes_that_arrive_together_share_one_turn(database: Database) ->
         futures = [uow.submit(write(n)) for n in range(5)]
         assert [await f for f in futures] == list(range(5))
         assert uow.turns == turns + 1
+
+
+async def test_accepts_together_share_a_turn_and_a_taken_key_fails_alone(
+    database: Database,
+) -> None:
+    clock = ManualClock(1_800_000_000.0)
+    async with database.transaction() as conn:
+        account = await account_store.create_account(conn, "acme", clock.now())
+    async with unit_of_work(database, clock) as uow:
+        acceptor = Acceptor(GroupCommitter(uow), AcceptPolicy(), clock, rng=random.Random(1))
+
+        def request(n: int, key: str) -> Coroutine[Any, Any, None]:
+            (prepared,) = acceptor.prepare_all(
+                account.id, [SendRequest(to="+14155552671", message=f"m{n}")]
+            )
+            assert not isinstance(prepared, Exception)
+            ids.append(prepared.message.id)
+            return acceptor.commit([prepared], IdempotencyWrite(account.id, key, "h", 202, "{}"))
+
+        ids: list[str] = []
+        results = await asyncio.gather(
+            request(0, "a"), request(1, "b"), request(2, "a"), return_exceptions=True
+        )
+        assert results[0] is None and results[1] is None
+        assert isinstance(results[2], IdempotencyTaken)
+        async with database.read() as conn:
+            stored = [await message_store.get_message(conn, i) for i in ids]
+        assert [m is not None for m in stored] == [True, True, False]
 
 
 async def test_a_bad_write_fails_alone(database: Database) -> None:

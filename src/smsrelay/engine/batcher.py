@@ -10,6 +10,8 @@ retried one by one so a bad row fails only its own request.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import Message
-from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
+from smsrelay.engine.unit_of_work import Claimant, UnitOfWork, Write
 from smsrelay.store import idempotency as idem_store
 from smsrelay.store import messages as message_store
 
@@ -34,18 +36,31 @@ class IdempotencyWrite:
     response_body: str
 
 
+@dataclass(slots=True)
+class _Accept:
+    messages: Sequence[Message]
+    idempotency: IdempotencyWrite | None
+    done: asyncio.Future[None]
+
+
 class GroupCommitter:
     """The accepts' part of the engine's turns (``engine/unit_of_work.py``).
 
-    Each call hands one write (the request's messages and idempotency record) to the unit of
-    work, which commits everything that arrived meanwhile together and, in the same
-    transaction, lets the dispatcher claim the messages it made due.
+    Accepts that arrive while a turn runs are stored by one write of the next turn, with one
+    INSERT for all their messages (on PostgreSQL a statement per accept would cost a round trip
+    each); in the same transaction the dispatcher claims the messages they made due. If that
+    write fails, each accept is written again on its own, so a bad one fails only itself.
     """
 
-    def __init__(self, uow: UnitOfWork, *, dispatch: Claimant[Any] | None = None) -> None:
+    def __init__(
+        self, uow: UnitOfWork, *, dispatch: Claimant[Any] | None = None, max_rows: int = 5000
+    ) -> None:
         """``dispatch``: the dispatcher's claimant, told that accepted messages are due."""
         self._uow = uow
         self._dispatch = dispatch
+        self._max_rows = max_rows
+        self._waiting: list[_Accept] = []
+        self._queued = False  # a write that takes the waiting accepts is in the turn queue
 
     async def start(self) -> None:
         """Nothing of its own to start: the unit of work runs the turns."""
@@ -59,15 +74,53 @@ class GroupCommitter:
         """Return once ``messages`` (and the idempotency record) are durably committed."""
         if not self._uow.running:
             raise RuntimeError("the unit of work is not running")
-        dispatch = self._dispatch
+        accept = _Accept(messages, idempotency, asyncio.get_running_loop().create_future())
+        self._waiting.append(accept)
+        if not self._queued:
+            self._hand_in()
+        await asyncio.shield(accept.done)
+
+    def _hand_in(self) -> None:
+        """Queue one write that stores every accept waiting when it runs."""
+        taken: list[_Accept] = []
 
         async def write(conn: AsyncConnection, now: float) -> None:
-            if messages:
-                await message_store.insert_messages(conn, messages, now)
-                if dispatch is not None:
-                    dispatch.note_due()
-            if idempotency is not None:
-                i = idempotency
+            if not taken:  # the first run takes them; a retry of this write keeps them
+                taken.extend(self._take())
+            await self._store(conn, now, taken)
+
+        self._queued = True
+        try:
+            future = self._uow.submit(write, weight=sum(len(a.messages) for a in self._waiting))
+        except RuntimeError as error:  # the unit of work stopped
+            self._queued = False
+            waiting, self._waiting = self._waiting, []
+            for accept in waiting:
+                _settle(accept.done, error)
+            return
+        future.add_done_callback(lambda f: self._settled(taken, f))
+
+    def _take(self) -> list[_Accept]:
+        taken: list[_Accept] = []
+        rows = 0
+        while self._waiting and (not taken or rows < self._max_rows):
+            accept = self._waiting.pop(0)
+            taken.append(accept)
+            rows += len(accept.messages) or 1
+        self._queued = False
+        if self._waiting:  # the rest go in the next turn
+            self._hand_in()
+        return taken
+
+    async def _store(self, conn: AsyncConnection, now: float, accepts: Sequence[_Accept]) -> None:
+        rows = [m for a in accepts for m in a.messages]
+        if rows:
+            await message_store.insert_messages(conn, rows, now)
+            if self._dispatch is not None:
+                self._dispatch.note_due()
+        for accept in accepts:
+            if accept.idempotency is not None:
+                i = accept.idempotency
                 await idem_store.put_idempotency(
                     conn,
                     i.account_id,
@@ -78,4 +131,48 @@ class GroupCommitter:
                     now,
                 )
 
-        await self._uow.run(write, weight=len(messages))
+    def _settled(self, taken: list[_Accept], future: asyncio.Future[None]) -> None:
+        error = _error_of(future)
+        if error is None:
+            for accept in taken:
+                _settle(accept.done, None)
+            return
+        if len(taken) == 1:
+            log.warning("accept commit failed: %s", error)
+            _settle(taken[0].done, error)
+            return
+        log.warning(
+            "a commit of %d accepts failed (%s); writing them one by one", len(taken), error
+        )
+        for accept in taken:  # isolate the bad piece
+            try:
+                single = self._uow.submit(self._single(accept), weight=len(accept.messages))
+            except RuntimeError as stopped:
+                _settle(accept.done, stopped)
+                continue
+            single.add_done_callback(functools.partial(_settle_from, accept.done))
+
+    def _single(self, accept: _Accept) -> Write[None]:
+        async def write(conn: AsyncConnection, now: float) -> None:
+            await self._store(conn, now, [accept])
+
+        return write
+
+
+def _error_of(future: asyncio.Future[None]) -> BaseException | None:
+    if future.cancelled():
+        return RuntimeError("the write was cancelled")
+    return future.exception()
+
+
+def _settle_from(done: asyncio.Future[None], future: asyncio.Future[None]) -> None:
+    _settle(done, _error_of(future))
+
+
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    if done.done():
+        return
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(None)
