@@ -14,6 +14,7 @@ from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.clock import ManualClock
 from smsrelay.engine.idempotency import IdempotencyKey
 from smsrelay.engine.throttle import AccountLimits, AccountRate
+from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
 from smsrelay.store.db import Database
@@ -28,10 +29,10 @@ async def accepting(
     clock = ManualClock(1_800_000_000.0)
     async with db.transaction() as conn:
         account = await account_store.create_account(conn, "acme", clock.now())
-    committer = GroupCommitter(db, clock.now)
-    await committer.start()
+    uow = UnitOfWork(db, clock)
+    await uow.start()
     acceptor = Acceptor(
-        committer,
+        GroupCommitter(uow),
         AcceptPolicy(),
         clock,
         db=db,
@@ -41,7 +42,7 @@ async def accepting(
     try:
         yield acceptor, AccountLimits(account.id), clock
     finally:
-        await committer.stop()
+        await uow.stop()
 
 
 async def _stored(db: Database, account_id: str) -> int:

@@ -21,11 +21,12 @@ from starlette.routing import Route as HttpRoute
 
 from smsrelay.domain.retry import Backoff, RetryPolicy
 from smsrelay.domain.routing import Route
-from smsrelay.engine.accept import Acceptor, AcceptPolicy, SendRequest
+from smsrelay.engine.accept import Acceptor, AcceptPolicy, SendRequest, prepare
 from smsrelay.engine.batcher import GroupCommitter, IdempotencyWrite
 from smsrelay.engine.clock import ManualClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.outbox import WebhookOutbox
+from smsrelay.engine.throttle import AccountLimits
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
@@ -113,15 +114,15 @@ async def _status(database: Database, message_id: str) -> str:
 async def test_the_accept_commit_claims_the_messages_it_stores(database: Database) -> None:
     carrier = ScriptedConnector("carrier")
     async with dispatching(database, carrier) as (uow, acceptor, _, account_id, clock):
-        prepared = acceptor.prepare_all(
-            account_id, [SendRequest(to="+14155552671", message=f"hello {i}") for i in range(3)]
-        )
         turns = uow.turns
-        await acceptor.commit(prepared)  # type: ignore[arg-type]
+        outcome = await acceptor.accept(
+            AccountLimits(account_id),
+            [SendRequest(to="+14155552671", message=f"hello {i}") for i in range(3)],
+        )
         assert uow.turns == turns + 1  # stored and claimed in one transaction
         await clock.settle()
-        ids = {p.message.id for p in prepared}  # type: ignore[union-attr]
-        assert {m.message_id for m in carrier.submitted} == ids
+        ids = {p.message.id for p in outcome.accepted}
+        assert len(ids) == 3 and {m.message_id for m in carrier.submitted} == ids
 
 
 async def test_writes_that_arrive_together_share_one_turn(database: Database) -> None:
@@ -151,15 +152,20 @@ async def test_accepts_together_share_a_turn_and_a_taken_key_fails_alone(
     async with database.transaction() as conn:
         account = await account_store.create_account(conn, "acme", clock.now())
     async with unit_of_work(database, clock) as uow:
-        acceptor = Acceptor(GroupCommitter(uow), AcceptPolicy(), clock, rng=random.Random(1))
+        committer = GroupCommitter(uow)
+        rng = random.Random(1)
 
         def request(n: int, key: str) -> Coroutine[Any, Any, None]:
-            (prepared,) = acceptor.prepare_all(
-                account.id, [SendRequest(to="+14155552671", message=f"m{n}")]
+            prepared = prepare(
+                SendRequest(to="+14155552671", message=f"m{n}"),
+                account_id=account.id,
+                policy=AcceptPolicy(),
+                now=clock.now(),
+                rng=rng,
             )
-            assert not isinstance(prepared, Exception)
             ids.append(prepared.message.id)
-            return acceptor.commit([prepared], IdempotencyWrite(account.id, key, "h", 202, "{}"))
+            write = IdempotencyWrite(account.id, key, "h", 202, "{}")
+            return committer.commit([prepared.message], write)
 
         ids: list[str] = []
         results = await asyncio.gather(
@@ -204,12 +210,12 @@ async def test_a_rolled_back_claim_is_taken_back_and_sent_once(database: Databas
         refusing = RefusingOnce()
         uow.join(refusing)
         refusing.note_due()
-        (prepared,) = acceptor.prepare_all(
-            account_id, [SendRequest(to="+14155552671", message="hi")]
-        )
         # the turn stores the message, claims it, then fails: the claim is rolled back and the
         # accept is written again on its own
-        await acceptor.commit([prepared])  # type: ignore[list-item]
+        outcome = await acceptor.accept(
+            AccountLimits(account_id), [SendRequest(to="+14155552671", message="hi")]
+        )
+        (prepared,) = outcome.accepted
         assert refusing.refused and dispatcher.claims.reserved == 0 and refusing.reserved == 0
         # the rolled back claim woke the claim loop, which claims it once
         await clock.settle()  # the loop asks for a claiming turn
@@ -217,7 +223,7 @@ async def test_a_rolled_back_claim_is_taken_back_and_sent_once(database: Databas
         await clock.settle()
         await uow.claim(dispatcher.claims)  # nothing is left to claim
         await clock.settle()
-        assert [m.message_id for m in carrier.submitted] == [prepared.message.id]  # type: ignore[union-attr]
+        assert [m.message_id for m in carrier.submitted] == [prepared.message.id]
         assert dispatcher.stats["claimed"] == 1
         uow.leave(refusing)
 
