@@ -1,4 +1,5 @@
-"""Priority lanes and circuits through the real dispatcher and store."""
+"""Priority lanes and circuits through the real dispatcher and store, on a manual clock
+that the lanes' rate and the retries' backoff run on."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from smsrelay.domain.routing import Route
 from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.accept import Acceptor, AcceptPolicy, SendRequest
 from smsrelay.engine.batcher import GroupCommitter
-from smsrelay.engine.clock import SystemClock
+from smsrelay.engine.clock import ManualClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
 from smsrelay.store.db import Database
+from tests.engine.support import run_until
 from tests.support.connectors import ScriptedConnector
-from tests.support.servers import wait_for
 
 BACKLOG = 100_000
 
@@ -45,7 +46,7 @@ def _marketing(account_id: str, now: float, rng: random.Random) -> Message:
 
 
 async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database) -> None:
-    db, clock, rng = sqlite_database, SystemClock(), random.Random(5)
+    db, clock, rng = sqlite_database, ManualClock(1_800_000_000.0), random.Random(5)
     async with db.transaction() as conn:
         account = await account_store.create_account(conn, "acme", clock.now())
     for _ in range(BACKLOG // 10_000):
@@ -71,14 +72,14 @@ async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database
     await carrier.start(dispatcher)  # type: ignore[arg-type]
     await dispatcher.start()
     try:
-        await wait_for(lambda: len(carrier.submitted) >= 300, timeout=20)
+        await run_until(clock, uow, lambda: len(carrier.submitted) >= 300)
         outcome = await acceptor.accept(
             account,
             [SendRequest(to="+4915112345678", message="Your code is 1234", kind=MessageKind.OTP)],
         )
         sent_before = len(carrier.submitted)
         otp_id = outcome.accepted[0].message.id
-        await wait_for(lambda: any(m.message_id == otp_id for m in carrier.submitted), timeout=20)
+        await run_until(clock, uow, lambda: any(m.message_id == otp_id for m in carrier.submitted))
         position = next(i for i, m in enumerate(carrier.submitted) if m.message_id == otp_id)
         # at the connector's rate, one second is `rate` messages: the OTP went out sooner
         assert position - sent_before < rate
@@ -90,7 +91,7 @@ async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database
 async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
     sqlite_database: Database,
 ) -> None:
-    db, clock = sqlite_database, SystemClock()
+    db, clock = sqlite_database, ManualClock(1_800_000_000.0)
     async with db.transaction() as conn:
         account = await account_store.create_account(conn, "acme", clock.now())
     down = ScriptedConnector("down", fail_with=ErrorCode.CARRIER_UNAVAILABLE)
@@ -115,9 +116,11 @@ async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
                 account, [SendRequest(to="+14155552671", message=f"m{n}")]
             )
             ids.append(outcome.accepted[0].message.id)
-            await wait_for(
+            await run_until(
+                clock,
+                uow,
                 lambda n=n: len(up.submitted) + len(down.submitted) > n,  # type: ignore[misc]
-                timeout=10,
+                step=0.01,
             )
 
         async def all_sent() -> bool:
@@ -125,7 +128,7 @@ async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
                 found = [await message_store.get_message(conn, i) for i in ids]
             return all(m is not None and m.status == "sent" for m in found)
 
-        await wait_for(all_sent, timeout=20)
+        await run_until(clock, uow, all_sent, step=0.01)
         assert len(down.submitted) < 10  # the circuit opened after 5 failures
         assert dispatcher.circuits["down"].state != "closed"
     finally:
