@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import text
+
 from smsrelay.domain.messages import DeliveryReport, Message, ReceiptStatus
 from smsrelay.engine.dlr import apply_reports
 from smsrelay.store import messages, queue, receipts
 from smsrelay.store.db import Database
 from tests.store.factories import T0, a_message, an_account
+from tests.support.servers import wait_for
 
 NOW = T0 + 100
 
@@ -74,9 +77,19 @@ async def test_receipts_for_two_parts_in_concurrent_transactions_settle_the_mess
         async with db.transaction() as conn:
             return await apply_reports(conn, [_delivered("A2")], NOW + 2)
 
+    async def waiting_for_a_lock() -> bool:
+        async with db.read() as conn:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+        return bool(waiting)
+
     one, two = asyncio.create_task(first()), asyncio.create_task(second())
     await first_applied.wait()
-    await asyncio.sleep(0.3)
+    await wait_for(waiting_for_a_lock, timeout=10)  # the database server says so
     assert not two.done()  # waiting for the parts the first transaction holds
     release.set()
     assert await one == []
