@@ -1,9 +1,10 @@
 """Composition root: build the store, connectors, engine and API from Settings; run them.
 
-``SmsRelay`` owns the start and stop order: the store first, then the consumers of work
-(committer, webhook sender, receipt processor), then the connectors that produce receipts,
-then the dispatcher that feeds the connectors. Stopping runs the other way, so nothing
-accepted is dropped on a clean shutdown and a crash leaves only leases that expire.
+``SmsRelay`` owns the start and stop order: the store first, then the unit of work that every
+engine writer joins (``engine/unit_of_work.py``) and the consumers of work (committer, webhook
+outbox, receipt processor), then the connectors that produce receipts, then the dispatcher that
+feeds the connectors. Stopping runs the other way, the unit of work last, so nothing accepted
+is dropped on a clean shutdown and a crash leaves only leases that expire.
 """
 
 from __future__ import annotations

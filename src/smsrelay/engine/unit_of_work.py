@@ -4,16 +4,21 @@ Every engine writer joins the turn instead of opening a transaction of its own: 
 group commit (``batcher.py``), submit results (``dispatch_record.py``), carrier receipts
 (``dlr.py``), inbound messages (``inbound.py``), webhook attempt records (``outbox.py``) and
 the dispatcher's housekeeping. A writer hands :meth:`UnitOfWork.run` its write, a coroutine
-taking the connection and ``now``, and awaits its outcome. One task runs the turns; a turn
+taking the connection and ``now``, and awaits its outcome. One task runs the turns, one at a
+time; a turn
 
-1. takes every write that arrived meanwhile and runs them, in arrival order, in one
-   transaction;
-2. asks each claimant that has work due (the dispatcher claims queued messages for its lanes,
-   the webhook outbox claims due callbacks) to claim inside the same transaction, in the room
-   it reserved before the transaction began;
-3. commits;
-4. settles the writers' futures;
-5. hands each claim over (messages to their lanes, callbacks to the HTTP pipeline).
+1. reserves, before its transaction begins, the room each claimant has free;
+2. runs every write that arrived meanwhile, in arrival order, in one transaction;
+3. lets each claimant whose work a write made due (:meth:`Claimant.note_due`) claim inside
+   the same transaction, in its reserved room: the dispatcher claims queued messages for its
+   lanes (``dispatch_claim.py``), the webhook outbox claims due callbacks (``outbox.py``);
+4. commits;
+5. settles the writers' futures;
+6. hands each claim over (messages to their lanes, callbacks to the HTTP sender).
+
+The claimants' own loops ask for a claim-only turn (:meth:`UnitOfWork.claim`) only when woken:
+a claim filled its room, there was no room, work was made due outside the engine's turns (a
+cancel, an admin change), or a retry comes due.
 
 So under load a turn costs one commit (one fsync on SQLite) for everything the engine wrote
 and claimed meanwhile, and the same topology runs on SQLite and PostgreSQL. A rollback takes
@@ -21,6 +26,9 @@ the claims back with everything else. Nothing after the commit fails a writer: a
 rows are stored is never retried; a claim that cannot be handed over keeps its lease and
 returns to its queue when the lease runs out. A failing turn is retried write by write, each in
 a transaction of its own (without claims), so one bad write fails only its own writer.
+
+One turn at a time on PostgreSQL too: four turns at once, each on its own connection,
+measured worse there (252 against 363 msg/s end to end, callbacks p50 9.6 against 0.2 s).
 """
 
 from __future__ import annotations
