@@ -247,7 +247,7 @@ class SmsRelay:
             db=db,
             rate=AccountRate(rate=s.rate_limit, burst=s.rate_burst, budget=self.budget),
         )
-        self.canceller = Canceller(db, self.clock, on_callbacks=self.webhooks.wake)
+        self.canceller = Canceller(self.uow, self.webhooks)
         await self.uow.start()
         await self.committer.start()
         await self.webhooks.start()

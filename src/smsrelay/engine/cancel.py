@@ -1,37 +1,46 @@
 """Cancelling a message before it is handed to a carrier: one path for REST and SMPP.
 
-A message can be canceled while it is ``queued`` or ``scheduled``; the status change and its
-status callback are written in one transaction, so the customer hears of every cancel.
-``POST /v1/messages/{id}/cancel`` and SMPP ``cancel_sm`` both come here.
+A message can be canceled while it is ``queued`` or ``scheduled``. The status change and its
+status callback are one write of the engine's unit of work (``engine/unit_of_work.py``), and
+the webhook outbox claims that callback in the same turn, so the customer hears of every
+cancel. ``POST /v1/messages/{id}/cancel`` and SMPP ``cancel_sm`` both come here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsrelay.domain.errors import SmsError
 from smsrelay.domain.messages import Message
-from smsrelay.engine.clock import Clock
 from smsrelay.engine.notify import enqueue_status_callbacks
+from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import messages as message_store
-from smsrelay.store.db import Database
 
 
 class Canceller:
-    def __init__(
-        self, db: Database, clock: Clock, *, on_callbacks: Callable[[], None] | None = None
-    ) -> None:
-        """``on_callbacks`` wakes the webhook sender once a callback was queued."""
-        self._db = db
-        self._clock = clock
-        self._on_callbacks = on_callbacks
+    def __init__(self, uow: UnitOfWork, outbox: Claimant[Any] | None = None) -> None:
+        """``outbox``: the webhook outbox, which claims the callback a cancel queues."""
+        self._uow = uow
+        self._outbox = outbox
 
     async def cancel(self, account_id: str, message_id: str) -> Message:
         """The canceled message. Raises ``SmsError``: ``not_found`` (no such message of this
         account) or ``not_cancelable`` (already on its way)."""
-        now = self._clock.now()
-        async with self._db.transaction() as conn:
-            message = await message_store.cancel_message(conn, account_id, message_id, now)
-            queued = await enqueue_status_callbacks(conn, [message], now)
-        if queued and self._on_callbacks is not None:
-            self._on_callbacks()
-        return message
+
+        async def write(conn: AsyncConnection, now: float) -> Message | SmsError:
+            try:
+                message = await message_store.cancel_message(conn, account_id, message_id, now)
+            except SmsError as refused:
+                # returned, not raised: the refusal changed nothing, and a raise would roll
+                # back (and replay one by one) every other write of the turn
+                return refused
+            if await enqueue_status_callbacks(conn, [message], now) and self._outbox:
+                self._outbox.note_due()
+            return message
+
+        outcome = await self._uow.run(write)
+        if isinstance(outcome, SmsError):
+            raise outcome
+        return outcome
