@@ -17,6 +17,7 @@ import multiprocessing as mp
 import time
 from multiprocessing.connection import Connection
 
+from smsrelay.connectors.options import SmppOptions
 from smsrelay.connectors.smpp import SmppConnector
 from smsrelay.domain.messages import (
     DeliveryReport,
@@ -62,7 +63,7 @@ class _Counter:
 async def _run(port: int, count: int, window: int, binds: int) -> tuple[float, float]:
     logging.disable(logging.WARNING)
     sink = _Counter()
-    connector = SmppConnector("bench", port=port, window=window, binds=binds)
+    connector = SmppConnector(SmppOptions(name="bench", port=port, window=window, binds=binds))
     await connector.start(sink)
     inflight = asyncio.Semaphore(2000)  # the dispatcher's default max_inflight
 

@@ -26,7 +26,8 @@ from smsrelay.smpp.client import connect
 
 def _serve(pipe: Connection, data_dir: str, database_url: str | None) -> None:
     from smsrelay.app import SmsRelay
-    from smsrelay.config import ConnectorConfig, Settings
+    from smsrelay.config import Settings
+    from smsrelay.connectors.options import SimulatorOptions
     from smsrelay.store import accounts, smpp_users
 
     async def main() -> None:
@@ -35,7 +36,7 @@ def _serve(pipe: Connection, data_dir: str, database_url: str | None) -> None:
             database_url=database_url,
             smpp_port=0,
             rate_limit=0,
-            connectors=[ConnectorConfig(name="simulator", latency_ms=1, dlr_delay_ms=100)],
+            connectors=[SimulatorOptions(name="simulator", latency_ms=1, dlr_delay_ms=100)],
         )
         relay = SmsRelay(settings)
         await relay.start()

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from smsrelay.app import SmsRelay
-from smsrelay.config import ConnectorConfig, Settings
+from smsrelay.config import Settings
+from smsrelay.connectors.options import SmppOptions
 from smsrelay.engine.accept import SendRequest
 from smsrelay.simulator.carrier import CarrierConfig, CarrierSimulator
 from smsrelay.smpp.pdu import Pdu
@@ -45,9 +46,8 @@ async def main_async(rate: float, seconds: float) -> None:
             data_dir=Path(tmp),
             smpp_server_enabled=False,
             connectors=[
-                ConnectorConfig(
+                SmppOptions(
                     name="limited",
-                    type="smpp",
                     port=carrier.port,
                     window=100,
                     binds=2,

@@ -22,18 +22,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from smsrelay.config import ConnectorConfig, Settings
+from smsrelay.config import Settings
 from smsrelay.connectors.base import Connector
-from smsrelay.connectors.registry import build_connector, build_connectors
+from smsrelay.connectors.embedded import EmbeddedSimulatorConnector
+from smsrelay.connectors.registry import build_connectors
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy, WebhookRetryPolicy
-from smsrelay.domain.routing import (
-    Explanation,
-    Route,
-    explain,
-    route_from_dict,
-    route_to_dict,
-)
+from smsrelay.domain.routing import Route
 from smsrelay.engine.accept import Acceptor, AcceptPolicy
 from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.budget import budget_for
@@ -42,6 +37,13 @@ from smsrelay.engine.clock import Clock, SystemClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.dlr import DlrProcessor
 from smsrelay.engine.inbound import InboundProcessor
+from smsrelay.engine.operations import (
+    AccountNames,
+    ConnectorCatalog,
+    Operations,
+    load_catalog,
+    stored_routes,
+)
 from smsrelay.engine.outbox import WebhookOutbox
 from smsrelay.engine.throttle import AccountRate
 from smsrelay.engine.unit_of_work import UnitOfWork
@@ -51,7 +53,6 @@ from smsrelay.gateway.http.context import ApiContext
 from smsrelay.gateway.smpp_server import ClientSmppServer, SmppServerConfig
 from smsrelay.simulator import CarrierSimulator
 from smsrelay.store import accounts as account_store
-from smsrelay.store import routes as route_store
 from smsrelay.store.db import Database, upgrade
 
 log = logging.getLogger(__name__)
@@ -156,18 +157,19 @@ class SmsRelay:
         self.db: Database | None = None
         self.connectors: dict[str, Connector] = {}
         self.bootstrap_result = Bootstrap(None)
-        self._account_names: dict[str, str] = {}
+        self.account_names: AccountNames | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self.embedded_carrier: CarrierSimulator | None = None
-        self._runtime_connectors: set[str] = set()  # added through the admin API
+        self.catalog = ConnectorCatalog({})
         self._definitions: dict[str, dict[str, Any]] = {}
+        self.operations: Operations | None = None
         self.smpp_server: ClientSmppServer | None = None
 
     async def start(self) -> None:
         s = self.settings
         self.db = db = await open_database(s)
         self.bootstrap_result = await bootstrap(db, s, self.clock)
-        await self._refresh_account_names()
+        self.account_names = AccountNames(db, self.clock)
+        await self.account_names.refresh()
         # one unit of work per loop turn for every engine writer, on every database
         # (engine/unit_of_work.py): accepts, submit results, receipts, inbound messages and
         # webhook attempts share its transaction, and the dispatcher and the webhook outbox
@@ -199,12 +201,9 @@ class SmsRelay:
             optin_keywords=s.optin_keywords,
             outbox=self.webhooks,
         )
-        definitions = await self._connector_definitions()
-        stored = await self._stored_connectors({d["name"] for d in definitions})
-        self._runtime_connectors = {d["name"] for d in stored}
-        self.connectors = self._given_connectors or build_connectors(definitions + stored)
-        self._definitions = {c.name: c.model_dump() for c in s.effective_connectors()}
-        self._definitions.update({d["name"]: d for d in definitions + stored})
+        self.catalog = await load_catalog(db, s.effective_connectors())
+        self.connectors = self._given_connectors or build_connectors(self.catalog.options.values())
+        self._definitions = self.catalog.definitions()
         retry = RetryPolicy(
             max_attempts=s.max_attempts, backoff=Backoff(base=s.retry_base, cap=s.retry_cap)
         )
@@ -275,7 +274,10 @@ class SmsRelay:
                 ),
             )
             await self.smpp_server.start()
-        self._tasks.append(asyncio.create_task(self._account_name_loop()))
+        self.operations = Operations(
+            db, self.clock, self.dispatcher, self.connectors, self.catalog, self.sink
+        )
+        self._tasks.append(asyncio.create_task(self.account_names.run()))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -288,10 +290,6 @@ class SmsRelay:
         for connector in self.connectors.values():
             with contextlib.suppress(Exception):
                 await connector.stop()
-        if self.embedded_carrier is not None:
-            with contextlib.suppress(Exception):
-                await self.embedded_carrier.stop()
-            self.embedded_carrier = None
         await self.dlr.stop()
         await self.inbound.stop()
         await self.committer.stop()
@@ -300,25 +298,22 @@ class SmsRelay:
         if self.db is not None:
             await self.db.close()
 
-    async def _connector_definitions(self) -> list[dict[str, Any]]:
-        """The configured connectors. With none, the default route's carrier is the built-in
-        simulator, embedded in this process and reached over real SMPP on 127.0.0.1
-        (``SMSRELAY_SIMULATOR_PORT``, else an ephemeral port), so the default setup runs
-        the same code path as a real carrier."""
-        s = self.settings
-        if s.connectors:
-            return [c.model_dump() for c in s.connectors]
-        self.embedded_carrier = CarrierSimulator(host="127.0.0.1", port=s.simulator_port)
-        await self.embedded_carrier.start()
-        default = ConnectorConfig(
-            name="simulator",
-            type="smpp",
-            host="127.0.0.1",
-            port=self.embedded_carrier.port,
-            window=100,
-        )
-        log.info("embedded carrier simulator on 127.0.0.1:%d", self.embedded_carrier.port)
-        return [default.model_dump()]
+    @property
+    def embedded_carrier(self) -> CarrierSimulator | None:
+        """The carrier simulator of the first ``type = "simulator"`` connector (the default
+        setup's), for tests that inject MO messages or read what it accepted."""
+        for connector in self.connectors.values():
+            if isinstance(connector, EmbeddedSimulatorConnector):
+                return connector.carrier
+        return None
+
+    @property
+    def _account_names(self) -> dict[str, str]:
+        return self.account_names.by_id if self.account_names is not None else {}
+
+    async def _stored_routes(self) -> list[Route] | None:
+        assert self.db is not None
+        return await stored_routes(self.db, self.connectors)
 
     def api_context(self) -> ApiContext:
         assert self.db is not None
@@ -331,149 +326,8 @@ class SmsRelay:
             max_batch=s.max_batch,
             strict_numbers=s.number_validation == "strict",
             on_callbacks=self.webhooks.wake,
-            operations=self,
+            operations=self.operations,
         )
-
-    # -- operations seen by the admin API --------------------------------------------------
-
-    def connector_status(self) -> list[dict[str, Any]]:
-        """Each connector's health, circuit, send lane and rate, for the admin API."""
-        rows = []
-        for name, connector in self.connectors.items():
-            health = connector.health()
-            lane = self.dispatcher.lanes.get(name)
-            circuit = self.dispatcher.circuits.get(name)
-            rows.append(
-                {
-                    "name": name,
-                    "up": health.up,
-                    "detail": health.detail,
-                    "circuit": str(circuit.state) if circuit else None,
-                    "rate": lane.rate if lane is not None else 0.0,
-                    "queued": len(lane) if lane is not None else 0,
-                    "sent": lane.sent if lane is not None else 0,
-                }
-            )
-        return rows
-
-    def routes(self) -> list[Route]:
-        return self.dispatcher.routes
-
-    def connector_names(self) -> list[str]:
-        return list(self.connectors)
-
-    async def _stored_connectors(self, taken: set[str]) -> list[dict[str, Any]]:
-        """Connectors added through the admin API, validated; a name the config file already
-        uses is skipped (the file wins)."""
-        assert self.db is not None
-        async with self.db.read() as conn:
-            stored = await route_store.load_connectors(conn)
-        usable = []
-        for definition in stored:
-            try:
-                config = ConnectorConfig.model_validate(definition)
-            except ValueError as error:
-                log.error("stored connector %r unusable: %s", definition.get("name"), error)
-                continue
-            if config.name in taken:
-                log.error(
-                    "stored connector %r: the config file defines that name; using the file's",
-                    config.name,
-                )
-                continue
-            usable.append(config.model_dump())
-        return usable
-
-    async def add_connector(self, definition: dict[str, Any]) -> None:
-        """Build, start and store a connector; routes may name it at once."""
-        assert self.db is not None
-        config = ConnectorConfig.model_validate(definition)
-        if config.name in self.connectors:
-            raise ValueError(f"a connector named {config.name!r} exists")
-        connector = build_connector(config.model_dump())
-        await connector.start(self.sink)
-        async with self.db.transaction() as conn:
-            await route_store.save_connector(conn, config.model_dump(), self.clock.now())
-        self.connectors[config.name] = connector
-        self._definitions[config.name] = config.model_dump()
-        self._runtime_connectors.add(config.name)
-        self.dispatcher.add_connector(
-            config.name,
-            connector,
-            rate=config.throughput,
-            country_rates=config.country_throughput,
-            prices=config.prices,
-        )
-        log.info("connector %s added (%s)", config.name, config.type)
-
-    async def remove_connector(self, name: str) -> None:
-        """Stop and forget a connector added at run time that no route names."""
-        assert self.db is not None
-        if name not in self.connectors:
-            raise LookupError(name)
-        if name not in self._runtime_connectors:
-            raise ValueError(f"connector {name!r} is declared in the configuration file")
-        await self.dispatcher.remove_connector(name)
-        connector = self.connectors.pop(name)
-        self._runtime_connectors.discard(name)
-        self._definitions.pop(name, None)
-        with contextlib.suppress(Exception):
-            await connector.stop()
-        async with self.db.transaction() as conn:
-            await route_store.delete_connector(conn, name)
-        log.info("connector %s removed", name)
-
-    async def replace_routes(self, routes: list[Route]) -> None:
-        """Use ``routes`` from now on, and keep them (they outlive a restart)."""
-        assert self.db is not None
-        async with self.db.transaction() as conn:
-            await route_store.save_routes(
-                conn, [route_to_dict(r) for r in routes], self.clock.now()
-            )
-        self.dispatcher.set_routes(routes)
-        log.info("route table replaced: %s", ", ".join(r.name for r in routes))
-
-    async def _stored_routes(self) -> list[Route] | None:
-        """The route table set through the admin API, if any and if still usable."""
-        assert self.db is not None
-        async with self.db.read() as conn:
-            definitions = await route_store.load_routes(conn)
-        if not definitions:
-            return None
-        try:
-            routes = [route_from_dict(d) for d in definitions]
-        except ValueError as error:
-            log.error("stored route table unusable (%s); using the configured routes", error)
-            return None
-        unknown = {c for r in routes for c in r.connectors} - set(self.connectors)
-        if unknown:
-            log.error(
-                "stored route table names unknown connectors %s; using the configured routes",
-                sorted(unknown),
-            )
-            return None
-        return routes
-
-    def explain(self, *, to: str, country: str | None, kind: str, account: str) -> Explanation:
-        return explain(
-            self.dispatcher.routes,
-            to=to,
-            country=country,
-            kind=kind,
-            account=account,
-            prices={n: d.get("prices") or {} for n, d in self._definitions.items()},
-        )
-
-    async def _refresh_account_names(self) -> None:
-        assert self.db is not None
-        async with self.db.read() as conn:
-            self._account_names = {a.id: a.name for a in await account_store.list_accounts(conn)}
-
-    async def _account_name_loop(self) -> None:
-        while True:
-            await asyncio.sleep(10)
-            with contextlib.suppress(Exception):
-                await self._refresh_account_names()
 
 
 def build_http_app(

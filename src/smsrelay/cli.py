@@ -322,6 +322,7 @@ def send(
 def simulate_carrier(
     port: int = typer.Option(2776),
     host: str = typer.Option("127.0.0.1"),
+    latency_ms: float = typer.Option(0.0, help="Delay before each submit is answered."),
     dlr_delay_ms: float = typer.Option(200.0, help="Receipt delay."),
     outcomes: str = typer.Option("delivered=1", help="e.g. delivered=0.9,undelivered=0.1"),
     throttle: float = typer.Option(0.0, help="Submits/s per system_id; past it ESME_RTHROTTLED."),
@@ -332,6 +333,7 @@ def simulate_carrier(
     receipt_id_format: str = typer.Option("same", help="same | hex | dec"),
     system_id: str = typer.Option(None, help="Required system_id (default: any)."),
     password: str = typer.Option(None, help="Required password (default: any)."),
+    seed: int = typer.Option(None, help="Makes ids, outcomes and random faults reproducible."),
 ) -> None:
     """Run the SMPP carrier simulator (an SMSC) for smsrelay or any other ESME."""
     from smsrelay.simulator.standalone import run_standalone

@@ -18,40 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-
-class ConnectorConfig(BaseModel):
-    """One carrier connection (``[[connectors]]`` in the config file)."""
-
-    name: str
-    type: Literal["smpp", "http", "simulator"] = "simulator"
-    host: str = "127.0.0.1"
-    port: int = 2776
-    system_id: str = "smsrelay"
-    password: str = ""
-    system_type: str = ""
-    bind: Literal["transceiver", "transmitter+receiver"] = "transceiver"
-    binds: int = Field(default=1, ge=1, le=64)
-    window: int = Field(default=10, ge=1, le=1000)
-    throughput: float = Field(default=0.0, ge=0)
-    # messages/s per destination country on this connector, e.g. {IN = 20}; others: no limit
-    country_throughput: dict[str, float] = Field(default_factory=dict)
-    # price per segment by destination country ("default" for the rest): least-cost routing
-    prices: dict[str, float] = Field(default_factory=dict)
-    long_messages: Literal["udh", "sar", "payload"] = "udh"
-    # SMPP: data_coding for GSM-7 texts (UCS-2 always goes as 8), packing, receipt id quirk
-    data_coding: Literal["default", "ia5", "latin1"] = "default"
-    gsm7_packing: bool = False
-    receipt_id_format: Literal["same", "hex_in_receipt", "dec_in_receipt"] = "same"
-    service_type: str = ""
-    default_sender: str = ""
-    response_timeout: float = Field(default=10.0, gt=0)
-    enquire_link_interval: float = Field(default=30.0, gt=0)
-    # built-in simulator knobs
-    latency_ms: float = Field(default=5.0, ge=0)
-    dlr_delay_ms: float = Field(default=200.0, ge=0)
-    outcomes: dict[str, float] = Field(default_factory=lambda: {"delivered": 1.0})
-    transient_error_rate: float = Field(default=0.0, ge=0, le=1)
-    seed: int | None = None
+from smsrelay.connectors.options import ConnectorOptions, SimulatorOptions
+from smsrelay.connectors.registry import connector_options
 
 
 class RouteConfig(BaseModel):
@@ -142,8 +110,17 @@ class Settings(BaseSettings):
     )
     optin_keywords: list[str] = Field(default_factory=lambda: ["START", "UNSTOP"])
 
-    connectors: list[ConnectorConfig] = Field(default_factory=list)
+    # each [[connectors]] table is validated by its type's options model (connectors.options)
+    connectors: list[ConnectorOptions] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
+
+    @field_validator("connectors", mode="before")
+    @classmethod
+    def _typed_connectors(cls, value: Any) -> Any:
+        """Each table → the options of its ``type`` (the registry's list of types)."""
+        if not isinstance(value, list):
+            return value
+        return [connector_options(item) for item in value]
 
     @field_validator("data_dir")
     @classmethod
@@ -175,9 +152,13 @@ class Settings(BaseSettings):
     def key_file(self) -> Path:
         return self.data_dir / "api-key"
 
-    def effective_connectors(self) -> list[ConnectorConfig]:
-        """The configured connectors, or the built-in simulator when none are declared."""
-        return self.connectors or [ConnectorConfig(name="simulator", type="simulator")]
+    def effective_connectors(self) -> list[ConnectorOptions]:
+        """The configured connectors, or, when none are declared, the carrier simulator
+        embedded in this process (on ``simulator_port``), answering at once and reporting
+        every message delivered after its default receipt delay."""
+        if self.connectors:
+            return list(self.connectors)
+        return [SimulatorOptions(name="simulator", port=self.simulator_port, latency_ms=0)]
 
     def effective_routes(self) -> list[RouteConfig]:
         """The configured routes, or one default route over every connector in order."""

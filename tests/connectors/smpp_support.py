@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from smsrelay.connectors.options import SmppOptions
 from smsrelay.connectors.smpp import SmppConnector
 from smsrelay.domain.encoding import analyze
 from smsrelay.domain.messages import DeliveryReport, InboundMessage, OutboundMessage
@@ -72,7 +73,7 @@ async def connected(
     options.setdefault("reconnect_initial", 0.05)
     options.setdefault("reconnect_max", 0.2)
     options.setdefault("tick_interval", TICK)
-    connector = SmppConnector("carrier", port=simulator.port, **options)
+    connector = SmppConnector(SmppOptions(name="carrier", port=simulator.port, **options))
     await connector.start(sink or RecordingSink())
     try:
         yield connector

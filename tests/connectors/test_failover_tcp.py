@@ -6,7 +6,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from smsrelay.config import ConnectorConfig, RouteConfig
+from smsrelay.config import RouteConfig
+from smsrelay.connectors.options import SmppOptions
 from smsrelay.simulator import CarrierConfig, CarrierSimulator
 from tests.support.gateway import running_gateway
 from tests.support.servers import wait_for
@@ -23,8 +24,8 @@ async def test_failover_to_a_second_carrier_and_back(tmp_path: Path) -> None:
     await second.start()
     first_port = _free_port()  # the first carrier is down: nothing listens there yet
     connectors = [
-        ConnectorConfig(name="a", type="smpp", port=first_port, window=50),
-        ConnectorConfig(name="b", type="smpp", port=second.port, window=50),
+        SmppOptions(name="a", port=first_port, window=50),
+        SmppOptions(name="b", port=second.port, window=50),
     ]
     routes = [RouteConfig(name="default", connectors=["a", "b"])]
     first: CarrierSimulator | None = None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from smsrelay.config import ConnectorConfig
+from smsrelay.connectors.options import SmppOptions
 from smsrelay.connectors.smpp import SmppConnector
 from smsrelay.simulator import CarrierConfig, CarrierSimulator, Faults
 from tests.support.gateway import running_gateway
@@ -63,9 +63,7 @@ async def test_dropped_connections_lose_nothing(tmp_path: Path, backend: str) ->
     )
     await simulator.start()
     try:
-        connectors = [
-            ConnectorConfig(name="carrier", type="smpp", port=simulator.port, window=20, binds=2)
-        ]
+        connectors = [SmppOptions(name="carrier", port=simulator.port, window=20, binds=2)]
         async with running_gateway(
             tmp_path,
             backend,

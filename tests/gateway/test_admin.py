@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from smsrelay.config import ConnectorConfig
+from smsrelay.connectors.options import SimulatorOptions
 from smsrelay.store import accounts as account_store
 from smsrelay.store import webhooks as webhook_store
 from tests.support.gateway import running_gateway, webhook_receiver
 from tests.support.servers import wait_for
 
 TWO = [
-    ConnectorConfig(name="a", latency_ms=1, dlr_delay_ms=10, throughput=50),
-    ConnectorConfig(name="b", latency_ms=1, dlr_delay_ms=10),
+    SimulatorOptions(name="a", latency_ms=1, dlr_delay_ms=10, throughput=50),
+    SimulatorOptions(name="b", latency_ms=1, dlr_delay_ms=10),
 ]
 
 
@@ -162,6 +162,22 @@ async def test_connectors_added_and_removed_at_run_time(tmp_path: Path) -> None:
             "/v1/admin/connectors", headers=gw.auth(), json={"name": "x", "type": "carrier-pigeon"}
         )
         assert bad.status_code == 422
+        assert "unknown type 'carrier-pigeon'" in bad.json()["error"]["message"]
+        http = await gw.client.post(
+            "/v1/admin/connectors",
+            headers=gw.auth(),
+            json={"name": "t", "type": "http", "provider": "twilio"},
+        )
+        assert http.status_code == 422
+        error = http.json()["error"]
+        assert error["code"] == "validation_error"
+        assert "HTTP provider connectors are not available" in error["message"]
+        wrong = await gw.client.post(
+            "/v1/admin/connectors",
+            headers=gw.auth(),
+            json={"name": "w", "type": "smpp", "port": -1},
+        )
+        assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "port"
         put = await gw.client.put(
             "/v1/admin/routes",
             headers=gw.auth(),

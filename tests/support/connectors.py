@@ -1,4 +1,10 @@
-"""A scripted carrier for engine tests: answers submits from a script, sends receipts on cue."""
+"""A scripted stand-in for the Connector interface, for engine tests on the manual clock.
+
+Not a carrier simulator (that is :mod:`smsrelay.simulator`, over real SMPP): it has no
+latency, receipt delay or outcome mix of its own. It answers each submit at once, from a
+script, and sends a receipt only when the test calls :meth:`ScriptedConnector.receipt`, so
+a dispatcher test decides every event itself and never waits on sockets or the wall clock.
+"""
 
 from __future__ import annotations
 

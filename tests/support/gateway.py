@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 
 from smsrelay.app import SmsRelay, build_http_app
-from smsrelay.config import ConnectorConfig, Settings
+from smsrelay.config import Settings
+from smsrelay.connectors.options import SimulatorOptions
 from smsrelay.gateway.http.auth import forget_cached_keys
 from smsrelay.gateway.webhook_listener import create_listener
 from tests.support.database import empty_postgres_database
@@ -59,7 +60,7 @@ async def running_gateway(
     clock = overrides.pop("clock", None)  # a ManualClock drives the engine's loops
     overrides.setdefault("smpp_port", 0)  # the SMPP server for client binds, ephemeral
     connectors = overrides.pop(
-        "connectors", [ConnectorConfig(name="simulator", latency_ms=1, dlr_delay_ms=30)]
+        "connectors", [SimulatorOptions(name="simulator", latency_ms=1, dlr_delay_ms=30)]
     )
     async with database_url(backend, tmp_path) as url:
         settings = Settings(

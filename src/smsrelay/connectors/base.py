@@ -4,6 +4,15 @@ A connector submits one message at a time and reports back, through the sink it 
 with, every delivery receipt (and later, mobile-originated message) the carrier sends. It does
 no routing and no retries: it answers each submit with the carrier ids of the segments or a
 catalogue error, and the engine decides what happens next.
+
+A connector is built from one options object (:mod:`.options`) by the registry
+(:mod:`.registry`), which maps each ``type`` to its options model and its class. The SMPP
+connector (``smpp``, and ``simulator``, which is SMPP to an embedded carrier simulator) is
+one; an HTTP provider connector (``type = "http"``, ``provider = twilio|vonage|...``) is
+another of the same shape: an ``HttpOptions`` subclass of ``ConnectorOptions``, a class
+whose ``submit`` makes the provider's API call and maps its answer to a
+:class:`SubmitOutcome`, and whose ``start`` hands the sink to where the provider's status
+callbacks arrive.
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ class ConnectorHealth:
 
 
 class Connector(Protocol):
+    """What the engine sees of a carrier, whatever the carrier speaks."""
+
     name: str
 
     async def start(self, sink: InboundSink) -> None:

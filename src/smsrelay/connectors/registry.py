@@ -1,67 +1,122 @@
-"""Build connector instances from their configured definitions."""
+"""Connector types: each ``type`` maps to its options model and the factory that builds it.
+
+This is the one list of known types. The config file and the admin API validate a connector
+definition with :func:`connector_options` (so both accept and refuse the same things), and the
+composition root builds connectors with :func:`build_connector`. Adding a connector type is
+one entry in ``_KINDS``: an options subclass (:mod:`.options`) and a class that implements
+:class:`~.base.Connector` from it. ``_NOT_AVAILABLE`` names the types DESIGN.md reserves whose
+implementation is not in this version, so they are refused with a clear reason rather than
+as unknown.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from smsrelay.connectors.base import Connector
-from smsrelay.connectors.simulator import SimulatorConnector
+from smsrelay.connectors.embedded import EmbeddedSimulatorConnector
+from smsrelay.connectors.options import ConnectorOptions, SimulatorOptions, SmppOptions
 from smsrelay.connectors.smpp import SmppConnector
+
+__all__ = [
+    "DEFAULT_TYPE",
+    "ConnectorConfigError",
+    "Kind",
+    "build_connector",
+    "build_connectors",
+    "connector_options",
+    "connector_types",
+]
+
+#: The type of a ``[[connectors]]`` table that names none.
+DEFAULT_TYPE = "simulator"
 
 
 class ConnectorConfigError(ValueError):
-    """A connector definition that cannot be built."""
+    """A connector definition that cannot be built: unknown or unavailable type, or a name
+    given twice."""
 
 
-def build_connector(definition: Mapping[str, Any]) -> Connector:
-    kind = definition.get("type", "simulator")
-    name = definition["name"]
-    if kind == "simulator":
-        return SimulatorConnector(
-            name,
-            latency=float(definition.get("latency_ms", 5.0)) / 1000.0,
-            dlr_delay=float(definition.get("dlr_delay_ms", 200.0)) / 1000.0,
-            outcomes=definition.get("outcomes") or {"delivered": 1.0},
-            transient_error_rate=float(definition.get("transient_error_rate", 0.0)),
-            seed=definition.get("seed"),
-        )
-    if kind == "smpp":
-        return _smpp_connector(name, definition)
-    raise ConnectorConfigError(f"connector {name!r}: type {kind!r} is not supported")
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One connector type: how its definition is checked, and how it is built.
+
+    ``build`` receives the options (an instance of ``options``), the monotonic clock and
+    the wall clock.
+    """
+
+    options: type[ConnectorOptions]
+    build: Callable[[Any, Callable[[], float], Callable[[], float]], Connector]
 
 
-def _smpp_connector(name: str, d: Mapping[str, Any]) -> Connector:
-    """An SMPP carrier; the keys and defaults are those of ``ConnectorConfig``."""
-    try:
-        return SmppConnector(
-            name,
-            host=d.get("host", "127.0.0.1"),
-            port=int(d.get("port", 2775)),
-            system_id=d.get("system_id", "smsrelay"),
-            password=d.get("password", ""),
-            system_type=d.get("system_type", ""),
-            bind=d.get("bind", "transceiver"),
-            binds=int(d.get("binds", 1)),
-            window=int(d.get("window", 10)),
-            throughput=float(d.get("throughput", 0.0)),
-            long_messages=d.get("long_messages", "udh"),
-            data_coding=d.get("data_coding", "default"),
-            gsm7_packing=bool(d.get("gsm7_packing", False)),
-            receipt_id_format=d.get("receipt_id_format", "same"),
-            service_type=d.get("service_type", ""),
-            default_sender=d.get("default_sender", ""),
-            response_timeout=float(d.get("response_timeout", 10.0)),
-            enquire_link_interval=float(d.get("enquire_link_interval", 30.0)),
-        )
-    except ValueError as exc:
-        raise ConnectorConfigError(str(exc)) from None
+def _smpp(options: SmppOptions, now: Callable[[], float], wall: Callable[[], float]) -> Connector:
+    return SmppConnector(options, now=now, wall=wall)
 
 
-def build_connectors(definitions: Sequence[Mapping[str, Any]]) -> dict[str, Connector]:
+def _simulator(
+    options: SimulatorOptions, now: Callable[[], float], wall: Callable[[], float]
+) -> Connector:
+    return EmbeddedSimulatorConnector(options, now=now, wall=wall)
+
+
+_KINDS: dict[str, Kind] = {
+    "smpp": Kind(SmppOptions, _smpp),
+    "simulator": Kind(SimulatorOptions, _simulator),
+}
+
+_NOT_AVAILABLE: dict[str, str] = {
+    "http": "HTTP provider connectors are not available in this version",
+}
+
+
+def connector_types() -> list[str]:
+    """The types a connector definition may name."""
+    return list(_KINDS)
+
+
+def connector_options(definition: Mapping[str, Any] | ConnectorOptions) -> ConnectorOptions:
+    """A definition (a ``[[connectors]]`` table, an admin API body) → its type's options.
+
+    Raises :class:`ConnectorConfigError` for a type that is unknown or not available, and
+    pydantic's ``ValidationError`` (a ``ValueError`` too) for a bad field.
+    """
+    if isinstance(definition, ConnectorOptions):
+        return definition
+    if not isinstance(definition, Mapping):
+        raise ConnectorConfigError("a connector definition is a table of options")
+    kind = definition.get("type", DEFAULT_TYPE)
+    name = definition.get("name", "?")
+    if kind in _NOT_AVAILABLE:
+        raise ConnectorConfigError(f"connector {name!r}: {_NOT_AVAILABLE[kind]}")
+    if kind not in _KINDS:
+        known = ", ".join(_KINDS)
+        raise ConnectorConfigError(f"connector {name!r}: unknown type {kind!r} (known: {known})")
+    return _KINDS[kind].options.model_validate({**definition, "type": kind})
+
+
+def build_connector(
+    options: ConnectorOptions,
+    *,
+    now: Callable[[], float] = time.monotonic,
+    wall: Callable[[], float] = time.time,
+) -> Connector:
+    """The connector ``options`` describe, not yet started."""
+    return _KINDS[options.type].build(options, now, wall)
+
+
+def build_connectors(
+    definitions: Iterable[ConnectorOptions],
+    *,
+    now: Callable[[], float] = time.monotonic,
+    wall: Callable[[], float] = time.time,
+) -> dict[str, Connector]:
+    """Every connector by name; a name given twice is refused."""
     connectors: dict[str, Connector] = {}
-    for definition in definitions:
-        if definition["name"] in connectors:
-            raise ConnectorConfigError(f"connector {definition['name']!r} is defined twice")
-        connectors[definition["name"]] = build_connector(definition)
+    for options in definitions:
+        if options.name in connectors:
+            raise ConnectorConfigError(f"connector {options.name!r} is defined twice")
+        connectors[options.name] = build_connector(options, now=now, wall=wall)
     return connectors

@@ -44,12 +44,11 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Literal
 
 from smsrelay.connectors.base import ConnectorHealth, InboundSink
+from smsrelay.connectors.options import SmppOptions
 from smsrelay.connectors.pacing import Pacer
 from smsrelay.connectors.smpp_inbound import (
-    RECEIPT_ID_FORMATS,
     MoAssembler,
     MoPart,
     mo_part_from_pdu,
@@ -124,72 +123,35 @@ def _delivered_receipt(pdu: Pdu) -> Receipt | None:
 
 
 class SmppConnector:
-    """A carrier over SMPP 3.4. Options are documented in docs/configuration.md.
+    """A carrier over SMPP 3.4, built from its :class:`~.options.SmppOptions` whole (the
+    options and their defaults are documented there and in docs/configuration.md).
 
     Time: ``now`` (monotonic seconds) drives pacing and the session timers, ``wall`` (unix
-    seconds) stamps receipts and MO messages; ``tick_interval`` is how often session timers
-    are checked. Tests pass short intervals instead of sleeping through timeouts.
+    seconds) stamps receipts and MO messages. They are the clock's, not options.
     """
 
     def __init__(
         self,
-        name: str,
+        options: SmppOptions,
         *,
-        host: str = "127.0.0.1",
-        port: int = 2775,
-        system_id: str = "smsrelay",
-        password: str = "",
-        system_type: str = "",
-        bind: Literal["transceiver", "transmitter+receiver"] = "transceiver",
-        binds: int = 1,
-        window: int = 10,
-        throughput: float = 0.0,
-        long_messages: Literal["udh", "sar", "payload"] = "udh",
-        data_coding: Literal["default", "ia5", "latin1"] = "default",
-        gsm7_packing: bool = False,
-        receipt_id_format: Literal["same", "hex_in_receipt", "dec_in_receipt"] = "same",
-        service_type: str = "",
-        default_sender: str = "",
-        response_timeout: float = 10.0,
-        bind_timeout: float = 10.0,
-        enquire_link_interval: float | None = 30.0,
-        reconnect_initial: float = 1.0,
-        reconnect_max: float = 30.0,
-        bind_wait: float = 2.0,
-        start_wait: float = 2.0,
-        mo_timeout: float = 60.0,
-        continuation_retries: int = 3,
         now: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
-        tick_interval: float = 0.5,
     ) -> None:
-        if bind not in BIND_SLOTS or binds < 1 or window < 1:
-            raise ValueError(f"connector {name!r}: invalid bind settings")
-        if receipt_id_format not in RECEIPT_ID_FORMATS:
-            raise ValueError(f"connector {name!r}: bad receipt_id_format {receipt_id_format!r}")
-        self.name = name
-        self.host, self.port = host, port
-        self.system_id, self._password, self.system_type = system_id, password, system_type
-        self.window = window
-        self.options = SubmitOptions(
-            long_messages=long_messages,
-            data_coding=data_coding,
-            gsm7_packing=gsm7_packing,
-            service_type=service_type,
-            default_sender=default_sender,
+        self.name = options.name
+        self.options = options
+        self.host, self.port = options.host, options.port
+        self._submit = SubmitOptions(
+            long_messages=options.long_messages,
+            data_coding=options.data_coding,
+            gsm7_packing=options.gsm7_packing,
+            service_type=options.service_type,
+            default_sender=options.default_sender,
         )
-        self.receipt_id_format = receipt_id_format
-        self.response_timeout = response_timeout
-        self.bind_timeout = bind_timeout
-        self.enquire_link_interval = enquire_link_interval
-        self.reconnect_initial, self.reconnect_max = reconnect_initial, reconnect_max
-        self.bind_wait, self.start_wait = bind_wait, start_wait
-        self.continuation_retries = continuation_retries
-        self.pacer = Pacer(throughput)
-        self._slots = [t for _ in range(binds) for t in BIND_SLOTS[bind]]
+        self.pacer = Pacer(options.throughput)
+        self._slots = [t for _ in range(options.binds) for t in BIND_SLOTS[options.bind]]
         self._clients: list[SmppClient | None] = [None] * len(self._slots)
-        self._now, self._wall, self._tick = now, wall, tick_interval
-        self._assembler = MoAssembler(mo_timeout)
+        self._now, self._wall = now, wall
+        self._assembler = MoAssembler(options.mo_timeout)
         self._refs = itertools.count(random.randrange(1 << 16))
         self._turn = itertools.count()
         self._bound_changed = asyncio.Event()
@@ -197,7 +159,7 @@ class SmppConnector:
         # per free slot, rather than in every session's window queue, avoids waking many
         # waiters per response when thousands of messages are in flight.
         transmitters = sum(1 for t in self._slots if t is not BindType.RECEIVER)
-        self._inflight = asyncio.Semaphore(window * transmitters)
+        self._inflight = asyncio.Semaphore(options.window * transmitters)
         self._tasks: list[asyncio.Task[None]] = []
         self._sink: InboundSink | None = None
         self._running = False
@@ -224,7 +186,7 @@ class SmppConnector:
             for slot in range(len(self._slots))
         ]
         self._tasks.append(asyncio.create_task(self._expire_loop(), name=f"{self.name}-mo"))
-        await self._transmitter(self.start_wait)
+        await self._transmitter(self.options.start_wait)
 
     async def stop(self) -> None:
         """Unbind every session; submits in flight fail with CARRIER_UNAVAILABLE.
@@ -259,22 +221,23 @@ class SmppConnector:
     # ------------------------------------------------------------------ sessions
 
     async def _connect(self, bind_type: BindType) -> SmppClient:
+        o = self.options
         try:
             client = await connect(
                 self.host,
                 self.port,
-                self.system_id,
-                self._password,
+                o.system_id,
+                o.password,
                 bind_type,
-                system_type=self.system_type,
-                window=self.window,
-                response_timeout=self.response_timeout,
-                bind_timeout=self.bind_timeout,
-                connect_timeout=self.bind_timeout,
-                enquire_link_interval=self.enquire_link_interval,
+                system_type=o.system_type,
+                window=o.window,
+                response_timeout=o.response_timeout,
+                bind_timeout=o.bind_timeout,
+                connect_timeout=o.bind_timeout,
+                enquire_link_interval=o.enquire_link_interval,
                 on_deliver=self._on_deliver,
                 now=self._now,
-                tick_interval=self._tick,
+                tick_interval=o.tick_interval,
             )
         except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -285,16 +248,16 @@ class SmppConnector:
     async def _supervise(self, slot: int) -> None:
         """Keep session ``slot`` bound while started (top of a long-lived task)."""
         bind_type = self._slots[slot]
-        backoff = Backoff(initial=self.reconnect_initial, maximum=self.reconnect_max)
+        initial = self.options.reconnect_initial
+        backoff = Backoff(initial=initial, maximum=self.options.reconnect_max)
         while self._running:
-            backoff.initial, backoff.maximum = self.reconnect_initial, self.reconnect_max
             try:
                 client = await connect_with_backoff(
                     functools.partial(self._connect, bind_type), backoff=backoff
                 )
             except BindError as exc:  # credentials refused: retried slowly, loudly
                 log.error("connector=%s bind refused: %s", self.name, exc)
-                await asyncio.sleep(max(backoff.next_delay(), self.reconnect_initial))
+                await asyncio.sleep(max(backoff.next_delay(), initial))
                 continue
             except Exception as exc:
                 log.exception("connector=%s bind failed", self.name)
@@ -316,7 +279,7 @@ class SmppConnector:
                 bind_type.name.lower(),
                 self.last_error,
             )
-            if self._now() - started < self.reconnect_initial:
+            if self._now() - started < initial:
                 await asyncio.sleep(backoff.next_delay())  # flapping: do not hammer the MC
 
     def _pick(self) -> SmppClient | None:
@@ -355,7 +318,7 @@ class SmppConnector:
         if not self._running:
             return SubmitOutcome(error=ErrorCode.CARRIER_UNAVAILABLE, detail="connector stopped")
         try:
-            pdus = build_submits(message, self.options, next(self._refs))
+            pdus = build_submits(message, self._submit, next(self._refs))
         except SmsError as exc:
             return SubmitOutcome(error=exc.code, detail=exc.detail)
         except ValueError as exc:
@@ -371,7 +334,7 @@ class SmppConnector:
             some_accepted = any(i is not None for i in ids)
             if (
                 some_accepted
-                and retries < self.continuation_retries
+                and retries < self.options.continuation_retries
                 and all(code in _SLOW_DOWN for code, _ in failures.values())
             ):
                 retries += 1
@@ -389,7 +352,7 @@ class SmppConnector:
     ) -> dict[int, _Failure]:
         """Send ``pdus[i]`` for each i in ``todo`` on one session, pipelined; fill ``ids``
         with the accepted ones and return the failures by segment index."""
-        client = await self._transmitter(self.bind_wait)
+        client = await self._transmitter(self.options.bind_wait)
         if client is None:
             why = f"no bound session ({self.last_error or 'connecting'})"
             return {i: (ErrorCode.CARRIER_UNAVAILABLE, why) for i in todo}
@@ -401,7 +364,7 @@ class SmppConnector:
             await self._inflight.acquire()
             try:
                 await self._pace()
-                future = await client.send_request(pdu, self.response_timeout)
+                future = await client.send_request(pdu, self.options.response_timeout)
             except BaseException as exc:
                 self._inflight.release()
                 if not isinstance(exc, SmppError):
@@ -459,7 +422,9 @@ class SmppConnector:
             report = (
                 None
                 if receipt is None
-                else report_from_receipt(self.name, receipt, self._wall(), self.receipt_id_format)
+                else report_from_receipt(
+                    self.name, receipt, self._wall(), self.options.receipt_id_format
+                )
             )
             if report is None:
                 log.warning("connector=%s: receipt without a message id; ignored", self.name)
@@ -475,7 +440,7 @@ class SmppConnector:
                 pdu.int_field("esm_class"),
             )
             return None
-        part = mo_part_from_pdu(pdu, gsm7_packing=self.options.gsm7_packing)
+        part = mo_part_from_pdu(pdu, gsm7_packing=self._submit.gsm7_packing)
         if part.total == 1:
             await self._hand_on_mo(part, part.text)
             return None

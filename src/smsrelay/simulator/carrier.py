@@ -29,7 +29,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -91,6 +91,8 @@ class CarrierConfig:
         id_format: message ids in submit_sm_resp: ``hex`` (10 digits, zero-padded) or ``dec``.
         receipt_id_format: the id in receipts: ``same`` as the response, or always ``hex``
             or ``dec`` (the quirk of carriers that change base between the two).
+        latency: seconds before a submit is answered (the carrier's response time); the
+            PDU is accepted, and its receipt scheduled, when the answer goes out.
         dlr_delay: seconds from accepting a PDU to sending its receipt.
         outcomes: weights of the receipt outcomes, drawn per PDU.
         receipt_tlvs: add receipted_message_id and message_state to receipts.
@@ -104,6 +106,7 @@ class CarrierConfig:
     password: str | None = None
     id_format: Literal["hex", "dec"] = "hex"
     receipt_id_format: Literal["same", "hex", "dec"] = "same"
+    latency: float = 0.0
     dlr_delay: float = 0.2
     outcomes: Mapping[str, float] = field(default_factory=lambda: {"delivered": 1.0})
     receipt_tlvs: bool = True
@@ -116,6 +119,8 @@ class CarrierConfig:
         unknown = set(self.outcomes) - set(OUTCOME_STATES)
         if unknown or not self.outcomes or sum(self.outcomes.values()) <= 0:
             raise ValueError(f"bad outcome mix {dict(self.outcomes)}")
+        if self.latency < 0 or self.dlr_delay < 0:
+            raise ValueError("latency and dlr_delay cannot be negative")
 
 
 def _format_id(number: int, base: str) -> str:
@@ -253,7 +258,9 @@ class CarrierSimulator(SmscHandler):
     def on_closed(self, session: ServerSession, reason: SessionClosed) -> None:
         self._requests.pop(session, None)
 
-    def handle_request(self, session: ServerSession, pdu: Pdu) -> Pdu | None:
+    def handle_request(
+        self, session: ServerSession, pdu: Pdu
+    ) -> Pdu | Awaitable[Pdu | None] | None:
         if pdu.command_id not in _SUBMITS:
             return response_to(pdu, CommandStatus.ESME_RINVCMDID)
         count = self._requests[session] = self._requests.get(session, 0) + 1
@@ -274,6 +281,15 @@ class CarrierSimulator(SmscHandler):
             key = "throttled" if verdict.status == CommandStatus.ESME_RTHROTTLED else "errors"
             self.stats[key] += 1
             return response_to(pdu, verdict.status)
+        if self.config.latency > 0:
+            return self._accept_later(session, pdu)
+        return self._accept(session, pdu)
+
+    async def _accept_later(self, session: ServerSession, pdu: Pdu) -> Pdu:
+        await asyncio.sleep(self.config.latency)
+        return self._accept(session, pdu)
+
+    def _accept(self, session: ServerSession, pdu: Pdu) -> Pdu:
         number = next(self._ids)
         message_id = _format_id(number, self.config.id_format)
         self.stats["accepted"] += 1

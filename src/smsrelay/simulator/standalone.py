@@ -21,6 +21,7 @@ def run_standalone(
     *,
     host: str = "127.0.0.1",
     port: int = 2776,
+    latency_ms: float = 0.0,
     dlr_delay_ms: float = 200.0,
     outcomes: str = "delivered=1",
     throttle: float = 0.0,
@@ -31,6 +32,7 @@ def run_standalone(
     receipt_id_format: str = "same",
     system_id: str | None = None,
     password: str | None = None,
+    seed: int | None = None,
 ) -> None:
     """Run a carrier simulator in the foreground until interrupted.
 
@@ -47,8 +49,10 @@ def run_standalone(
         password=password,
         id_format=id_base,
         receipt_id_format=receipt_base,
+        latency=latency_ms / 1000.0,
         dlr_delay=dlr_delay_ms / 1000.0,
         outcomes=parse_outcomes(outcomes),
+        seed=seed,
     )
     faults = Faults(throttle=throttle, error_rate=error_rate, drop_every=drop_every, stall=stall)
     logging.basicConfig(

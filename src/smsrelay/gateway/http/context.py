@@ -16,7 +16,7 @@ from smsrelay.store.db import Database
 
 
 class Operations(Protocol):
-    """The running gateway as the admin API sees it (implemented by ``app.SmsRelay``)."""
+    """The running gateway as the admin API sees it (``engine.operations.Operations``)."""
 
     def connector_status(self) -> list[dict[str, Any]]: ...
 

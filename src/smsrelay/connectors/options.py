@@ -1,0 +1,125 @@
+"""Every connector option and its default, written once: one frozen model per connector type.
+
+A ``[[connectors]]`` table of the config file (or the body of ``POST /v1/admin/connectors``)
+is validated into the options model of its ``type`` (see :mod:`.registry`), and the connector
+is built from that object whole. docs/configuration.md documents the same fields; nothing else
+repeats a default.
+
+:class:`ConnectorOptions` holds what every connector has, whatever it speaks: its name, its
+type and what the engine reads to pace and price it (``throughput``, ``country_throughput``,
+``prices``). A connector type adds its own fields in a subclass; the HTTP provider connectors
+add ``HttpOptions`` the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["ConnectorOptions", "SimulatorOptions", "SmppOptions"]
+
+#: Receipt outcome names a simulator may be told to draw (``outcomes = {delivered = 0.9}``).
+OUTCOMES = ("delivered", "undelivered", "expired", "rejected")
+
+
+class ConnectorOptions(BaseModel):
+    """What every connector has. Frozen: a running connector's options never change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    type: str
+    # segments/s across the connector (0 = no limit of ours); the dispatcher paces by it
+    throughput: float = Field(default=0.0, ge=0)
+    # messages/s per destination country on this connector, e.g. {IN = 20}; others: no limit
+    country_throughput: dict[str, float] = Field(default_factory=dict)
+    # price per segment by destination country ("default" for the rest): least-cost routing
+    prices: dict[str, float] = Field(default_factory=dict)
+
+    def definition(self) -> dict[str, Any]:
+        """The plain table this was validated from (defaults included): what is stored for a
+        connector added at run time, and what the engine reads rates and prices from."""
+        return self.model_dump()
+
+
+class SmppOptions(ConnectorOptions):
+    """An SMPP 3.4 carrier (:class:`~smsrelay.connectors.smpp.SmppConnector`).
+
+    The fields after ``enquire_link_interval`` are tuning that rarely needs changing; tests
+    shorten them instead of sleeping through the defaults.
+    """
+
+    type: Literal["smpp"] = "smpp"
+    host: str = "127.0.0.1"
+    # a carrier's SMSC; 2775 is smsrelay's own SMPP server for client binds
+    port: int = Field(default=2776, ge=0, le=65535)
+    system_id: str = "smsrelay"
+    password: str = ""
+    system_type: str = ""
+    bind: Literal["transceiver", "transmitter+receiver"] = "transceiver"
+    binds: int = Field(default=1, ge=1, le=64)
+    window: int = Field(default=10, ge=1, le=1000)
+    long_messages: Literal["udh", "sar", "payload"] = "udh"
+    # data_coding for GSM-7 texts (UCS-2 always goes as 8), packing, receipt id quirk
+    data_coding: Literal["default", "ia5", "latin1"] = "default"
+    gsm7_packing: bool = False
+    receipt_id_format: Literal["same", "hex_in_receipt", "dec_in_receipt"] = "same"
+    service_type: str = ""
+    default_sender: str = ""
+    response_timeout: float = Field(default=10.0, gt=0)
+    enquire_link_interval: float = Field(default=30.0, gt=0)
+    bind_timeout: float = Field(default=10.0, gt=0)
+    reconnect_initial: float = Field(default=1.0, gt=0)
+    reconnect_max: float = Field(default=30.0, gt=0)
+    # how long a submit waits for a session to (re)bind, and start() for the first one
+    bind_wait: float = Field(default=2.0, ge=0)
+    start_wait: float = Field(default=2.0, ge=0)
+    # an incomplete concatenated MO message is handed on as it is after this long
+    mo_timeout: float = Field(default=60.0, gt=0)
+    # resends of segments refused "slow down" while others of the message were accepted
+    continuation_retries: int = Field(default=3, ge=0)
+    # how often session timers (response timeouts, keep-alive) are checked
+    tick_interval: float = Field(default=0.5, gt=0)
+
+
+class SimulatorOptions(ConnectorOptions):
+    """The carrier simulator embedded in this process, reached over SMPP on 127.0.0.1.
+
+    Not a second carrier implementation: :mod:`smsrelay.simulator` listens, and an
+    :class:`SmppConnector` built from :meth:`smpp` binds to it, so a simulated route runs
+    the same code as a real carrier.
+    """
+
+    type: Literal["simulator"] = "simulator"
+    port: int = Field(default=0, ge=0, le=65535, description="0 = ephemeral")
+    # the simulator's submit_sm_resp delay and its receipt delay
+    latency_ms: float = Field(default=5.0, ge=0)
+    dlr_delay_ms: float = Field(default=200.0, ge=0)
+    outcomes: dict[str, float] = Field(default_factory=lambda: {"delivered": 1.0})
+    # share of submits answered ESME_RSYSERR (carrier_system_error, retried)
+    transient_error_rate: float = Field(default=0.0, ge=0, le=1)
+    seed: int | None = None
+    # outstanding submit_sm of the connector's session
+    window: int = Field(default=100, ge=1, le=1000)
+
+    @field_validator("outcomes")
+    @classmethod
+    def _known_outcomes(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(OUTCOMES))
+        if unknown:
+            raise ValueError(f"unknown outcome(s) {unknown}: use {', '.join(OUTCOMES)}")
+        if not value or any(w < 0 for w in value.values()) or sum(value.values()) <= 0:
+            raise ValueError("outcomes need a positive total weight")
+        return value
+
+    def smpp(self, port: int) -> SmppOptions:
+        """The options of the SMPP connector that binds to this simulator on ``port``."""
+        return SmppOptions(
+            name=self.name,
+            port=port,
+            window=self.window,
+            throughput=self.throughput,
+            country_throughput=self.country_throughput,
+            prices=self.prices,
+        )
