@@ -10,6 +10,7 @@ It is what smsrelay runs when no connector is configured.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 
@@ -19,6 +20,8 @@ from smsrelay.connectors.smpp import SmppConnector
 from smsrelay.simulator import CarrierConfig, CarrierSimulator, Faults
 
 __all__ = ["EmbeddedSimulatorConnector", "carrier_for"]
+
+log = logging.getLogger(__name__)
 
 
 def carrier_for(options: SimulatorOptions) -> CarrierSimulator:
@@ -54,6 +57,7 @@ class EmbeddedSimulatorConnector(SmppConnector):
         await self.carrier.start()
         self.options = self.simulator_options.smpp(self.carrier.port)
         self.port = self.carrier.port
+        log.info("connector=%s: carrier simulator on 127.0.0.1:%d", self.name, self.port)
         await super().start(sink)
 
     async def stop(self) -> None:
