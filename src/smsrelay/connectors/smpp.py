@@ -32,6 +32,10 @@ Inbound (deliver_sm/data_sm on receiver-capable sessions): a delivery receipt be
 table and ``receipt_id_format``); anything else is a mobile-originated message, joined with
 its other parts when concatenated. deliver_sm_resp is sent only after the sink has taken
 the report or message, so a crash before that leaves it with the carrier, which resends it.
+
+The module is longer than most: bind supervision, submitting and inbound handling share one
+connector's sessions, window and pacer; the pure halves already live in :mod:`.smpp_submit`
+and :mod:`.smpp_inbound`.
 """
 
 from __future__ import annotations
