@@ -1,5 +1,9 @@
 """Composition root: build the store, connectors, engine and API from Settings; run them.
 
+Nothing here decides anything at run time: connectors come from the registry
+(:mod:`smsrelay.connectors.registry`), the admin API's operations and the account names from
+:mod:`smsrelay.engine.operations`; this module only builds and wires them.
+
 ``SmsRelay`` owns the start and stop order: the store first, then the unit of work that every
 engine writer joins (``engine/unit_of_work.py``) and the consumers of work (committer, webhook
 outbox, receipt processor), then the connectors that produce receipts, then the dispatcher that
