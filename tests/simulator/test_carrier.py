@@ -108,7 +108,11 @@ async def test_receipts_wait_for_a_receiver_and_are_retried_on_error(sim: Carrie
 
 
 async def test_throttle_fault_is_per_system_id() -> None:
-    simulator = CarrierSimulator(CarrierConfig(dlr_delay=10), Faults(throttle=5))
+    # Time stands still for the simulator, so its throttle bucket cannot refill however
+    # slowly the submits arrive: exactly the burst of 5 passes.
+    simulator = CarrierSimulator(
+        CarrierConfig(dlr_delay=10), Faults(throttle=5), now=lambda: 1_000.0
+    )
     await simulator.start()
     try:
         async with await connect("127.0.0.1", simulator.port, "me", "pw", window=20) as c:
