@@ -107,6 +107,14 @@ async def test_webhook_replay_sends_callbacks_again(tmp_path: Path) -> None:
             )
             message_id = r.json()["message_id"]
             await wait_for(lambda: callbacks.for_message(message_id) == ["sent", "delivered"])
+
+            async def recorded(count: int) -> bool:
+                async with gw.relay.db.read() as conn:
+                    deliveries = await webhook_store.list_webhook_deliveries(conn, message_id)
+                return [d.state for d in deliveries] == ["delivered"] * count
+
+            # an attempt is recorded in the turn after its answer: replay what is on record
+            await wait_for(lambda: recorded(2))
             replay = await gw.client.post(
                 "/v1/admin/webhooks/replay", headers=gw.auth(), json={"message_id": message_id}
             )
@@ -116,13 +124,7 @@ async def test_webhook_replay_sends_callbacks_again(tmp_path: Path) -> None:
                     callbacks.for_message(message_id) == ["sent", "delivered", "sent", "delivered"]
                 )
             )
-
-            async def all_recorded() -> bool:
-                async with gw.relay.db.read() as conn:
-                    deliveries = await webhook_store.list_webhook_deliveries(conn, message_id)
-                return [d.state for d in deliveries] == ["delivered"] * 4
-
-            await wait_for(all_recorded)
+            await wait_for(lambda: recorded(4))
 
 
 async def test_route_table_set_by_the_admin_api_survives_a_restart(tmp_path: Path) -> None:
