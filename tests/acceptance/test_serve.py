@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
@@ -23,8 +24,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str], subprocess.Popen[str]]]:
+@contextlib.contextmanager
+def _serve(
+    tmp_path: Path, **extra_env: str
+) -> Iterator[tuple[str, Path, dict[str, str], subprocess.Popen[str]]]:
+    """``smsrelay serve`` on a fresh data folder, until it answers /healthz."""
     port = _free_port()
     env = {
         **os.environ,
@@ -32,6 +36,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str], subproce
         "SMSRELAY_HTTP_PORT": str(port),
         "SMSRELAY_SMPP_PORT": "0",
         "SMSRELAY_CONFIG": str(tmp_path / "none.toml"),
+        **extra_env,
     }
     env.pop("SMSRELAY_DATABASE_URL", None)
     proc = subprocess.Popen(
@@ -44,7 +49,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str], subproce
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -58,6 +63,12 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str], subproce
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str], subprocess.Popen[str]]]:
+    with _serve(tmp_path) as running:
+        yield running
 
 
 def test_seed_request_is_delivered(
@@ -188,37 +199,9 @@ def test_several_workers_share_the_port_and_the_queue(tmp_path: Path) -> None:
 
 def test_two_workers_keep_one_account_rate(tmp_path: Path) -> None:
     """SMSRELAY_WORKERS=2: the account's rate is the gateway's, not each process's."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SMSRELAY_DATA_DIR": str(tmp_path / "data"),
-        "SMSRELAY_HTTP_PORT": str(port),
-        "SMSRELAY_SMPP_PORT": "0",
-        "SMSRELAY_CONFIG": str(tmp_path / "none.toml"),
-        "SMSRELAY_WORKERS": "2",
-        "SMSRELAY_RATE_LIMIT": "5",
-        "SMSRELAY_RATE_BURST": "5",
-    }
-    env.pop("SMSRELAY_DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [SMSRELAY, "serve"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.time() < deadline, "serve did not start"
-            time.sleep(0.1)
-        key = (tmp_path / "data" / "api-key").read_text().strip()
+    limits = {"SMSRELAY_WORKERS": "2", "SMSRELAY_RATE_LIMIT": "5", "SMSRELAY_RATE_BURST": "5"}
+    with _serve(tmp_path, **limits) as (base, data, _, _):
+        key = (data / "api-key").read_text().strip()
         body = {"to": "+14155552671", "message": "rate"}
         statuses: list[int] = []
         started = time.monotonic()
@@ -233,6 +216,3 @@ def test_two_workers_keep_one_account_rate(tmp_path: Path) -> None:
         # one bucket: the burst and 5/s; each worker with its own would pass about twice that
         assert accepted <= 5 + 5 * elapsed + 2, (accepted, elapsed, len(statuses))
         assert accepted >= 5, accepted
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
