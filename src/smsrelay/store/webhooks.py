@@ -124,6 +124,16 @@ async def enqueue_webhooks(
     The first pending delivery of a message is due now; later ones wait (``BLOCKED``) until
     it is delivered or dead. Two statements; call it in the transaction that made the status
     changes.
+
+    The pending deliveries of the messages are read under a row lock (PostgreSQL), so the
+    choice between due and blocked cannot miss a concurrent transaction that ends the earlier
+    delivery: if that one settled first, the lock waits for its commit and then no longer
+    sees the delivery as pending (the new one is due); if this one locked first, the settle
+    waits for this commit, and its release of the next delivery, a later statement, sees the
+    new row and makes it due. Without the lock each transaction saw the other's delivery
+    pending and the new one stayed blocked until the ``release_blocked`` sweep. Rows are
+    locked in id order, the order in which attempts are settled, so two such transactions
+    cannot deadlock over them.
     """
     if not items:
         return
@@ -151,8 +161,9 @@ async def enqueue_webhooks(
 async def release_blocked(conn: AsyncConnection, now: float, *, limit: int = 1000) -> int:
     """Make due every blocked delivery with no earlier pending one for its message.
 
-    The normal release happens when the earlier delivery ends; this sweep settles the rare
-    case of two transactions enqueueing for one message at once. Returns how many.
+    The normal release happens when the earlier delivery ends (and cannot miss a delivery
+    queued at the same time: see :func:`enqueue_webhooks`); this sweep is a safety net, and
+    makes the first copy of each message due after a replay. Returns how many.
     """
     earlier = d.alias("earlier")
     ready = (
@@ -274,6 +285,8 @@ async def record_webhook_attempts(
     """
     if not attempts:
         return
+    # deliveries are settled in id order, the order in which enqueue_webhooks locks them
+    attempts = sorted(attempts, key=lambda a: a.delivery_id)
     for a in attempts:
         if a.outcome not in _STATE_AFTER:
             raise ValueError(f"unknown webhook outcome {a.outcome!r}")
@@ -324,10 +337,13 @@ _PENDING_OF_MESSAGE = "INDEXED BY ix_webhook_deliveries_pending_message"
 
 @cache
 def _pending_among() -> Select[Any]:
-    """Which of ``w_ids`` (message ids) have a pending delivery."""
+    """Which of ``w_ids`` (message ids) have a pending delivery; their rows stay locked, in
+    id order, until the transaction ends (see :func:`enqueue_webhooks`)."""
     return (
         select(d.c.message_id)
         .where(d.c.message_id.in_(bindparam("w_ids", expanding=True)), d.c.state == _IS_PENDING)
+        .order_by(d.c.id)
+        .with_for_update(of=d)
         .with_hint(d, _PENDING_OF_MESSAGE, "sqlite")
     )
 
