@@ -130,3 +130,47 @@ async def test_replay_copies_finished_deliveries(database: Database) -> None:
     assert [d.state for d in originals] == ["delivered", "pending", "pending"]
     # msg_1 has two pending copies: still one at a time
     assert sorted(await _claim(database, now=NOW + 10)) == [originals[1].id, copies[1].id]
+
+
+async def test_a_returning_host_gets_its_backlog_due_at_once(database: Database) -> None:
+    backing_off, deferred, leased, behind, elsewhere = await _enqueue(
+        database, "msg_1", "msg_2", "msg_3", "msg_1", "msg_4"
+    )
+    async with database.transaction() as conn:
+        await conn.execute(
+            webhooks.d.update()
+            .where(webhooks.d.c.id == elsewhere)
+            .values(url="https://other.example/sms")
+        )
+    await _claim(database)
+    await _attempt(database, backing_off, "retry", status_code=503, next_attempt_at=NOW + 3600)
+    async with database.transaction() as conn:
+        await webhooks.defer_webhooks(conn, [deferred], until=NOW + 300)
+        await webhooks.defer_webhooks(conn, [elsewhere], until=NOW + 300)
+        assert await webhooks.release_backlog(conn, [URL], NOW + 1) == 2
+    # the backlog of URL is due now; msg_1's second callback still waits behind its first,
+    # the leased one stays with its holder, another host's delivery keeps its time
+    assert sorted(await _claim(database, now=NOW + 1)) == [backing_off, deferred]
+    assert leased not in await _claim(database, now=NOW + 2)
+    await _attempt(database, backing_off, "delivered", now=NOW + 3)
+    assert await _claim(database, now=NOW + 3) == [behind]
+    async with database.read() as conn:
+        [other] = await webhooks.list_webhook_deliveries(conn, "msg_4")
+    assert other.id == elsewhere and other.next_attempt_at == NOW + 300
+
+
+async def test_a_down_host_keeps_one_delivery_for_its_next_probe(database: Database) -> None:
+    probed, first, second = await _enqueue(database, "msg_1", "msg_2", "msg_3")
+    await _claim(database)
+    async with database.transaction() as conn:
+        await webhooks.defer_webhooks(conn, [second], until=NOW + 300)
+        await webhooks.defer_webhooks(conn, [first], until=NOW + 200)
+    await _attempt(database, probed, "retry", status_code=None, next_attempt_at=NOW + 60)
+    async with database.transaction() as conn:
+        await webhooks.schedule_probe(conn, URL, NOW + 5, not_id=probed)
+    assert await _claim(database, now=NOW + 5) == [first]  # the one due soonest
+    async with database.read() as conn:
+        [failed] = await webhooks.list_webhook_deliveries(conn, "msg_1")
+        [waiting] = await webhooks.list_webhook_deliveries(conn, "msg_3")
+    assert failed.next_attempt_at == NOW + 60  # its own backoff
+    assert waiting.next_attempt_at == NOW + 300

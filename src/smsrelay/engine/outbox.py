@@ -11,8 +11,10 @@ own loop asks for a turn only for retries coming due, wake-ups and what did not 
 
 Any 2xx acknowledges; anything else (a timeout, a refused connection, a 5xx) is retried with
 jittered exponential backoff for at least 24 hours, then dead-lettered. A host that keeps
-failing is backed off as a whole: its claimed deliveries are deferred without spending an
-attempt while other hosts go on at full speed.
+failing is down (``webhooks.py``): it gets one probe at a time, its other claimed deliveries
+are deferred without spending an attempt, while other hosts go on at full speed. The probe
+that finds it back releases its whole backlog in the transaction that records it, so the
+backlog goes out at once instead of each delivery waiting out its own backoff.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from smsrelay.store.webhooks import WebhookDelivery
 
 log = logging.getLogger(__name__)
 
-SWEEP_EVERY = 2.0  # seconds between releases of deliveries blocked behind a dead-letter
+SWEEP_EVERY = 2.0  # seconds between sweeps for blocked deliveries nothing released
+DOWN_DEFER = 300.0  # how far a down host's deliveries are put back (its return releases them)
 
 
 class WebhookOutbox(Claimant[WebhookDelivery]):
@@ -128,9 +131,14 @@ class WebhookOutbox(Claimant[WebhookDelivery]):
             conn, now=now, lease_seconds=self._lease, limit=limit
         )
         deferred: dict[float, list[int]] = {}
+        candidates: set[str] = set()  # hosts that keep a delivery for their next probe
         for delivery in due:
-            until = self.sender.backing_off_until(delivery.url)
+            until = self.sender.backing_off_until(delivery.url, now, delivery.id)
             if until > now:
+                if delivery.url in candidates:
+                    # a claim does not wade through a down host's backlog at every probe
+                    until = max(until, now + DOWN_DEFER)
+                candidates.add(delivery.url)
                 deferred.setdefault(until, []).append(delivery.id)
         for until, ids in deferred.items():
             await webhook_store.defer_webhooks(conn, ids, until=until)
@@ -184,12 +192,17 @@ class WebhookOutbox(Claimant[WebhookDelivery]):
             return
         now = self._clock.now()
         records = []
+        back: set[str] = set()  # URLs of hosts that answered again after being down
+        probes: list[tuple[str, int, float]] = []  # down hosts: (url, failed, next probe at)
         for attempt in attempts:
             delivery = attempt.delivery
             outcome: Literal["delivered", "retry", "dead"]
             error = attempt.error
             next_at: float | None = None
-            self.sender.host_answered(delivery.url, attempt.ok, now)
+            news = self.sender.host_answered(delivery.url, delivery.id, attempt.ok, now)
+            back |= news.back
+            if news.probe_at:
+                probes.append((delivery.url, delivery.id, news.probe_at))
             if attempt.ok:
                 outcome = "delivered"
                 self.stats["delivered"] += 1
@@ -217,8 +230,17 @@ class WebhookOutbox(Claimant[WebhookDelivery]):
                 )
             )
 
+        if back:
+            log.info("webhook host back, releasing its backlog: %s", sorted(back)[:3])
+
         async def write(conn: AsyncConnection, now: float) -> None:
             await webhook_store.record_webhook_attempts(conn, records, now)
+            if back:
+                released = await webhook_store.release_backlog(conn, sorted(back), now)
+                self.stats["released"] += released
+            for url, failed, at in probes:
+                # the failed delivery keeps its own backoff; another one waits for the probe
+                await webhook_store.schedule_probe(conn, url, at, not_id=failed)
             self.note_due()  # the next callback of each message whose delivery just ended
 
         await self._uow.run(write, weight=len(records))

@@ -1,11 +1,18 @@
 """The webhook sender: sign each callback, POST it, and keep receiving hosts apart.
 
 Delivery is a pipeline, so one slow or dead receiver cannot hold the others back: up to
-``concurrency`` requests are in flight, at most ``per_host`` to one host. A host that keeps
-failing is backed off as a whole (``backing_off_until``; the outbox defers its deliveries
-without spending an attempt) while other hosts go on at full speed. What to send and what an
-answer means for the delivery is the outbox's job (``outbox.py``): it claims deliveries,
-hands them here, and records the attempts this sender reports.
+``concurrency`` requests are in flight, at most ``per_host`` to one host. What to send and
+what an answer means for the delivery is the outbox's job (``outbox.py``): it claims
+deliveries, hands them here, and records the attempts this sender reports.
+
+Host health. A host that fails ``host_backoff_after`` times in a row is *down*: from then on
+it gets one request at a time, a probe, at a pace that grows like a delivery's backoff up to
+``probe_every`` seconds, and its other deliveries wait without spending an attempt (the
+outbox defers them). The first probe that succeeds marks the host up again and tells the
+outbox, which makes the host's whole backlog due at once, whatever each delivery's own
+backoff said: after an outage of any length the backlog goes out as soon as the host is
+back (at ``per_host`` requests at a time), while a host that stays down sees one request per
+probe. Health is kept per process; each process finds a host's return with its own probe.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from smsrelay.domain import signing
@@ -39,13 +46,31 @@ class Attempt:
         return self.status is not None and 200 <= self.status < 300
 
 
+@dataclass(frozen=True, slots=True)
+class HostNews:
+    """What an attempt's outcome changed for its host: ``back``, the URLs whose backlog to
+    release (a down host answered); ``probe_at``, when a host that is (still) down is probed
+    next (0: no new pause)."""
+
+    back: frozenset[str] = frozenset()
+    probe_at: float = 0.0
+
+
+MAX_URLS_PER_HOST = 1000  # URLs remembered for a down host, to release its backlog by
+
+
 @dataclass(slots=True)
 class _Host:
-    """Health of one receiving host: consecutive failures and when to try it again."""
+    """Health of one receiving host (see the module docstring)."""
 
     semaphore: asyncio.Semaphore
-    failures: int = 0
-    until: float = 0.0
+    failures: int = 0  # in a row
+    down: bool = False
+    probes_failed: int = 0
+    until: float = 0.0  # a down host's next probe
+    probe: int | None = None  # the delivery in flight as the probe
+    probe_ends: float = 0.0  # the probe is given up (a claim rolled back) after this
+    urls: set[str] = field(default_factory=set)  # of deliveries deferred or failed while down
     active: int = 0  # requests holding or waiting for a slot
 
 
@@ -60,10 +85,13 @@ class WebhookSender:
         per_host: int = 16,
         host_backoff_after: int = 3,
         host_backoff: Backoff | None = None,
+        probe_every: float = 5.0,
         block_private: bool = False,
     ) -> None:
-        """``db``: read for the accounts' signing secrets. ``host_backoff``: how a failing
-        host's pause grows (a delivery's own backoff)."""
+        """``db``: read for the accounts' signing secrets. ``host_backoff``: how the pause
+        between probes of a down host grows (a delivery's own backoff), up to
+        ``probe_every`` seconds: one request that often is no load for a receiver, and it
+        bounds how long a returning host's backlog waits to be noticed."""
         self._db = db
         self._clock = clock
         self.timeout = timeout
@@ -71,6 +99,7 @@ class WebhookSender:
         self._per_host = per_host
         self._host_backoff_after = host_backoff_after
         self._host_backoff = host_backoff or WebhookRetryPolicy().backoff
+        self._probe_every = probe_every
         self._block_private = block_private
         self._client: HttpPoster | None = None
         self._secrets: dict[str, str] = {}
@@ -79,7 +108,13 @@ class WebhookSender:
         self._posts: set[asyncio.Task[Attempt]] = set()
         self._report: Callable[[Attempt], None] = lambda attempt: None
         self.started = 0
-        self.stats = {"delivered": 0, "failed_attempts": 0, "dead": 0, "deferred": 0}
+        self.stats = {
+            "delivered": 0,
+            "failed_attempts": 0,
+            "dead": 0,
+            "deferred": 0,
+            "released": 0,
+        }
 
     def longest_wait(self) -> float:
         """How long a request may take, waiting for its host's slot behind others included."""
@@ -128,19 +163,49 @@ class WebhookSender:
 
     # -- host health -----------------------------------------------------------------------
 
-    def backing_off_until(self, url: str) -> float:
-        return self._host(url).until
+    def backing_off_until(self, url: str, now: float, delivery_id: int) -> float:
+        """0 if ``delivery_id`` may be posted to its host now, else when to try it again.
 
-    def host_answered(self, url: str, ok: bool, now: float) -> None:
+        An up host takes everything. A down host takes one probe when its pause is over and
+        no probe is in flight; otherwise the answer is when the next probe may go (the
+        outbox keeps one delivery for it and puts the rest further away: a successful probe
+        releases them all).
+        """
         host = self._host(url)
+        if not host.down:
+            return 0.0
+        if len(host.urls) < MAX_URLS_PER_HOST:
+            host.urls.add(url)
+        if host.probe is not None and now >= host.probe_ends:
+            host.probe = None  # its claim was rolled back, or its answer was lost
+        if host.probe is None and now >= host.until:
+            host.probe, host.probe_ends = delivery_id, now + self.longest_wait()
+            return 0.0
+        return host.until if host.probe is None else now + self._probe_every
+
+    def host_answered(self, url: str, delivery_id: int, ok: bool, now: float) -> HostNews:
+        """Note an attempt's outcome, and say what it changed for the host."""
+        host = self._host(url)
+        probe = host.probe == delivery_id
+        if probe:
+            host.probe = None
         if ok:
-            host.failures, host.until = 0, 0.0
-            return
+            back = host.urls | {url} if host.down else set()
+            host.failures, host.down, host.probes_failed, host.until = 0, False, 0, 0.0
+            host.urls = set()
+            return HostNews(back=frozenset(back))
         host.failures += 1
-        if host.failures >= self._host_backoff_after:
-            # the host as a whole waits, growing like one delivery's backoff
-            excess = host.failures - self._host_backoff_after
-            host.until = now + min(300.0, self._host_backoff.nominal(min(excess + 1, 16)))
+        if len(host.urls) < MAX_URLS_PER_HOST:
+            host.urls.add(url)
+        if probe or (not host.down and host.failures >= self._host_backoff_after):
+            # down, or still down: the next probe, paced like one delivery's backoff; an
+            # attempt that was in flight when the host went down does not move it
+            host.down = True
+            host.probes_failed += 1
+            pause = self._host_backoff.nominal(min(host.probes_failed, 16))
+            host.until = now + min(self._probe_every, pause)
+            return HostNews(probe_at=host.until)
+        return HostNews()
 
     def _host(self, url: str) -> _Host:
         try:
@@ -151,7 +216,7 @@ class WebhookSender:
         if host is None:
             if len(self._hosts) >= 10_000:  # hosts come from user input: keep the map bounded
                 for name, known in list(self._hosts.items()):
-                    if known.failures == 0 and known.active == 0:
+                    if not known.down and known.failures == 0 and known.active == 0:
                         del self._hosts[name]
             host = self._hosts[key] = _Host(asyncio.Semaphore(self._per_host))
         return host

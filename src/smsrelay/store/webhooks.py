@@ -48,8 +48,10 @@ __all__ = [
     "list_webhook_attempts",
     "list_webhook_deliveries",
     "record_webhook_attempts",
+    "release_backlog",
     "release_blocked",
     "replay_webhooks",
+    "schedule_probe",
 ]
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
@@ -182,6 +184,54 @@ async def release_blocked(conn: AsyncConnection, now: float, *, limit: int = 100
     )
     result = await conn.execute(update(d).where(d.c.id.in_(ready)).values(next_attempt_at=now))
     return max(result.rowcount, 0)
+
+
+async def release_backlog(conn: AsyncConnection, urls: Sequence[str], now: float) -> int:
+    """Make due now every pending delivery to ``urls`` that waits for a later time (its own
+    backoff, or a deferral while its host was down); how many.
+
+    For a host that answers again: its backlog goes out at once rather than each delivery
+    after its own backoff. Deliveries blocked behind an earlier one of their message stay
+    blocked, and leased ones stay with their holder, so order and leases are untouched.
+    """
+    if not urls:
+        return 0
+    result = await conn.execute(
+        update(d)
+        .where(
+            d.c.state == _IS_PENDING,
+            d.c.url.in_(list(urls)),
+            d.c.next_attempt_at > now,
+            d.c.next_attempt_at < BLOCKED,
+            or_(d.c.lease_until.is_(None), d.c.lease_until <= now),
+        )
+        .values(next_attempt_at=now)
+    )
+    return max(result.rowcount, 0)
+
+
+async def schedule_probe(conn: AsyncConnection, url: str, at: float, *, not_id: int) -> None:
+    """Make one waiting delivery to ``url`` (not ``not_id``) due at ``at``, when its down host
+    is probed next: the one due soonest, if it is due later than that.
+
+    A down host's backlog is put far back while it is down; this keeps one delivery for
+    each probe, so the probes keep their pace and spread over the backlog.
+    """
+    soonest = (
+        select(d.c.id)
+        .where(
+            d.c.state == _IS_PENDING,
+            d.c.next_attempt_at > at,
+            d.c.next_attempt_at < BLOCKED,
+            d.c.url == url,
+            d.c.id != not_id,
+            d.c.lease_until.is_(None),
+        )
+        .order_by(d.c.next_attempt_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    await conn.execute(update(d).where(d.c.id == soonest).values(next_attempt_at=at))
 
 
 @cache
