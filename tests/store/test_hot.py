@@ -277,7 +277,12 @@ def _cases(w: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
                 | {"m_now": T0 + 23},
             ],
         ),
-        ("pending callbacks", "rows", webhooks._pending_among(), {"w_ids": padded(ids[:3])}),
+        (
+            "pending callbacks",
+            "rows",
+            webhooks._held_among(),
+            {"w_ids": padded(ids[:3]), "w_now": T0 + 23},
+        ),
         (
             "callback claim",
             "rows",

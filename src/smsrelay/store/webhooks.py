@@ -127,20 +127,23 @@ async def enqueue_webhooks(
     it is delivered or dead. Two statements; call it in the transaction that made the status
     changes.
 
-    The pending deliveries of the messages are read under a row lock (PostgreSQL), so the
-    choice between due and blocked cannot miss a concurrent transaction that ends the earlier
-    delivery: if that one settled first, the lock waits for its commit and then no longer
-    sees the delivery as pending (the new one is due); if this one locked first, the settle
-    waits for this commit, and its release of the next delivery, a later statement, sees the
-    new row and makes it due. Without the lock each transaction saw the other's delivery
-    pending and the new one stayed blocked until the ``release_blocked`` sweep. Rows are
-    locked in id order, the order in which attempts are settled, so two such transactions
-    cannot deadlock over them.
+    A new delivery waits only behind an earlier one this transaction holds a row lock on,
+    so that no other transaction can end the earlier one without seeing the new one. The
+    lock is taken (PostgreSQL, ``SKIP LOCKED``) on the earlier pending deliveries that are
+    neither in flight nor blocked; those cannot be claimed before this commit, so whatever
+    ends one later sees the new delivery. A delivery in flight, or
+    locked by another transaction (a claim, a settle, another enqueue), may end at any
+    moment: the new delivery is queued due, and the claim still keeps it behind the earlier
+    one while that is pending. Before, the choice was made on what this transaction saw:
+    with a concurrent transaction that ended the earlier delivery, each saw the other's
+    delivery pending and the new one stayed blocked until the ``release_blocked`` sweep.
+    Never waiting for a lock here means this cannot deadlock with the engine's other writes.
     """
     if not items:
         return
     ids = sorted({message_id for _, message_id, _, _ in items})
-    busy = {r[0] for r in await hot.rows(conn, _pending_among(), {"w_ids": padded(ids)})}
+    held = await hot.rows(conn, _held_among(), {"w_ids": padded(ids), "w_now": now})
+    busy = {r[0] for r in held}
     rows = []
     for account_id, message_id, url, payload in items:
         due = BLOCKED if message_id in busy else now
@@ -335,7 +338,7 @@ async def record_webhook_attempts(
     """
     if not attempts:
         return
-    # deliveries are settled in id order, the order in which enqueue_webhooks locks them
+    # in id order, like every other lock on deliveries
     attempts = sorted(attempts, key=lambda a: a.delivery_id)
     for a in attempts:
         if a.outcome not in _STATE_AFTER:
@@ -386,14 +389,23 @@ _PENDING_OF_MESSAGE = "INDEXED BY ix_webhook_deliveries_pending_message"
 
 
 @cache
-def _pending_among() -> Select[Any]:
-    """Which of ``w_ids`` (message ids) have a pending delivery; their rows stay locked, in
-    id order, until the transaction ends (see :func:`enqueue_webhooks`)."""
+def _held_among() -> Select[Any]:
+    """Which of ``w_ids`` (message ids) have a pending delivery that is neither in flight
+    nor blocked, and that this transaction could lock; the locks last until it ends (see
+    :func:`enqueue_webhooks`). Blocked ones are left unlocked so that the release of a
+    message's next delivery never waits for an enqueue (a blocked one has an earlier one
+    before it, which decides)."""
+    now = bindparam("w_now", type_=Float)
     return (
         select(d.c.message_id)
-        .where(d.c.message_id.in_(bindparam("w_ids", expanding=True)), d.c.state == _IS_PENDING)
+        .where(
+            d.c.message_id.in_(bindparam("w_ids", expanding=True)),
+            d.c.state == _IS_PENDING,
+            d.c.next_attempt_at < BLOCKED,
+            or_(d.c.lease_until.is_(None), d.c.lease_until <= now),
+        )
         .order_by(d.c.id)
-        .with_for_update(of=d)
+        .with_for_update(skip_locked=True, of=d)
         .with_hint(d, _PENDING_OF_MESSAGE, "sqlite")
     )
 
