@@ -17,8 +17,8 @@ Inbound (submit_sm, data_sm, submit_multi → :class:`SendRequest`):
   clamped to what the accept pipeline allows rather than refused (an MC may shorten it);
 - ``registered_delivery`` bits 1-0 (§5.2.17) decide whether a receipt goes back.
 
-Outbound: receipts (esm_class 0x04, Appendix B text, receipted_message_id and message_state
-TLVs) and MO messages as deliver_sm.
+Outbound: receipts (esm_class 0x04, Appendix B text in IA5/ASCII, receipted_message_id and
+message_state TLVs) and MO messages as deliver_sm.
 """
 
 from __future__ import annotations
@@ -225,12 +225,15 @@ def receipt_pdu(item: SmppDelivery) -> Pdu:
         "receipted_message_id": item.ref_id,
         "message_state": int(state),
     }
+    # data_coding 1 (IA5/ASCII) says what the bytes are: read as the GSM default alphabet
+    # (data_coding 0), the ``_`` of our ids is ``§`` and a client matching the text's id fails
     return deliver_sm(
         item.source_addr[:20],
         item.destination_addr[:20],
         text.encode("ascii", "replace"),
         tlvs=tlvs,
         esm_class=int(EsmClass.DELIVERY_RECEIPT),
+        data_coding=1,
         **_addr_fields(item.source_addr, item.destination_addr),
     )
 

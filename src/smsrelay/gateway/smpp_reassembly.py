@@ -9,7 +9,8 @@ and at most ``max_pending`` messages are held at once, so a client cannot make u
 without bound.
 
 The joined message's id is allocated when its first part arrives, so every part's
-submit_sm_resp can carry it (see ``gateway/smpp_server.py`` for who is answered when).
+submit_sm_resp can carry its own id derived from it, ``<message_id>-<n>``
+(``store/smpp_parts.py``; see ``gateway/smpp_server.py`` for who is answered when).
 """
 
 from __future__ import annotations
@@ -36,21 +37,25 @@ class _Pending:
 
 @dataclass(frozen=True, slots=True)
 class Added:
-    """The outcome of adding a part: the message id, and the joined bytes once complete
-    (with the PDU whose fields describe the message: part 1's)."""
+    """The outcome of adding a part: the message id, the part's number and count, and the
+    joined bytes once complete (with the PDU whose fields describe the message: part 1's)."""
 
     message_id: str
+    seq: int
+    total: int
     data: bytes | None
     pdu: Pdu
 
 
 @dataclass(frozen=True, slots=True)
 class Abandoned:
-    """A message whose parts never all arrived (or whose reference was reused)."""
+    """A message whose parts never all arrived (or whose reference was reused): the
+    numbers of the parts that did arrive, each acknowledged under its own id."""
 
     key: Key
     message_id: str
     pdu: Pdu
+    seqs: tuple[int, ...]
 
 
 class Reassembler:
@@ -81,10 +86,10 @@ class Reassembler:
         pending.parts[part.seq] = part.data
         pending.pdus[part.seq] = pdu
         if len(pending.parts) < pending.total:
-            return Added(pending.message_id, None, pdu)
+            return Added(pending.message_id, part.seq, pending.total, None, pdu)
         del self._pending[key]
         data = b"".join(pending.parts[i] for i in range(1, pending.total + 1))
-        return Added(pending.message_id, data, pending.pdus.get(1, pdu))
+        return Added(pending.message_id, part.seq, pending.total, data, pending.pdus.get(1, pdu))
 
     def expire(self, now: float) -> list[Abandoned]:
         """Drop messages past their deadline; returns them and any abandoned by reuse."""
@@ -97,4 +102,5 @@ class Reassembler:
 
     def _abandon(self, key: Key, pending: _Pending) -> None:
         first = pending.pdus.get(1) or next(iter(pending.pdus.values()))
-        self.abandoned.append(Abandoned(key, pending.message_id, first))
+        seqs = tuple(sorted(pending.parts))
+        self.abandoned.append(Abandoned(key, pending.message_id, first, seqs))

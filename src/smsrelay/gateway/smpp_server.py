@@ -10,18 +10,20 @@ it, on top of the bind's own throughput) are the REST ones. Any refusal is the c
 error's SMPP command_status and never ends the bind. A response is sent only after the
 message is committed.
 
-Long messages sent as UDH or SAR parts become ONE message (``smpp_reassembly``). Who gets
-which answer: every part's submit_sm_resp carries the id of the joined message. Parts before
-the last are answered at once with ESME_ROK, meaning "part received": waiting for the last
-part would deadlock a client that sends one part at a time. The last part is answered after
-the joined message is committed (or with the error that refused it). When the parts never
-complete (``reassembly_timeout``) or the joined message is refused, a client that asked for
-a receipt gets one with ``stat:REJECTD`` for that id, so no acknowledged id goes silent.
+Long messages sent as UDH or SAR parts become ONE message (``smpp_reassembly``), but each
+part is answered with its own id, ``<message_id>-<n>`` for part n (``store/smpp_parts.py``),
+as an SMSC does: clients key their receipts on ids. Parts before the last are answered at
+once with ESME_ROK, meaning "part received": waiting for the last part would deadlock a
+client that sends one part at a time. The last part is answered after the joined message is
+committed (or with the error that refused it); the part count is recorded just before, so
+every receipt of the message goes out once per part (``engine/notify.py``). When the parts
+never complete (``reassembly_timeout``) or the joined message is refused, a client that
+asked for receipts gets one ``stat:REJECTD`` per acknowledged part id, so no id goes silent.
 
-query_sm reads the message (status → §5.2.28 message_state); cancel_sm cancels a queued or
-scheduled one (``engine/cancel.py``, as REST does, status callback included). Receipts and MO
-messages go back through ``smpp_delivery.OutboxDelivery``. With a certificate configured
-(``SmppServerConfig.tls``) the port speaks SMPP over TLS.
+query_sm and cancel_sm take a message's id or a part's (``smpp_query``); cancel_sm cancels a
+queued or scheduled message (``engine/cancel.py``, as REST does, status callback included).
+Receipts and MO messages go back through ``smpp_delivery.OutboxDelivery``. With a
+certificate configured (``SmppServerConfig.tls``) the port speaks SMPP over TLS.
 """
 
 from __future__ import annotations
@@ -31,19 +33,18 @@ import contextlib
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from ssl import SSLContext
 
 from smsrelay.domain import numbers
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.ids import new_id
-from smsrelay.domain.states import FINAL
 from smsrelay.engine.accept import Acceptor
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock
-from smsrelay.gateway.smpp_convert import STATE_OF, Part, decode_text, part_of, send_request
+from smsrelay.gateway.smpp_convert import Part, decode_text, part_of, send_request
 from smsrelay.gateway.smpp_delivery import OutboxDelivery
-from smsrelay.gateway.smpp_reassembly import Abandoned, Reassembler
+from smsrelay.gateway.smpp_query import cancel_sm, query_sm
+from smsrelay.gateway.smpp_reassembly import Abandoned, Added, Reassembler
 from smsrelay.gateway.smpp_reassembly import Key as PartKey
 from smsrelay.smpp.constants import CommandId, CommandStatus
 from smsrelay.smpp.errors import SessionClosed
@@ -51,11 +52,12 @@ from smsrelay.smpp.pdu import Pdu, response_to
 from smsrelay.smpp.server import BindRequest, ServerSession, SmppServer, SmscHandler
 from smsrelay.smpp.specs import SmeAddress, UnsuccessSme
 from smsrelay.store import accounts as account_store
-from smsrelay.store import messages as message_store
 from smsrelay.store import smpp_outbox as smpp_store
+from smsrelay.store import smpp_parts as parts_store
 from smsrelay.store import smpp_users as user_store
 from smsrelay.store.accounts import Account
 from smsrelay.store.db import Database
+from smsrelay.store.smpp_parts import part_id, part_ids
 from smsrelay.store.smpp_users import SmppUser
 
 __all__ = ["Bound", "ClientSmppServer", "SmppServerConfig"]
@@ -245,16 +247,22 @@ class ClientSmppServer(SmscHandler):
         if added is None:
             return response_to(pdu, CommandStatus.ESME_RMSGQFUL)
         if added.data is None:
-            return response_to(pdu, 0, {"message_id": added.message_id})
+            return response_to(pdu, 0, {"message_id": part_id(added.message_id, added.seq)})
         text = decode_text(added.pdu.int_field("data_coding"), added.data)
-        return self._accept(bound, pdu, added.pdu, dest, text, added.message_id)
+        return self._accept(bound, pdu, added.pdu, dest, text, added)
 
     async def _accept(
-        self, bound: Bound, pdu: Pdu, fields: Pdu, dest: str, text: str, message_id: str | None
+        self, bound: Bound, pdu: Pdu, fields: Pdu, dest: str, text: str, joined: Added | None
     ) -> Pdu:
         """One message (or the joined parts of one, whose rate was charged at the first
         part) through the accept path; answered once it is committed."""
+        message_id = joined.message_id if joined is not None else None
         try:
+            if joined is not None:
+                async with self._db.transaction() as conn:
+                    await parts_store.record_client_parts(
+                        conn, joined.message_id, joined.total, self._clock.now()
+                    )
             request = send_request(
                 fields,
                 dest,
@@ -270,10 +278,13 @@ class ClientSmppServer(SmscHandler):
             if isinstance(result, SmsError):
                 raise result
         except SmsError as error:
-            if message_id is not None:
-                await self._reject_receipt(bound, fields, message_id, error.code)
+            if joined is not None:  # the parts acknowledged before this one learn it here
+                ids = part_ids(joined.message_id, joined.total)
+                ids.remove(part_id(joined.message_id, joined.seq))
+                await self._reject_receipts(bound, fields, ids, error.code)
             return response_to(pdu, error.spec.smpp_status)
-        return response_to(pdu, 0, {"message_id": result.message.id})
+        answer = result.message.id if joined is None else part_id(result.message.id, joined.seq)
+        return response_to(pdu, 0, {"message_id": answer})
 
     async def _submit_multi(self, bound: Bound, pdu: Pdu) -> Pdu:
         try:
@@ -307,66 +318,39 @@ class ClientSmppServer(SmscHandler):
         # one id answers the submission (§4.5.2); each message keeps its own for receipts
         return response_to(pdu, 0, {"message_id": good[0].message.id, "unsuccess_sme": failed})
 
-    async def _query(self, bound: Bound, pdu: Pdu) -> Pdu:
-        message_id = pdu.str_field("message_id")
-        async with self._db.read() as conn:
-            message = await message_store.get_message(conn, message_id, account_id=bound.account.id)
-        if message is None:
-            return response_to(pdu, CommandStatus.ESME_RQUERYFAIL)
-        final = ""
-        if message.status in FINAL:
-            at = datetime.fromtimestamp(message.updated_at, UTC)
-            final = f"{at:%y%m%d%H%M%S}000+"
-        return response_to(
-            pdu,
-            0,
-            {
-                "message_id": message_id,
-                "final_date": final,
-                "message_state": int(STATE_OF[message.status]),
-                "error_code": 0,
-            },
-        )
+    def _query(self, bound: Bound, pdu: Pdu) -> Awaitable[Pdu]:
+        return query_sm(self._db, bound.account.id, pdu)
 
-    async def _cancel(self, bound: Bound, pdu: Pdu) -> Pdu:
-        message_id = pdu.str_field("message_id")
-        if not message_id:  # §4.9.1 bulk cancel by address is not offered
-            return response_to(pdu, CommandStatus.ESME_RCANCELFAIL)
-        try:
-            await self._canceller.cancel(bound.account.id, message_id)
-        except SmsError as error:
-            status = (
-                CommandStatus.ESME_RINVMSGID
-                if error.code is ErrorCode.NOT_FOUND
-                else error.spec.smpp_status
-            )
-            return response_to(pdu, status)
-        return response_to(pdu, 0)
+    def _cancel(self, bound: Bound, pdu: Pdu) -> Awaitable[Pdu]:
+        return cancel_sm(self._db, self._canceller, bound.account.id, pdu)
 
     # -- multipart that never became a message --------------------------------------------
 
-    async def _reject_receipt(
-        self, bound: Bound, fields: Pdu, message_id: str, code: ErrorCode
+    async def _reject_receipts(
+        self, bound: Bound, fields: Pdu, ids: list[str], code: ErrorCode
     ) -> None:
-        """An acknowledged part's id will not become a message: tell a client that asked."""
-        if not fields.int_field("registered_delivery") & 0x03:
+        """Acknowledged part ids that will not become a message: tell a client that asked."""
+        if not fields.int_field("registered_delivery") & 0x03 or not ids:
             return
         now = self._clock.now()
-        item = smpp_store.NewSmppDelivery(
-            account_id=bound.account.id,
-            smpp_user_id=bound.user.id,
-            kind="receipt",
-            ref_id=message_id,
-            source_addr=fields.str_field("destination_addr"),
-            destination_addr=fields.str_field("source_addr"),
-            body="",
-            status="rejected",
-            error_code=str(code),
-            submitted_at=now,
-            done_at=now,
-        )
+        items = [
+            smpp_store.NewSmppDelivery(
+                account_id=bound.account.id,
+                smpp_user_id=bound.user.id,
+                kind="receipt",
+                ref_id=ref_id,
+                source_addr=fields.str_field("destination_addr"),
+                destination_addr=fields.str_field("source_addr"),
+                body="",
+                status="rejected",
+                error_code=str(code),
+                submitted_at=now,
+                done_at=now,
+            )
+            for ref_id in ids
+        ]
         async with self._db.transaction() as conn:
-            await smpp_store.enqueue_smpp(conn, [item], now)
+            await smpp_store.enqueue_smpp(conn, items, now)
         self.delivery.wake()
 
     async def _expire_loop(self) -> None:
@@ -381,4 +365,5 @@ class ClientSmppServer(SmscHandler):
         bound = next((b for b in self.binds.values() if b.user.id == user_id), None)
         log.info("smpp parts of message_id=%s never completed; dropped", gone.message_id)
         if bound is not None:
-            await self._reject_receipt(bound, gone.pdu, gone.message_id, ErrorCode.VALIDATION_ERROR)
+            ids = [part_id(gone.message_id, n) for n in gone.seqs]
+            await self._reject_receipts(bound, gone.pdu, ids, ErrorCode.VALIDATION_ERROR)

@@ -298,6 +298,17 @@ smpp_outbox = Table(
     Index("ix_smpp_outbox_state_account_id_id", "state", "account_id", "id"),
 )
 
+# How many parts an SMPP client sent a long message in (migration 0009): each part has its
+# own id ``<message_id>-<n>`` and its own receipt. Written before the message itself, so no
+# foreign key; a row whose message was refused is never read.
+smpp_client_parts = Table(
+    "smpp_client_parts",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("parts", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
 numbers = Table(
     "numbers",
     metadata,

@@ -31,6 +31,7 @@ from smsrelay.gateway.http.schemas import (
 )
 from smsrelay.gateway.http.views import accepted, message_out, paged, timestamp, to_request
 from smsrelay.store import messages as message_store
+from smsrelay.store import smpp_parts
 
 router = APIRouter()
 
@@ -150,7 +151,9 @@ async def get_message(
         if message is None:
             raise SmsError(ErrorCode.NOT_FOUND, "No such message.")
         events = await message_store.get_events(conn, message_id)
-    return JsonResponse(message_out(message, events))
+        split = await smpp_parts.client_parts_of(conn, [message_id])
+    parts = smpp_parts.part_ids(message_id, split[message_id]) if message_id in split else None
+    return JsonResponse(message_out(message, events, parts))
 
 
 @router.get(

@@ -144,6 +144,11 @@ class MessageOut(BaseModel):
     connector: str | None
     carrier_ids: list[str]
     error: ErrorBody | None
+    smpp_parts: list[str] | None = Field(
+        default=None,
+        description="Single-message view: the ids of the parts an SMPP client sent the "
+        "message in (each got its own submit_sm_resp and receipt); null otherwise.",
+    )
     events: list[Event] | None = None
 
 

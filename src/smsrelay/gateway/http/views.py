@@ -56,7 +56,14 @@ def accepted(prepared: Prepared) -> dict[str, Any]:
     }
 
 
-def message_out(m: Message, events: Sequence[MessageEvent] | None = None) -> dict[str, Any]:
+def message_out(
+    m: Message,
+    events: Sequence[MessageEvent] | None = None,
+    smpp_parts: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The API's view of a message; with ``events`` (the single-message view) it also lists
+    ``smpp_parts``: the ids an SMPP client knows the parts it sent the message in by (null
+    for a message that did not come in parts)."""
     body: dict[str, Any] = {
         "message_id": m.id,
         "status": str(m.status),
@@ -81,6 +88,7 @@ def message_out(m: Message, events: Sequence[MessageEvent] | None = None) -> dic
         "error": ({"code": m.error_code, "message": m.error_message} if m.error_code else None),
     }
     if events is not None:
+        body["smpp_parts"] = list(smpp_parts) if smpp_parts else None
         body["events"] = [
             {
                 "status": str(e.status),
