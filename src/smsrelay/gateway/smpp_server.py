@@ -15,8 +15,9 @@ part is answered with its own id, ``<message_id>-<n>`` for part n (``store/smpp_
 as an SMSC does: clients key their receipts on ids. Parts before the last are answered at
 once with ESME_ROK, meaning "part received": waiting for the last part would deadlock a
 client that sends one part at a time. The last part is answered after the joined message is
-committed (or with the error that refused it); the part count is recorded just before, so
-every receipt of the message goes out once per part (``engine/notify.py``). When the parts
+committed (or with the error that refused it); the part count is recorded just before
+(``smpp_part_counts``), so every receipt of the message goes out once per part
+(``engine/notify.py``). When the parts
 never complete (``reassembly_timeout``) or the joined message is refused, a client that
 asked for receipts gets one ``stat:REJECTD`` per acknowledged part id, so no id goes silent.
 
@@ -43,6 +44,7 @@ from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock
 from smsrelay.gateway.smpp_convert import Part, decode_text, part_of, send_request
 from smsrelay.gateway.smpp_delivery import OutboxDelivery
+from smsrelay.gateway.smpp_part_counts import PartCounts
 from smsrelay.gateway.smpp_query import cancel_sm, query_sm
 from smsrelay.gateway.smpp_reassembly import Abandoned, Added, Reassembler
 from smsrelay.gateway.smpp_reassembly import Key as PartKey
@@ -53,7 +55,6 @@ from smsrelay.smpp.server import BindRequest, ServerSession, SmppServer, SmscHan
 from smsrelay.smpp.specs import SmeAddress, UnsuccessSme
 from smsrelay.store import accounts as account_store
 from smsrelay.store import smpp_outbox as smpp_store
-from smsrelay.store import smpp_parts as parts_store
 from smsrelay.store import smpp_users as user_store
 from smsrelay.store.accounts import Account
 from smsrelay.store.db import Database
@@ -120,6 +121,7 @@ class ClientSmppServer(SmscHandler):
         self.binds: dict[ServerSession, Bound] = {}
         self._authorized: dict[BindRequest, Bound] = {}
         self._reassembler = Reassembler(config.reassembly_timeout)
+        self._part_counts = PartCounts(db, clock)
         self.delivery = OutboxDelivery(
             db,
             clock,
@@ -145,6 +147,7 @@ class ClientSmppServer(SmscHandler):
             await asyncio.gather(self._task, return_exceptions=True)
         await self.delivery.stop()
         await self.server.close()
+        await self._part_counts.close()
 
     # -- binds ----------------------------------------------------------------------------
 
@@ -259,10 +262,11 @@ class ClientSmppServer(SmscHandler):
         message_id = joined.message_id if joined is not None else None
         try:
             if joined is not None:
-                async with self._db.transaction() as conn:
-                    await parts_store.record_client_parts(
-                        conn, joined.message_id, joined.total, self._clock.now()
-                    )
+                try:
+                    await self._part_counts.record(joined.message_id, joined.total)
+                except Exception as error:  # as the accept answers a database that failed
+                    log.error("smpp part count not stored: %s", error)
+                    raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0) from error
             request = send_request(
                 fields,
                 dest,

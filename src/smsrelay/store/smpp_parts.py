@@ -51,12 +51,15 @@ def split_part_id(value: str) -> tuple[str, int | None]:
 
 
 async def record_client_parts(
-    conn: AsyncConnection, message_id: str, parts: int, now: float
+    conn: AsyncConnection, counts: Sequence[tuple[str, int]], now: float
 ) -> None:
-    """Remember that ``message_id`` came in ``parts`` parts (before the message is stored)."""
-    await conn.execute(
-        smpp_client_parts.insert().values(message_id=message_id, parts=parts, created_at=now)
-    )
+    """Remember how many parts each (message id, count) came in, before the messages are
+    stored: one INSERT."""
+    if counts:
+        await conn.execute(
+            smpp_client_parts.insert(),
+            [{"message_id": m, "parts": n, "created_at": now} for m, n in counts],
+        )
 
 
 async def client_parts_of(conn: AsyncConnection, message_ids: Sequence[str]) -> dict[str, int]:
