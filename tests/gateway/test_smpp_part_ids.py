@@ -1,6 +1,7 @@
 """Every part of a long message has its own id and its own receipt, seen by third-party clients.
 
-Clients that no one here wrote (smpplib, aiosmpp, aiosmpplib) send long messages as UDH and
+Clients that no one here wrote (smpplib, aiosmpp, aiosmpplib, and the npm package ``smpp``
+when node and npm can install it) send long messages as UDH and
 SAR parts, in GSM and UCS-2, over real sockets: every submit_sm_resp id must be distinct,
 and every part must get exactly one receipt for its own id.
 """
@@ -9,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import shutil
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +24,9 @@ import pytest
 from smsrelay.app import build_http_app
 from smsrelay.config import Settings
 from smsrelay.connectors.options import SimulatorOptions
-from smsrelay.domain.messages import ReceiptStatus
+from smsrelay.domain.messages import Encoding, Message, MessageKind, ReceiptStatus
+from smsrelay.domain.states import MessageStatus
+from smsrelay.engine.notify import part_statuses
 from smsrelay.gateway.http.auth import forget_cached_keys
 from smsrelay.smpp import pdu as P
 from smsrelay.smpp.client import SmppClient, connect
@@ -440,3 +447,93 @@ async def test_a_refused_joined_message_rejects_every_acknowledged_part(tmp_path
         assert sorted(r.tlvs["receipted_message_id"] for r in got) == sorted(acknowledged)
         assert {_stat(r) for r in got} == {"REJECTD"}
         await client.unbind()
+
+
+# -- the npm package `smpp`, when node and its npm cache have it ---------------------------
+
+NODE_CLIENT = Path(__file__).with_name("smpp_node_client.js")
+
+
+@pytest.fixture(scope="module")
+def node_smpp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with ``smpp@0.5.1`` installed (from npm's cache first), or the test skips."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are not installed")
+    folder = tmp_path_factory.mktemp("node-smpp")
+    try:
+        done = subprocess.run(
+            ["npm", "install", "smpp@0.5.1", "--prefer-offline", "--no-audit", "--no-fund"],
+            cwd=folder,
+            capture_output=True,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.skip("npm install smpp@0.5.1 took too long")
+    if done.returncode != 0:
+        pytest.skip(f"npm install smpp@0.5.1 failed: {done.stderr.decode()[-300:]}")
+    return folder
+
+
+async def test_node_smpp_udh_and_sar_parts_get_their_own_ids_and_receipts(
+    tmp_path: Path, node_smpp: Path
+) -> None:
+    async with running_gateway(tmp_path, smpp_response_timeout=30.0) as gw:
+        await make_user(gw)
+        proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(NODE_CLIENT),
+            str(smpp_port(gw)),
+            "60",
+            cwd=node_smpp,
+            env={**os.environ, "NODE_PATH": str(node_smpp / "node_modules")},
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 90)
+        seen = json.loads(out)
+        assert seen["errors"] == []
+        parts, resp_ids = seen["parts"], seen["resp_ids"]
+        assert parts > 2 * 60  # long messages really went as several parts
+        assert len(resp_ids) == len(set(resp_ids)) == parts
+        assert sorted(r[0] for r in seen["receipts"]) == sorted(resp_ids)
+        assert {r[1] for r in seen["receipts"]} == {"DELIVRD"}
+
+
+def _settled(status: MessageStatus) -> Message:
+    return Message(
+        id="msg_0001",
+        account_id="acc",
+        to="+4915112000001",
+        country="DE",
+        sender="Acme",
+        body="x",
+        encoding=Encoding.GSM7,
+        segments=2,
+        kind=MessageKind.TRANSACTIONAL,
+        priority=5,
+        status=status,
+        created_at=0.0,
+        updated_at=0.0,
+        not_before=0.0,
+    )
+
+
+def test_part_fates_pair_parts_with_segments_only_when_the_counts_match() -> None:
+    undelivered = _settled(MessageStatus.UNDELIVERED)
+    assert part_statuses(undelivered, 2, {1: "delivered", 2: "undelivered"}) == [
+        MessageStatus.DELIVERED,
+        MessageStatus.UNDELIVERED,
+    ]
+    # three client parts, two carrier segments: no pairing, each part has the message's fate
+    assert (
+        part_statuses(undelivered, 3, {1: "delivered", 2: "undelivered"})
+        == [MessageStatus.UNDELIVERED] * 3
+    )
+    # never reached the carrier (no segments): the message's fate
+    rejected = _settled(MessageStatus.REJECTED)
+    assert part_statuses(rejected, 2, {}) == [MessageStatus.REJECTED] * 2
+    # a segment the carrier never reported on takes the message's (timed-out) status
+    unknown = _settled(MessageStatus.UNKNOWN)
+    assert part_statuses(unknown, 2, {1: "delivered", 2: "accepted"}) == [
+        MessageStatus.DELIVERED,
+        MessageStatus.UNKNOWN,
+    ]
