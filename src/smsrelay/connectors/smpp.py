@@ -224,7 +224,11 @@ class SmppConnector:
 
     # ------------------------------------------------------------------ sessions
 
-    async def _connect(self, bind_type: BindType) -> SmppClient:
+    async def _connect(self, bind_type: BindType, backoff: Backoff | None = None) -> SmppClient:
+        """One connect and bind. A connection refused outright starts ``backoff`` over:
+        nothing listens (the carrier is down or restarting), asking again costs it nothing,
+        and a backoff grown through a long outage would keep a carrier that is back unbound
+        (its traffic on other connectors) for up to ``reconnect_max``."""
         o = self.options
         try:
             client = await connect(
@@ -245,6 +249,8 @@ class SmppConnector:
             )
         except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, ConnectionRefusedError) and backoff is not None:
+                backoff.reset()
             raise
         self.stats["binds"] += 1
         return client
@@ -257,7 +263,7 @@ class SmppConnector:
         while self._running:
             try:
                 client = await connect_with_backoff(
-                    functools.partial(self._connect, bind_type), backoff=backoff
+                    functools.partial(self._connect, bind_type, backoff), backoff=backoff
                 )
             except BindError as exc:  # credentials refused: retried slowly, loudly
                 log.error("connector=%s bind refused: %s", self.name, exc)

@@ -4,6 +4,13 @@ After ``threshold`` consecutive connection-type failures the circuit opens: the 
 skipped (traffic fails over) for a cool-down; then one probe message is let through
 (half-open). Its success closes the circuit; its failure opens it again for twice as long, up
 to ``max_cooldown``. Pure: every call takes ``now``.
+
+The cool-down is a guess at when a failing carrier may work again; when the connector can
+tell (an SMPP connector knows whether a session is bound), the dispatcher says so instead:
+``unreachable`` while the connector has no way to the carrier (no probe is wasted then, so
+the cool-down does not keep doubling through a long outage) and ``reachable`` once it has
+one again, which starts the probe at once. Without that, a carrier back after a long outage
+waited out a cool-down grown to minutes while its traffic stayed on the next connector.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ class CircuitBreaker:
     opened_at: float = 0.0
     current_cooldown: float = 0.0
     probing: bool = False
+    unreached: bool = False  # seen without a way to the carrier since the circuit opened
 
     def allows(self, now: float) -> bool:
         """Whether a message may be sent through this connector now (may start a probe)."""
@@ -52,6 +60,20 @@ class CircuitBreaker:
             self.probing = True
             return True
         return False
+
+    def unreachable(self) -> None:
+        """The connector has no way to its carrier now (no bound session)."""
+        if self.state is not CircuitState.CLOSED:
+            self.unreached = True
+
+    def reachable(self) -> None:
+        """The connector can reach its carrier: after an outage, probe now, not after the
+        cool-down (whose growth measured the outage, not the carrier's health)."""
+        if self.unreached and self.state is CircuitState.OPEN:
+            self.state = CircuitState.HALF_OPEN
+            self.probing = False
+            self.current_cooldown = 0.0
+        self.unreached = False
 
     def record(self, error: ErrorCode | None, now: float) -> None:
         """Feed the outcome of one submit (``None`` = success)."""
@@ -70,6 +92,7 @@ class CircuitBreaker:
 
     def _open(self, now: float, cooldown: float) -> None:
         self.state = CircuitState.OPEN
+        self.unreached = False
         self.opened_at = now
         self.current_cooldown = cooldown
         self.probing = False

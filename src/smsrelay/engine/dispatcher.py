@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsrelay.connectors.base import Connector
-from smsrelay.domain.circuit import CircuitBreaker
+from smsrelay.domain.circuit import CircuitBreaker, CircuitState
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Message, OutboundMessage, SubmitOutcome
 from smsrelay.domain.retry import RetryPolicy
@@ -221,10 +221,27 @@ class Dispatcher:
         start = (max(message.attempts, 1) - 1) % len(order)
         for offset in range(len(order)):
             name = order[(start + offset) % len(order)]
-            circuit = self.circuits.get(name)
-            if circuit is None or circuit.allows(now):
+            if self._usable(name, now):
                 return name
         return order[start]
+
+    def _usable(self, name: str, now: float) -> bool:
+        """Whether the circuit lets a message through this connector now.
+
+        While the circuit is not closed the connector's own health is asked too: a probe
+        into a connector with no way to its carrier would only fail and lengthen the
+        cool-down, and once the way is back (the binds came up) the probe goes at once.
+        """
+        circuit = self.circuits.get(name)
+        if circuit is None or circuit.state is CircuitState.CLOSED:
+            return True
+        connector = self._connectors.get(name)
+        if connector is not None:
+            if not connector.health().up:
+                circuit.unreachable()
+                return False
+            circuit.reachable()
+        return circuit.allows(now)
 
     def add_connector(
         self,
