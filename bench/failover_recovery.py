@@ -21,7 +21,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from smsrelay.app import SmsRelay
-from smsrelay.config import ConnectorConfig, RouteConfig, Settings
+from smsrelay.config import RouteConfig, Settings
+from smsrelay.connectors.options import SmppOptions
 from smsrelay.engine.accept import SendRequest
 from smsrelay.simulator.carrier import CarrierConfig, CarrierSimulator
 from smsrelay.store import accounts as account_store
@@ -63,8 +64,8 @@ async def main_async(down: float, rate: float, count: int) -> None:
             retry_base=0.5,
             retry_cap=5.0,
             connectors=[
-                ConnectorConfig(name="a", type="smpp", port=first_port, window=50),
-                ConnectorConfig(name="b", type="smpp", port=second.port, window=50),
+                SmppOptions(name="a", port=first_port, window=50),
+                SmppOptions(name="b", port=second.port, window=50),
             ],
             routes=[RouteConfig(name="default", connectors=["a", "b"])],
         )

@@ -211,6 +211,9 @@ class SmsRelay:
         retry = RetryPolicy(
             max_attempts=s.max_attempts, backoff=Backoff(base=s.retry_base, cap=s.retry_cap)
         )
+        # one of several processes (workers, or nodes on one PostgreSQL): limits are shared
+        shared = s.worker_index is not None or db.dialect == "postgresql"
+        self.budget = budget_for(db, shared=shared)
         self.dispatcher = Dispatcher(
             self.uow,
             self.connectors,
@@ -232,10 +235,8 @@ class SmsRelay:
             country_rates={
                 n: d.get("country_throughput") or {} for n, d in self._definitions.items()
             },
+            budget=self.budget,
         )
-        # one of several processes (workers, or nodes on one PostgreSQL): limits are shared
-        shared = s.worker_index is not None or db.dialect == "postgresql"
-        self.budget = budget_for(db, shared=shared)
         self.committer = GroupCommitter(self.uow, dispatch=self.dispatcher.claims)
         self.acceptor = Acceptor(
             self.committer,

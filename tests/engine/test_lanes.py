@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from smsrelay.domain.messages import Encoding, Message, MessageKind, queue_priority
 from smsrelay.domain.states import MessageStatus
+from smsrelay.engine.budget import SharedBudget
+from smsrelay.engine.clock import ManualClock
 from smsrelay.engine.lanes import Lane
+from smsrelay.store.db import Database
 
 
 def _message(n: int, kind: MessageKind, priority: int = 5, segments: int = 1) -> Message:
@@ -125,3 +129,50 @@ async def test_a_country_at_its_limit_does_not_hold_up_the_others() -> None:
     assert 95 <= in_ten_seconds <= 105  # 10/s for India
     us_done = max(t for t, c in sent if c == "US")
     assert us_done < 2.0  # the US messages went at the connector's 100/s meanwhile
+
+
+async def test_two_processes_lanes_share_the_connector_and_country_rates(
+    database: Database,
+) -> None:
+    """Two processes' lanes for one connector (each with its own ``SharedBudget`` on the one
+    database) together keep its 100/s and India's 20/s, on a manual clock."""
+    clock = ManualClock(1_800_000_000.0)
+    lanes = [
+        Lane(
+            "a",
+            rate=100.0,
+            country_rates={"IN": 20.0},
+            now=clock.now,
+            sleep=clock.sleep,
+            budget=SharedBudget(database),
+        )
+        for _ in range(2)
+    ]
+    for k, lane in enumerate(lanes):
+        for n in range(1000):
+            message = _message(k * 1000 + n, MessageKind.TRANSACTIONAL)
+            lane.put(replace(message, country="IN" if n % 4 == 0 else "US"))
+    sent: list[str | None] = []
+
+    async def send(lane: Lane) -> None:
+        while True:
+            sent.append((await lane.next()).country)
+
+    tasks = [asyncio.create_task(send(lane)) for lane in lanes]
+    try:
+        end = clock.now() + 5.0
+        while clock.now() < end:
+            for _ in range(1000):  # until both lanes wait on the clock (not the database)
+                if clock.sleeping >= len(lanes):
+                    break
+                await asyncio.sleep(0.001)
+            clock.advance(0.01)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    # one process alone or two of their own would pass 500 and 1,000 in 5 s; the burst
+    # (10 and 2) and a chunk held by each process (5 and 1) come on top
+    assert 480 <= len(sent) <= 500 + 10 + 2 * 5
+    india = sum(1 for country in sent if country == "IN")
+    assert 95 <= india <= 100 + 2 + 2 * 1

@@ -34,6 +34,7 @@ from smsrelay.engine.dispatch_record import SubmitRecorder, SubmitResult
 from smsrelay.engine.housekeeping import Housekeeper
 from smsrelay.engine.lanes import Lane
 from smsrelay.engine.tasks import finish
+from smsrelay.engine.throttle import RateBudget
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,13 @@ class Dispatcher:
         prices: PriceTable | None = None,
         country_rates: Mapping[str, Mapping[str, float]] | None = None,
         rng: random.Random | None = None,
+        budget: RateBudget | None = None,
     ) -> None:
-        """``outbox``: the webhook outbox, which claims the callbacks these changes queue."""
+        """``outbox``: the webhook outbox, which claims the callbacks these changes queue;
+        ``budget``: where the lanes take the connectors' rate tokens from (shared by the
+        gateway's processes when there are several; this process's memory by default)."""
         self._uow = uow
+        self._budget = budget
         self._connectors = dict(connectors)
         self.settings = s = settings or DispatchSettings()
         self._clock = clock
@@ -173,6 +178,7 @@ class Dispatcher:
             unlimited_room=self.settings.max_inflight,
             now=self._clock.now,
             sleep=self._clock.sleep,
+            budget=self._budget,
         )
         self.circuits[name] = CircuitBreaker()
         return lane

@@ -9,6 +9,12 @@ bucket rather than polling. While higher lanes keep the connector busy, marketin
 ``room()`` tells the dispatcher how many more messages this lane can take without holding
 them longer than ``lookahead`` seconds, so a throttled connector is fed just ahead of its
 rate and a new OTP finds a short queue in front of it.
+
+The connector's ``throughput`` and ``country_throughput`` are limits of the gateway, not of
+one process: the tokens come from a :class:`~smsrelay.engine.throttle.RateBudget`, the
+shared one (``engine/budget.SharedBudget``, buckets ``connector:<name>`` and
+``connector:<name>:<country>``) when the gateway runs several processes, so N workers
+together send at the connector's rate rather than N times it; in-memory buckets otherwise.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from smsrelay.domain.messages import LANES, Message, MessageKind
-from smsrelay.engine.throttle import TokenBucket
+from smsrelay.engine.throttle import LocalBudget, RateBudget
 
 _MARKETING_FLOOR = LANES[MessageKind.MARKETING] * 10 + 9
 
@@ -44,7 +50,9 @@ class Lane:
         unlimited_room: int = 1000,
         now: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        budget: RateBudget | None = None,
     ) -> None:
+        """``now`` must be the clock every process shares (wall time) when ``budget`` is."""
         self.name = name
         self.rate = rate
         self.marketing_share = marketing_share
@@ -52,12 +60,13 @@ class Lane:
         self.unlimited_room = unlimited_room
         self._now = now
         self._sleep = sleep
-        self._bucket = TokenBucket.full(rate, max(1.0, rate * 0.1), now()) if rate > 0 else None
+        self._budget: RateBudget = budget or LocalBudget()
+        self._key = f"connector:{name}"
+        self._burst = max(1.0, rate * 0.1)
         self._countries = {
-            country.upper(): TokenBucket.full(r, max(1.0, r * 0.1), now())
-            for country, r in (country_rates or {}).items()
-            if r > 0
+            country.upper(): r for country, r in (country_rates or {}).items() if r > 0
         }
+        self._prepaid = 0.0  # tokens taken for a message that could not go: spent next
         self._high: list[_Entry] = []
         self._marketing: list[_Entry] = []
         self._order = itertools.count()
@@ -105,7 +114,7 @@ class Lane:
             self._marketing if entry.message.priority <= _MARKETING_FLOOR else self._high, entry
         )
 
-    def _pick_sendable(self, now: float) -> tuple[Message | None, float]:
+    async def _pick_sendable(self, now: float) -> tuple[Message | None, float]:
         """The best message whose destination country's own limit lets it go now.
 
         Messages to a country at its limit are passed over (and put back, keeping their
@@ -119,8 +128,13 @@ class Lane:
         soonest = float("inf")
         while len(self):
             entry = self._pick()
-            bucket = self._countries.get((entry.message.country or "").upper())
-            wait = 0.0 if bucket is None else bucket.take(1, now)
+            country = (entry.message.country or "").upper()
+            rate = self._countries.get(country, 0.0)
+            wait = 0.0
+            if rate > 0:
+                wait = await self._budget.take(
+                    f"{self._key}:{country}", 1, rate=rate, burst=max(1.0, rate * 0.1), now=now
+                )
             if wait <= 0:
                 chosen = entry.message
                 break
@@ -141,17 +155,23 @@ class Lane:
                 self._nonempty.clear()
                 await self._nonempty.wait()
                 continue
-            cost = 0.0
-            if self._bucket is not None:
-                cost = min(self._peek_cost(), self._bucket.burst)
-                wait = self._bucket.take(cost, self._now())
-                if wait > 0:
-                    await self._sleep(wait)
-                    continue
-            message, wait = self._pick_sendable(self._now())
+            spent = 0.0
+            if self.rate > 0:
+                spent = min(self._peek_cost(), self._burst)
+                if self._prepaid >= spent - 1e-9:
+                    self._prepaid -= spent
+                else:
+                    wait = await self._budget.take(
+                        self._key, spent, rate=self.rate, burst=self._burst, now=self._now()
+                    )
+                    if wait > 0:
+                        await self._sleep(wait)
+                        continue
+            message, wait = await self._pick_sendable(self._now()) if len(self) else (None, 0.0)
             if message is None:  # every waiting message goes to a country at its limit
-                if self._bucket is not None:
-                    self._bucket.tokens = min(self._bucket.burst, self._bucket.tokens + cost)
+                # (or the lane was drained meanwhile): keep the tokens for the next one, since
+                # a shared bucket cannot take them back
+                self._prepaid = min(self._burst, self._prepaid + spent)
                 await self._sleep(wait)
                 continue
             self.sent += 1
