@@ -216,3 +216,12 @@ def test_two_workers_keep_one_account_rate(tmp_path: Path) -> None:
         # one bucket: the burst and 5/s; each worker with its own would pass about twice that
         assert accepted <= 5 + 5 * elapsed + 2, (accepted, elapsed, len(statuses))
         assert accepted >= 5, accepted
+
+
+def test_first_start_prints_the_banner_without_alembic_bookkeeping(tmp_path: Path) -> None:
+    with _serve(tmp_path) as (base, _, _, proc):
+        pass  # started: the fixture waited for /healthz; leaving it stops the process
+    output = proc.stderr.read()  # type: ignore[union-attr]
+    assert f"API on {base}" in output
+    assert "first API key (account 'default') written to" in output
+    assert "alembic" not in output.lower(), output

@@ -38,6 +38,10 @@ from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.store import hot, sqlite_inline
 
 log = logging.getLogger(__name__)
+# Alembic's INFO lines (plugins set up, the context's implementation, each step) are its own
+# bookkeeping: a start-up shows our banner, and what failed if anything did
+if logging.getLogger("alembic").level == logging.NOTSET:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _BUSY_TIMEOUT_MS = 10_000
