@@ -91,11 +91,13 @@ def write_key_file(path: Path, key: str) -> None:
 
 
 async def bootstrap(db: Database, settings: Settings, clock: Clock) -> Bootstrap:
-    """On an empty database, create the ``default`` account and its first API key."""
+    """On an empty database, create the ``default`` account (the operator) and its first key."""
     async with db.transaction() as conn:
         if await account_store.list_accounts(conn):
             return Bootstrap(None)
-        account = await account_store.create_account(conn, DEFAULT_ACCOUNT, clock.now())
+        account = await account_store.create_account(
+            conn, DEFAULT_ACCOUNT, clock.now(), role=account_store.OPERATOR
+        )
         _, key = await account_store.create_api_key(
             conn, account.id, FIRST_KEY_SCOPES, clock.now(), name="first key"
         )

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.store import accounts
-from smsrelay.store.db import Database
+from smsrelay.store.db import Database, sqlite_url, upgrade
 from smsrelay.store.schema import api_keys
 from tests.store.factories import T0
+from tests.support.database import BACKENDS, empty_postgres_database
 
 KEY_SHAPE = re.compile(r"^sr_[0-9a-hjkmnp-tv-z]{12}_[A-Za-z0-9_-]{43}$")
 
@@ -168,3 +171,67 @@ async def test_garbage_keys_are_none_never_errors(database: Database) -> None:
 async def test_any_text_is_a_safe_key_lookup(sqlite_database: Database, presented: str) -> None:
     async with sqlite_database.read() as conn:
         assert await accounts.find_api_key(conn, presented) is None
+
+
+async def test_accounts_are_tenants_unless_made_operators(database: Database) -> None:
+    async with database.transaction() as conn:
+        tenant = await accounts.create_account(conn, "t", T0)
+        operator = await accounts.create_account(conn, "o", T0, role=accounts.OPERATOR)
+        with pytest.raises(SmsError) as info:
+            await accounts.create_account(conn, "x", T0, role="root")
+        assert info.value.code is ErrorCode.VALIDATION_ERROR
+    assert (tenant.role, tenant.is_operator, tenant.private_callbacks_allowed) == (
+        "tenant",
+        False,
+        False,
+    )
+    assert operator.is_operator and operator.private_callbacks_allowed
+    async with database.transaction() as conn:
+        assert await accounts.get_account(conn, tenant.id) == tenant
+        assert await accounts.get_account(conn, operator.id) == operator
+        allowed = await accounts.update_account(conn, "t", allow_private_callbacks=True)
+    assert allowed.private_callbacks_allowed and not allowed.is_operator
+    async with database.read() as conn:
+        assert await accounts.get_account(conn, tenant.id) == allowed
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "fresh")
+    else:
+        with empty_postgres_database("roles") as url:
+            yield url
+
+
+_INSERT = (
+    "INSERT INTO accounts (id, name, webhook_secret, disabled, created_at) "
+    "VALUES (:id, :name, 'whsec_x', false, 0)"
+)
+
+
+@pytest.mark.parametrize(
+    ("existing", "operator"),
+    [
+        ((("acc_1", "first"), ("acc_2", "default"), ("acc_3", "last")), "default"),
+        ((("acc_2", "later"), ("acc_1", "oldest")), "oldest"),
+        ((), None),
+    ],
+)
+async def test_the_migration_makes_one_operator(
+    empty_url: str, existing: tuple[tuple[str, str], ...], operator: str | None
+) -> None:
+    """``default`` becomes the operator, else the oldest account; the others are tenants."""
+    upgrade(empty_url, "0008")
+    db = await Database.open(empty_url)
+    try:
+        async with db.transaction() as conn:
+            for account_id, name in existing:
+                await conn.execute(text(_INSERT), {"id": account_id, "name": name})
+        upgrade(empty_url)
+        async with db.read() as conn:
+            roles = {a.name: a.role for a in await accounts.list_accounts(conn)}
+            assert not any(a.allow_private_callbacks for a in await accounts.list_accounts(conn))
+    finally:
+        await db.close()
+    assert roles == {name: "operator" if name == operator else "tenant" for _, name in existing}

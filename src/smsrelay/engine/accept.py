@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.messages import MessageKind
 from smsrelay.engine.batcher import GroupCommitter, IdempotencyWrite
+from smsrelay.engine.callback_guard import CallbackHosts
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.idempotency import IdempotencyKey, IdempotencyKeys, StoredAnswer
 from smsrelay.engine.prepare import AcceptPolicy, Prepared, SendRequest, prepare
@@ -74,9 +75,12 @@ class Acceptor:
         rng: random.Random | None = None,
         db: Database | None = None,
         rate: AccountRate | None = None,
+        callback_hosts: CallbackHosts | None = None,
     ) -> None:
         """``db`` enables screening and idempotency keys; ``rate`` (no limit by default)
-        is the gateway's account rate limit."""
+        is the gateway's account rate limit; ``callback_hosts`` resolves callback host names
+        of accounts not allowed private callbacks (``engine/callback_guard.py``)."""
+        self._callback_hosts = callback_hosts or CallbackHosts(clock.now)
         self._screen = SuppressionScreen(db) if db is not None else None
         self._keys = IdempotencyKeys(db, clock) if db is not None else None
         self._committer = committer
@@ -138,7 +142,12 @@ class Acceptor:
         count = sum(1 for r in requests if not isinstance(r, SmsError))
         if charge_rate and count:
             await self.check_rate(account, count)
-        results = await self._screened(account.id, self._prepare_all(account.id, requests))
+        # the operator, or a tenant it allowed (``Account``); anything else is held to the rule
+        private_ok = bool(getattr(account, "private_callbacks_allowed", False))
+        results = self._prepare_all(account.id, requests, private_ok)
+        if not private_ok:
+            results = await self._callback_hosts.screen(results, _callback_url)
+        results = await self._screened(account.id, results)
         good = [r for r in results if isinstance(r, Prepared)]
         if not good:
             return AcceptOutcome(results)
@@ -156,7 +165,7 @@ class Acceptor:
         return AcceptOutcome(results, answer)
 
     def _prepare_all(
-        self, account_id: str, requests: Sequence[SendRequest | SmsError]
+        self, account_id: str, requests: Sequence[SendRequest | SmsError], private_ok: bool
     ) -> list[Result]:
         now = self._clock.now()
         results: list[Result] = []
@@ -167,7 +176,12 @@ class Acceptor:
             try:
                 results.append(
                     prepare(
-                        request, account_id=account_id, policy=self.policy, now=now, rng=self._rng
+                        request,
+                        account_id=account_id,
+                        policy=self.policy,
+                        now=now,
+                        rng=self._rng,
+                        private_callbacks=private_ok,
                     )
                 )
             except SmsError as error:
@@ -212,6 +226,10 @@ class Acceptor:
             raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0) from error
         if self._on_accepted is not None:
             self._on_accepted()
+
+
+def _callback_url(prepared: Prepared) -> str | None:
+    return prepared.message.callback_url
 
 
 def _replay(stored: StoredAnswer) -> AcceptOutcome:

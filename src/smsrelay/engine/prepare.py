@@ -21,6 +21,7 @@ from smsrelay.domain.messages import (
     queue_priority,
 )
 from smsrelay.domain.states import MessageStatus
+from smsrelay.engine.callback_guard import refuse_literal_private
 
 MIN_VALIDITY = 30.0
 MAX_VALIDITY = 7 * 86400.0
@@ -65,7 +66,9 @@ class Prepared:
     replaced: tuple[tuple[str, str], ...] = ()
 
 
-def _check_callback_url(url: str) -> str:
+def _check_callback_url(url: str, private_allowed: bool) -> str:
+    """An http(s) URL; for an account not allowed private callbacks, not ``localhost`` nor a
+    private address literal (host names are resolved by ``engine/accept.py``, which may wait)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -73,6 +76,8 @@ def _check_callback_url(url: str) -> str:
         raise SmsError(ErrorCode.INVALID_CALLBACK_URL, field="callback_url") from None
     if parts.scheme not in ("http", "https") or not host or len(url) > 2000:
         raise SmsError(ErrorCode.INVALID_CALLBACK_URL, field="callback_url")
+    if not private_allowed:
+        refuse_literal_private(url)
     return url
 
 
@@ -102,9 +107,18 @@ def _render(text: str, mode: bool | None, rng: random.Random) -> tuple[str, str 
 
 
 def prepare(
-    request: SendRequest, *, account_id: str, policy: AcceptPolicy, now: float, rng: random.Random
+    request: SendRequest,
+    *,
+    account_id: str,
+    policy: AcceptPolicy,
+    now: float,
+    rng: random.Random,
+    private_callbacks: bool = False,
 ) -> Prepared:
     """Validate and shape one request into a queued (or scheduled) message.
+
+    ``private_callbacks``: whether the account may have callbacks sent to loopback and private
+    addresses (the operator, or a tenant the operator allowed).
 
     Raises :class:`SmsError` with the field at fault; nothing is stored here.
     """
@@ -112,7 +126,11 @@ def prepare(
         raise SmsError(ErrorCode.EMPTY_MESSAGE, field="message")
     number = numbers.parse_number(request.to, strict=policy.strict_numbers)
     sender = numbers.parse_sender(request.sender).value if request.sender else None
-    callback = _check_callback_url(request.callback_url) if request.callback_url else None
+    callback = (
+        _check_callback_url(request.callback_url, private_callbacks)
+        if request.callback_url
+        else None
+    )
     text, variant = _render(request.message, request.spintax, rng)
     info = encoding.analyze(text, max_segments=policy.max_segments, smart=policy.smart_encoding)
     text = info.text

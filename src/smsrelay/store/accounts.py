@@ -31,7 +31,10 @@ from smsrelay.store.db import already_exists
 from smsrelay.store.schema import accounts, api_keys
 
 __all__ = [
+    "OPERATOR",
+    "ROLES",
     "SCOPES",
+    "TENANT",
     "UNSET",
     "Account",
     "ApiKey",
@@ -48,6 +51,9 @@ __all__ = [
 ]
 
 SCOPES: Final = frozenset({"send", "read", "admin"})
+OPERATOR: Final = "operator"  # runs the gateway: routes, connectors, every account's numbers
+TENANT: Final = "tenant"  # a customer: its own messages, numbers, keys and callbacks only
+ROLES: Final = frozenset({OPERATOR, TENANT})
 _KEY_PREFIX = "sr_"
 _PUBLIC_LEN = 12
 _PUBLIC_ALPHABET = frozenset("0123456789abcdefghjkmnpqrstvwxyz")  # domain.ids' alphabet
@@ -88,6 +94,17 @@ class Account:
     disabled: bool
     created_at: float
     optout_exempt_otp: bool = True
+    role: str = TENANT
+    allow_private_callbacks: bool = False
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == OPERATOR
+
+    @property
+    def private_callbacks_allowed(self) -> bool:
+        """The operator's callbacks go anywhere; a tenant's only where the operator allows."""
+        return self.is_operator or self.allow_private_callbacks
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +137,8 @@ def _account(row: Row[Any]) -> Account:
         disabled=bool(row.disabled),
         created_at=row.created_at,
         optout_exempt_otp=bool(row.optout_exempt_otp),
+        role=row.role,
+        allow_private_callbacks=bool(row.allow_private_callbacks),
     )
 
 
@@ -137,13 +156,20 @@ def _api_key(row: Row[Any]) -> ApiKey:
 
 
 async def create_account(
-    conn: AsyncConnection, name: str, now: float, *, webhook_url: str | None = None
+    conn: AsyncConnection,
+    name: str,
+    now: float,
+    *,
+    webhook_url: str | None = None,
+    role: str = TENANT,
 ) -> Account:
-    """Create an account with a fresh webhook secret.
+    """Create an account (a tenant unless ``role`` says operator) with a fresh webhook secret.
 
     Raises ``SmsError(ALREADY_EXISTS)`` when the name is taken; the caller's transaction stays
     usable (the INSERT runs in a savepoint).
     """
+    if role not in ROLES:
+        raise SmsError(ErrorCode.VALIDATION_ERROR, f"invalid role {role!r}", field="role")
     account = Account(
         id=new_id("acc", now),
         name=name,
@@ -154,6 +180,7 @@ async def create_account(
         rate_burst=None,
         disabled=False,
         created_at=now,
+        role=role,
     )
     with already_exists(f"account {name!r}"):
         async with conn.begin_nested():
@@ -165,6 +192,7 @@ async def create_account(
                     webhook_secret=account.webhook_secret,
                     disabled=False,
                     created_at=now,
+                    role=role,
                 )
             )
     return account
@@ -207,6 +235,7 @@ async def update_account(
     rate_burst: int | _Unset | None = UNSET,
     disabled: bool | _Unset = UNSET,
     optout_exempt_otp: bool | _Unset = UNSET,
+    allow_private_callbacks: bool | _Unset = UNSET,
 ) -> Account:
     """Change the given settings of account ``name`` (None clears one); NOT_FOUND if missing."""
     given = {
@@ -216,6 +245,7 @@ async def update_account(
         "rate_burst": rate_burst,
         "disabled": disabled,
         "optout_exempt_otp": optout_exempt_otp,
+        "allow_private_callbacks": allow_private_callbacks,
     }
     values = {k: v for k, v in given.items() if not isinstance(v, _Unset)}
     if values:

@@ -1,4 +1,8 @@
-"""Operator endpoints (admin scope): connector health, the route table, webhook replay."""
+"""Admin endpoints: connector health, the route table, webhook replay.
+
+Connectors and routes are global: an admin key of the operator account only. Webhook replay
+is any admin key's, for its own account's callbacks; the operator may name another account.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,11 @@ from smsrelay.domain import numbers
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.routing import Route, route_from_dict, route_to_dict
 from smsrelay.engine.notify import iso
-from smsrelay.gateway.http.auth import Principal, require
+from smsrelay.gateway.http.auth import Principal, check_own_account, require, require_operator
 from smsrelay.gateway.http.context import ApiContext, Operations, get_context
 from smsrelay.gateway.http.responses import JsonResponse
 from smsrelay.gateway.http.views import timestamp
+from smsrelay.store import accounts as account_store
 from smsrelay.store import webhooks as webhook_store
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -43,6 +48,9 @@ class RouteTest(BaseModel):
 
 
 class ReplayBody(BaseModel):
+    account: str | None = Field(
+        default=None, max_length=100, description="Whose callbacks (operator only); default: own."
+    )
     message_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -65,7 +73,7 @@ def _ops(ctx: ApiContext) -> Operations:
 
 @router.get("/connectors", summary="Connectors with their health, circuit and queue")
 async def list_connectors(
-    principal: Principal = Depends(require("admin")), ctx: ApiContext = Depends(get_context)
+    principal: Principal = Depends(require_operator), ctx: ApiContext = Depends(get_context)
 ) -> JsonResponse:
     return JsonResponse({"data": _ops(ctx).connector_status()})
 
@@ -77,7 +85,7 @@ async def list_connectors(
 )
 async def add_connector(
     body: dict[str, Any],
-    principal: Principal = Depends(require("admin")),
+    principal: Principal = Depends(require_operator),
     ctx: ApiContext = Depends(get_context),
 ) -> JsonResponse:
     """Starts it at once and keeps it across restarts; add it to a route to use it."""
@@ -104,7 +112,7 @@ async def add_connector(
 @router.delete("/connectors/{name}", summary="Remove a connector added through this API")
 async def remove_connector(
     name: str,
-    principal: Principal = Depends(require("admin")),
+    principal: Principal = Depends(require_operator),
     ctx: ApiContext = Depends(get_context),
 ) -> JsonResponse:
     """Refused while a route names it, and for connectors of the configuration file."""
@@ -119,7 +127,7 @@ async def remove_connector(
 
 @router.get("/routes", summary="The route table in use")
 async def get_routes(
-    principal: Principal = Depends(require("admin")), ctx: ApiContext = Depends(get_context)
+    principal: Principal = Depends(require_operator), ctx: ApiContext = Depends(get_context)
 ) -> JsonResponse:
     return JsonResponse({"routes": [route_to_dict(r) for r in _ops(ctx).routes()]})
 
@@ -127,7 +135,7 @@ async def get_routes(
 @router.put("/routes", summary="Replace the route table (applies to messages claimed next)")
 async def put_routes(
     body: RouteTable,
-    principal: Principal = Depends(require("admin")),
+    principal: Principal = Depends(require_operator),
     ctx: ApiContext = Depends(get_context),
 ) -> JsonResponse:
     ops = _ops(ctx)
@@ -151,7 +159,7 @@ async def put_routes(
 @router.post("/routes/test", summary="Which route and connectors a message would take, and why")
 async def test_route(
     body: RouteTest,
-    principal: Principal = Depends(require("admin")),
+    principal: Principal = Depends(require_operator),
     ctx: ApiContext = Depends(get_context),
 ) -> JsonResponse:
     number = numbers.parse_number(body.to, strict=False)
@@ -182,15 +190,24 @@ async def replay(
         raise SmsError(
             ErrorCode.VALIDATION_ERROR, "Give message_id or since (and until).", field="message_id"
         )
+    check_own_account(principal, body.account)
     now = ctx.clock.now()
     async with ctx.db.transaction() as conn:
+        account_id = principal.account.id
+        if body.account is not None and body.account != principal.account.name:
+            found = await account_store.get_account_by_name(conn, body.account)
+            if found is None:
+                raise SmsError(
+                    ErrorCode.NOT_FOUND, f"No account named {body.account!r}.", field="account"
+                )
+            account_id = found.id
         count = await webhook_store.replay_webhooks(
             conn,
             message_id=body.message_id,
             since=timestamp(body.since),
             until=timestamp(body.until),
             now=now,
-            account_id=principal.account.id,
+            account_id=account_id,
         )
     if count and ctx.on_callbacks is not None:
         ctx.on_callbacks()

@@ -1,7 +1,9 @@
 """``/v1/admin/numbers``: which account owns which number (E.164 or short code).
 
-Inbound messages are assigned to an account by their destination number; an admin key
-manages the assignment for any account (``account`` names it; default: the key's own).
+Inbound messages are assigned to an account by their destination number. A tenant's admin
+key lists, adds and releases its own account's numbers; the operator's manages any account's
+(``account`` names it; default: the key's own). A tenant naming another account is refused
+(403); another account's number is "not found" to it (404), as if it were not assigned.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pydantic import BaseModel, Field
 from smsrelay.domain import numbers
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.engine.notify import iso
-from smsrelay.gateway.http.auth import Principal, require
+from smsrelay.gateway.http.auth import Principal, check_own_account, require
 from smsrelay.gateway.http.context import ApiContext, get_context
 from smsrelay.gateway.http.responses import JsonResponse
 from smsrelay.gateway.http.schemas import ErrorResponse
@@ -68,9 +70,13 @@ async def list_numbers(
     principal: Principal = Depends(require("admin")),
     ctx: ApiContext = Depends(get_context),
 ) -> JsonResponse:
+    check_own_account(principal, account)
     async with ctx.db.read() as conn:
-        account_id = None
-        if account is not None:
+        # a tenant sees its own numbers; the operator all, or the named account's
+        account_id = None if principal.account.is_operator else principal.account.id
+        if account == principal.account.name:
+            account_id = principal.account.id
+        elif account is not None:
             found = await account_store.get_account_by_name(conn, account)
             if found is None:
                 raise SmsError(ErrorCode.NOT_FOUND, f"No account named {account!r}.")
@@ -97,10 +103,11 @@ async def add_number(
     principal: Principal = Depends(require("admin")),
     ctx: ApiContext = Depends(get_context),
 ) -> JsonResponse:
+    check_own_account(principal, body.account)
     number = normalise(body.number)
     async with ctx.db.transaction() as conn:
         account_id = principal.account.id
-        if body.account is not None:
+        if body.account is not None and body.account != principal.account.name:
             found = await account_store.get_account_by_name(conn, body.account)
             if found is None:
                 raise SmsError(
@@ -120,7 +127,8 @@ async def remove_number(
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
     async with ctx.db.transaction() as conn:
-        removed = await store.remove_number(conn, normalise(number))
+        owner = None if principal.account.is_operator else principal.account.id
+        removed = await store.remove_number(conn, normalise(number), owner)
     if not removed:
         raise SmsError(ErrorCode.NOT_FOUND, "No account owns this number.")
     return Response(status_code=204)

@@ -1,5 +1,10 @@
 """Bearer API keys: who is calling, and may they do this.
 
+Two checks: the key's scope (``send``, ``read``, ``admin``) and, for global configuration
+(routes, connectors, other accounts' numbers and callbacks), that the key belongs to the
+operator account (:func:`require_operator`). Everything else is the caller's own account's:
+the routers filter by ``principal.account.id``.
+
 Keys are looked up by their visible prefix and checked against the stored hash in constant
 time (in the store). A verified key is remembered for a few seconds so a busy client does not
 cost a database read per request; a revocation therefore takes effect within that time. When
@@ -95,3 +100,22 @@ def check_scope(principal: Principal, scope: str) -> None:
     """Raise FORBIDDEN unless the key has ``scope`` (or ``admin``)."""
     if scope not in principal.key.scopes and "admin" not in principal.key.scopes:
         raise SmsError(ErrorCode.FORBIDDEN, f"This API key lacks the '{scope}' scope.")
+
+
+async def require_operator(principal: Principal = Depends(authenticate)) -> Principal:
+    """A dependency for global configuration: an admin key of the operator account."""
+    check_scope(principal, "admin")
+    check_operator(principal)
+    return principal
+
+
+def check_operator(principal: Principal) -> None:
+    """Raise FORBIDDEN unless the key's account is the operator."""
+    if not principal.account.is_operator:
+        raise SmsError(ErrorCode.FORBIDDEN, "This needs an admin key of the operator account.")
+
+
+def check_own_account(principal: Principal, name: str | None) -> None:
+    """Raise FORBIDDEN when a tenant names an account other than its own."""
+    if name is not None and name != principal.account.name:
+        check_operator(principal)

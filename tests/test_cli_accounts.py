@@ -1,0 +1,86 @@
+"""``smsrelay accounts``: roles and the private-callback rule, through the real command line
+against a real SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from smsrelay.cli import app
+from smsrelay.store import accounts as store
+from smsrelay.store.db import Database, sqlite_url
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("SMSRELAY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SMSRELAY_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("SMSRELAY_DATABASE_URL", raising=False)
+    return CliRunner()
+
+
+def _account(tmp_path: Path, name: str) -> store.Account:
+    async def read() -> store.Account:
+        db = await Database.open(sqlite_url(tmp_path / "data"))
+        try:
+            async with db.read() as conn:
+                found = await store.get_account_by_name(conn, name)
+        finally:
+            await db.close()
+        assert found is not None
+        return found
+
+    return asyncio.run(read())
+
+
+def test_accounts_are_tenants_unless_told(runner: CliRunner, tmp_path: Path) -> None:
+    made = runner.invoke(app, ["accounts", "create", "acme"])
+    assert made.exit_code == 0, made.output
+    assert "tenant" in made.output
+    ops = runner.invoke(app, ["accounts", "create", "ops", "--operator"])
+    assert ops.exit_code == 0 and "operator" in ops.output
+    assert _account(tmp_path, "acme").role == "tenant"
+    assert _account(tmp_path, "ops").is_operator
+    listed = runner.invoke(app, ["accounts", "list"])
+    assert "acme" in listed.output and "operator" in listed.output
+
+
+def test_a_tenants_webhooks_refuse_private_addresses_until_allowed(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    refused = runner.invoke(
+        app, ["accounts", "create", "acme", "--webhook-url", "http://127.0.0.1:9/cb"]
+    )
+    assert refused.exit_code == 1
+    assert "not allowed for this account" in " ".join(refused.output.split())
+    assert runner.invoke(app, ["accounts", "create", "acme"]).exit_code == 0
+    for option in ("--webhook-url", "--inbound-webhook-url"):
+        for url in ("http://localhost/cb", "http://192.168.1.5/cb", "http://nowhere.invalid/"):
+            r = runner.invoke(app, ["accounts", "update", "acme", option, url])
+            assert r.exit_code == 1, (option, url, r.output)
+    assert _account(tmp_path, "acme").webhook_url is None
+    public = runner.invoke(
+        app, ["accounts", "update", "acme", "--webhook-url", "https://93.184.216.34/cb"]
+    )
+    assert public.exit_code == 0, public.output
+    allowed = runner.invoke(
+        app,
+        [
+            "accounts",
+            "update",
+            "acme",
+            "--allow-private-callbacks",
+            "--inbound-webhook-url",
+            "http://10.0.0.5/mo",
+        ],
+    )
+    assert allowed.exit_code == 0, allowed.output
+    account = _account(tmp_path, "acme")
+    assert account.allow_private_callbacks and account.inbound_webhook_url == "http://10.0.0.5/mo"
+    ops = runner.invoke(
+        app, ["accounts", "create", "ops", "--operator", "--webhook-url", "http://127.0.0.1/cb"]
+    )
+    assert ops.exit_code == 0, ops.output
