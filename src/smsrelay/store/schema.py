@@ -46,7 +46,7 @@ accounts = Table(
     Column("created_at", Float, nullable=False),
     # opt-out: OTP messages still reach numbers on the suppression list (migration 0002)
     Column("optout_exempt_otp", Boolean, nullable=False, server_default=text("true")),
-    # operator (global configuration) or tenant (its own things only); migration 0011
+    # operator (global configuration) or tenant (its own things only); migration 0010
     Column("role", String(10), nullable=False, server_default=text("'tenant'")),
     # a tenant's callbacks may go to loopback/private addresses only when the operator says so
     Column("allow_private_callbacks", Boolean, nullable=False, server_default=text("false")),

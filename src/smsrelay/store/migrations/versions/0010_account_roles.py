@@ -7,7 +7,7 @@ when there is none of that name; every other account becomes a tenant.
 ``accounts.allow_private_callbacks`` lets the operator allow a tenant's callbacks to loopback
 and private addresses (refused by default).
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-04
 """
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
