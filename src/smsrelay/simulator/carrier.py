@@ -17,6 +17,10 @@ storage. What it does:
 
 ``receipt_id_format`` reproduces a known carrier quirk: receipts naming the message in the
 other base than the submit_sm_resp did.
+
+Longer than 400 lines because it is one peer with one state: the submits it holds, the
+receipts it owes and the sessions that receive them; the fault and MO parts already live in
+their own modules.
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ Two tolerances, both seen on real carriers and both harmless:
 
 Encoding problems (a field too long, a number out of range, an unknown TLV name) raise
 :class:`~smsrelay.smpp.errors.LocalProtocolError`: they are bugs in the caller.
+
+Longer than 400 lines because it holds the one encode walker and the one decode walker over
+the same tables, field kind by field kind: split, each kind's two halves would drift apart.
 """
 
 from __future__ import annotations

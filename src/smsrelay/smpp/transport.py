@@ -18,6 +18,9 @@ Guarantees:
 
 Time comes from the ``now`` callable (house rule 8): tests pass a manual clock and a short
 ``tick_interval`` and advance the clock instead of sleeping through timeouts.
+
+Slightly over 400 lines: the reader, the writer's coalescing and the timer tick share the
+session and the socket, and each is short.
 """
 
 from __future__ import annotations

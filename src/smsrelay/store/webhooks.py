@@ -5,6 +5,11 @@ Writing the delivery with the change means a committed status is always announce
 announced one was always committed). Per message, deliveries go out in order: a message's
 ``delivered`` is not claimed while its ``sent`` is still pending, so customers never see
 statuses arrive backwards. Different messages do not wait for each other.
+
+Longer than 400 lines because every statement here keeps that one invariant (a message's
+deliveries are pending, blocked, leased or ended, and exactly one of its open ones is
+claimable): enqueueing, claiming, recording, releasing, deferring, probing and replaying each
+hold half of it, and split across modules they would no longer be read together.
 """
 
 from __future__ import annotations
