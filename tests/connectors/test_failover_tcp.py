@@ -20,6 +20,7 @@ from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.simulator import CarrierConfig, CarrierSimulator
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
+from smsrelay.store.accounts import OPERATOR
 from smsrelay.store.db import Database
 from tests.connectors.smpp_support import RecordingSink
 from tests.engine.support import run_until
@@ -97,7 +98,7 @@ async def test_traffic_returns_to_a_carrier_back_from_a_long_outage(database: Da
     clock_start = 1_800_000_000.0
     clock = ManualClock(clock_start)
     async with database.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
     second = CarrierSimulator(CarrierConfig(dlr_delay=0.02), port=0)
     await second.start()
     first_port = _free_port()

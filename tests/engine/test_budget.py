@@ -58,3 +58,17 @@ async def test_an_unlimited_rate_takes_nothing(database: Database) -> None:
     budget = SharedBudget(database)
     assert await budget.take("k", 10_000, rate=0.0, burst=1.0, now=START) == 0
     assert budget.refills == 0
+
+
+class _Unreachable:
+    """A database that fails every transaction (a dropped connection, a locked file)."""
+
+    def transaction(self) -> object:
+        raise OSError("connection refused")
+
+
+async def test_an_unreadable_budget_makes_its_limit_wait_not_fail() -> None:
+    budget = SharedBudget(_Unreachable())  # type: ignore[arg-type]
+    wait = await budget.take("connector:a", 1, rate=10.0, burst=10.0, now=START)
+    assert wait > 0  # the lane or the accept waits (HTTP 429 with Retry-After), nothing raises
+    assert await budget.take("connector:a", 1, rate=10.0, burst=10.0, now=START + 0.1) > 0

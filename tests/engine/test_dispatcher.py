@@ -24,6 +24,7 @@ from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
 from smsrelay.store import queue as queue_store
 from smsrelay.store import receipts as receipt_store
+from smsrelay.store.accounts import OPERATOR
 from smsrelay.store.db import Database
 from tests.support.connectors import ScriptedConnector
 
@@ -86,7 +87,7 @@ async def engine(
 ) -> AsyncIterator[Engine]:
     clock = ManualClock(1_800_000_000.0)
     async with database.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
     uow = UnitOfWork(database, clock)
     dlr = DlrProcessor(uow, clock)
     route = Route("default", tuple(c.name for c in connectors))

@@ -18,6 +18,7 @@ from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
+from smsrelay.store.accounts import OPERATOR
 from smsrelay.store.db import Database
 from tests.engine.support import run_until
 from tests.support.connectors import ScriptedConnector
@@ -48,7 +49,7 @@ def _marketing(account_id: str, now: float, rng: random.Random) -> Message:
 async def test_new_otp_jumps_a_queue_of_100k_marketing(sqlite_database: Database) -> None:
     db, clock, rng = sqlite_database, ManualClock(1_800_000_000.0), random.Random(5)
     async with db.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
     for _ in range(BACKLOG // 10_000):
         async with db.transaction() as conn:
             await message_store.insert_messages(
@@ -93,7 +94,7 @@ async def test_open_circuit_sends_first_attempts_to_the_healthy_connector(
 ) -> None:
     db, clock = sqlite_database, ManualClock(1_800_000_000.0)
     async with db.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
     down = ScriptedConnector("down", fail_with=ErrorCode.CARRIER_UNAVAILABLE)
     up = ScriptedConnector("up")
     uow = UnitOfWork(db, clock)

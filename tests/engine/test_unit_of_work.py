@@ -31,6 +31,7 @@ from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
 from smsrelay.store import webhooks as webhook_store
+from smsrelay.store.accounts import OPERATOR
 from smsrelay.store.db import Database
 from smsrelay.store.idempotency import IdempotencyTaken
 from tests.engine.support import outbox, unit_of_work
@@ -77,7 +78,7 @@ async def dispatching(
 ) -> AsyncIterator[tuple[UnitOfWork, Acceptor, Dispatcher, str, ManualClock]]:
     clock = ManualClock(1_800_000_000.0)
     async with database.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
     async with unit_of_work(database, clock) as uow:
         dispatcher = Dispatcher(
             uow,
@@ -129,7 +130,7 @@ async def test_writes_that_arrive_together_share_one_turn(database: Database) ->
     clock = ManualClock(1_800_000_000.0)
     async with unit_of_work(database, clock) as uow:
         async with database.transaction() as conn:
-            account = await account_store.create_account(conn, "acme", clock.now())
+            account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
         url = "http://127.0.0.1:9/hook"
 
         def write(n: int):  # type: ignore[no-untyped-def]
@@ -150,7 +151,7 @@ async def test_accepts_together_share_a_turn_and_a_taken_key_fails_alone(
 ) -> None:
     clock = ManualClock(1_800_000_000.0)
     async with database.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
     async with unit_of_work(database, clock) as uow:
         committer = GroupCommitter(uow)
         rng = random.Random(1)
@@ -182,7 +183,7 @@ async def test_a_bad_write_fails_alone(database: Database) -> None:
     clock = ManualClock(1_800_000_000.0)
     async with unit_of_work(database, clock) as uow:
         async with database.transaction() as conn:
-            account = await account_store.create_account(conn, "acme", clock.now())
+            account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
 
         async def good(conn: AsyncConnection, now: float) -> None:
             await webhook_store.enqueue_webhooks(
@@ -246,7 +247,7 @@ async def sending(
 ) -> AsyncIterator[tuple[UnitOfWork, WebhookOutbox, str, str, Receiver]]:
     clock = ManualClock(time.time())
     async with database.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
     receiver = Receiver()
     async with (
         serve_app(receiver.app(), lifespan="off") as base,

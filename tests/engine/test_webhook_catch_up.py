@@ -19,6 +19,7 @@ from smsrelay.domain.retry import WebhookRetryPolicy
 from smsrelay.engine.clock import ManualClock
 from smsrelay.store import accounts as account_store
 from smsrelay.store import webhooks as webhook_store
+from smsrelay.store.accounts import OPERATOR
 from smsrelay.store.db import Database
 from tests.engine.support import outbox, unit_of_work
 from tests.support.servers import serve_app_on
@@ -64,7 +65,7 @@ async def test_backlog_goes_out_when_the_host_returns(database: Database) -> Non
     port = _free_port()  # nothing listens yet: connections are refused
     url = f"http://127.0.0.1:{port}/hook"
     async with database.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
         await webhook_store.enqueue_webhooks(
             conn,
             [

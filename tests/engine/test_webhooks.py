@@ -15,6 +15,7 @@ from smsrelay.domain.retry import Backoff, WebhookRetryPolicy
 from smsrelay.engine.clock import ManualClock
 from smsrelay.store import accounts as account_store
 from smsrelay.store import webhooks as webhook_store
+from smsrelay.store.accounts import OPERATOR
 from smsrelay.store.db import Database
 from tests.engine.support import outbox, unit_of_work
 from tests.support.servers import serve_app
@@ -41,7 +42,7 @@ class FlakyReceiver:
 async def test_failed_callbacks_are_retried_in_order_and_recorded(database: Database) -> None:
     clock = ManualClock(time.time())
     async with database.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
     receiver = FlakyReceiver(failures=2)
     async with serve_app(receiver.app(), lifespan="off") as base:
         url = f"{base}/hook"
@@ -89,7 +90,7 @@ async def test_failed_callbacks_are_retried_in_order_and_recorded(database: Data
 async def test_unreachable_url_is_an_attempt_not_a_crash(database: Database) -> None:
     clock = ManualClock(time.time())
     async with database.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
         await webhook_store.enqueue_webhooks(
             conn,
             [
@@ -116,7 +117,7 @@ async def test_gives_up_only_after_the_retry_window(database: Database) -> None:
     start = time.time()
     clock = ManualClock(start)
     async with database.transaction() as conn:
-        account = await account_store.create_account(conn, "acme", clock.now())
+        account = await account_store.create_account(conn, "acme", clock.now(), role=OPERATOR)
         await webhook_store.enqueue_webhooks(
             conn, [(account.id, "msg_4", "http://127.0.0.1:9/down", "{}")], clock.now()
         )
@@ -135,3 +136,38 @@ async def test_gives_up_only_after_the_retry_window(database: Database) -> None:
             await sender.stop()
     assert delivery.state == "dead"
     assert clock.now() - start >= 24 * 3600
+
+
+async def test_a_tenants_callback_reaches_no_private_address_unless_allowed(
+    database: Database,
+) -> None:
+    """Checked again when the request is made: a URL stored before the rule, or a name that
+    resolves to a private address later, is refused at delivery too."""
+    clock = ManualClock(time.time())
+    receiver = FlakyReceiver(failures=0)
+    async with serve_app(receiver.app(), lifespan="off") as base:
+        url = f"{base}/hook"  # 127.0.0.1: loopback
+        async with database.transaction() as conn:
+            tenant = await account_store.create_account(conn, "tenant", clock.now())
+            await webhook_store.enqueue_webhooks(
+                conn, [(tenant.id, "msg_t", url, '{"status":"sent"}')], clock.now()
+            )
+        async with unit_of_work(database, clock) as uow:
+            sender = outbox(uow, database, clock, timeout=2)
+            await sender.start()
+            try:
+                assert await sender.deliver_due() == 1
+                assert receiver.calls == []  # refused before connecting
+                async with database.read() as conn:
+                    (delivery,) = await webhook_store.list_webhook_deliveries(conn, "msg_t")
+                assert delivery.state == "pending" and "non-public address" in (
+                    delivery.last_error or ""
+                )
+                # the operator allows it: seen within a minute, and the retry goes through
+                async with database.transaction() as conn:
+                    await account_store.update_account(conn, "tenant", allow_private_callbacks=True)
+                clock.advance(3600)
+                assert await sender.deliver_due() == 1
+            finally:
+                await sender.stop()
+    assert len(receiver.calls) == 1

@@ -338,3 +338,23 @@ async def test_parts_that_never_complete_get_a_rejected_receipt(tmp_path: Path) 
         query = await client.submit(P.Pdu(CommandId.QUERY_SM, fields={"message_id": part_id}))
         assert query.command_status == CommandStatus.ESME_RQUERYFAIL  # never became a message
         await client.unbind()
+
+
+async def test_a_client_gone_when_its_parts_expire_gets_the_receipt_when_it_binds_again(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(time.time())
+    async with running_gateway(tmp_path, clock=clock, smpp_reassembly_timeout=60.0) as gw:
+        await make_user(gw)
+        sender = await _client(gw, BindType.TRANSMITTER)
+        udh = bytes([5, 0, 3, 0x43, 3, 1])  # part 1 of 3, then the connection goes
+        first = await sender.submit(_submit(text=udh + b"first third", esm_class=0x40))
+        part_id = first.str_field("message_id")
+        await sender.unbind()
+        clock.advance(62.0)  # expired while nothing of this user is bound
+        await wait_for(lambda: _count_pending(gw, 1), timeout=10)
+        got: list[Pdu] = []
+        receiver = await _client(gw, BindType.RECEIVER, on_deliver=lambda p: got.append(p))
+        await wait_for(lambda: len(got) == 1, timeout=10)
+        assert got[0].tlvs["receipted_message_id"] == part_id
+        await receiver.unbind()

@@ -22,11 +22,16 @@ or by blocking the bind. So the limits take their tokens from a :class:`RateBudg
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from smsrelay.engine.throttle import LocalBudget, RateBudget
 from smsrelay.store import budgets as budget_store
 from smsrelay.store.db import Database
+
+log = logging.getLogger(__name__)
+
+FAILED_WAIT = 1.0  # seconds a limit waits when its shared budget could not be read
 
 
 @dataclass(slots=True)
@@ -67,10 +72,19 @@ class SharedBudget:
                 held.tokens = 0.0  # too old to spend: the shared bucket has refilled since
             if held.tokens < amount - 1e-9:
                 want = max(amount - held.tokens, min(burst, rate * self._chunk))
-                async with self._db.transaction() as conn:
-                    taken = await budget_store.take_tokens(
-                        conn, key, want, rate=rate, burst=burst, now=now
+                try:
+                    async with self._db.transaction() as conn:
+                        taken = await budget_store.take_tokens(
+                            conn, key, want, rate=rate, burst=burst, now=now
+                        )
+                except Exception as error:
+                    # fail closed: a limit whose budget cannot be read lets nothing through
+                    # for a moment, and its caller (a lane, an accept) waits, never breaks
+                    log.warning(
+                        "rate budget %s unavailable (%s); waiting %.0f s", key, error, FAILED_WAIT
                     )
+                    held.ask_after = now + FAILED_WAIT
+                    return FAILED_WAIT
                 self.refills += 1
                 if taken < want - 1e-9:  # the bucket is drained: ask once per chunk of time
                     held.ask_after = now + self._chunk

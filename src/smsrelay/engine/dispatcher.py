@@ -292,7 +292,12 @@ class Dispatcher:
     async def _lane_loop(self, lane: Lane) -> None:
         connector = self._connectors[lane.name]
         while True:
-            message = await lane.next()
+            try:
+                message = await lane.next()
+            except Exception:  # a lane must outlive any one failure: its messages wait in it
+                log.exception("lane %s failed; going on in a second", lane.name)
+                await self._clock.sleep(1.0)
+                continue
             task = asyncio.create_task(self._submit(message, lane.name, connector))
             self._submits.add(task)
             task.add_done_callback(self._submits.discard)

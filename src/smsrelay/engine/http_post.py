@@ -52,10 +52,16 @@ class HttpPoster:
         self.max_idle_per_host = max_idle_per_host
         self.user_agent = user_agent
         self._ssl = ssl_context or ssl.create_default_context()
-        self._pools: dict[tuple[str, str, int], _Pool] = {}
+        self._pools: dict[tuple[str, str, int, bool], _Pool] = {}
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
-        """POST ``body`` to ``url``; the response status. Raises TimeoutError or HttpError."""
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, public_only: bool = False
+    ) -> int:
+        """POST ``body`` to ``url``; the response status. Raises TimeoutError or HttpError.
+
+        ``public_only`` (or ``block_private`` for every request) connects only to a public
+        address of the host, checked when the connection is made; such connections are
+        pooled apart, so a connection opened for an unrestricted sender is never reused."""
         try:
             parts = urlsplit(url)
             host, scheme = parts.hostname, parts.scheme
@@ -74,7 +80,7 @@ class HttpPoster:
         ]
         lines += [f"{k}: {v}" for k, v in headers.items() if "\r" not in v and "\n" not in v]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        key = (scheme, host, port)
+        key = (scheme, host, port, public_only or self.block_private)
         async with asyncio.timeout(self.timeout):
             conn, reused = await self._connection(key)
             try:
@@ -101,7 +107,7 @@ class HttpPoster:
         return status
 
     async def _connection(
-        self, key: tuple[str, str, int], *, fresh: bool = False
+        self, key: tuple[str, str, int, bool], *, fresh: bool = False
     ) -> tuple[_Conn, bool]:
         pool = self._pools.get(key)
         while pool and pool.idle and not fresh:
@@ -109,9 +115,9 @@ class HttpPoster:
             if not conn.writer.is_closing() and not conn.reader.at_eof():
                 return conn, True
             conn.writer.close()
-        scheme, host, port = key
+        scheme, host, port, public_only = key
         address = host
-        if self.block_private:
+        if public_only:
             address = await _public_address(host, port)
         try:
             reader, writer = await asyncio.open_connection(

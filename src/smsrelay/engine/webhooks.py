@@ -59,6 +59,22 @@ class HostNews:
 MAX_URLS_PER_HOST = 1000  # URLs remembered for a down host, to release its backlog by
 
 
+SENDER_REREAD = 60.0  # seconds an account's secret and address rule are kept
+
+
+@dataclass(frozen=True, slots=True)
+class _Sender:
+    """What posting for one account needs: its signing secret, and whether its callbacks may
+    only reach public addresses (a tenant the operator has not allowed private ones)."""
+
+    secret: str
+    public_only: bool
+    read_at: float
+
+    def stale(self, now: float) -> bool:
+        return now - self.read_at > SENDER_REREAD
+
+
 @dataclass(slots=True)
 class _Host:
     """Health of one receiving host (see the module docstring)."""
@@ -102,7 +118,7 @@ class WebhookSender:
         self._probe_every = probe_every
         self._block_private = block_private
         self._client: HttpPoster | None = None
-        self._secrets: dict[str, str] = {}
+        self._senders: dict[str, _Sender] = {}  # per account: secret, address rule, when read
         self._hosts: dict[str, _Host] = {}
         self._inflight = 0
         self._posts: set[asyncio.Task[Attempt]] = set()
@@ -224,19 +240,25 @@ class WebhookSender:
     # -- one request -----------------------------------------------------------------------
 
     async def _load_secrets(self, account_ids: set[str]) -> None:
-        missing = account_ids - self._secrets.keys()
+        """Read the signing secret and the address rule of each account, at most once a
+        minute: a rotated secret or an operator's change of the rule is seen within it."""
+        now = self._clock.now()
+        missing = {a for a in account_ids if a not in self._senders or self._senders[a].stale(now)}
         if not missing:
             return
         async with self._db.read() as conn:
             for account_id in missing:
                 account = await account_store.get_account(conn, account_id)
                 if account is not None:
-                    self._secrets[account_id] = account.webhook_secret
+                    self._senders[account_id] = _Sender(
+                        account.webhook_secret, not account.private_callbacks_allowed, now
+                    )
 
     async def _post(self, delivery: WebhookDelivery) -> Attempt:
         assert self._client is not None
         body = delivery.payload.encode()
-        secret = self._secrets.get(delivery.account_id, "")
+        sender = self._senders.get(delivery.account_id)
+        secret = sender.secret if sender is not None else ""
         headers = {
             "Content-Type": "application/json",
             signing.SIGNATURE_HEADER: signing.sign(secret, body, int(self._clock.now())),
@@ -257,7 +279,10 @@ class WebhookSender:
         async with host.semaphore:
             started = time.perf_counter()
             try:
-                status = await self._client.post(delivery.url, body, headers)
+                sender = self._senders.get(delivery.account_id)
+                status = await self._client.post(
+                    delivery.url, body, headers, public_only=sender is None or sender.public_only
+                )
             except TimeoutError:
                 return Attempt(delivery, None, "timeout", _ms(started))
             except Exception as error:  # refused, reset, malformed URL: all just a failure

@@ -120,6 +120,9 @@ class ClientSmppServer(SmscHandler):
         )
         self.binds: dict[ServerSession, Bound] = {}
         self._authorized: dict[BindRequest, Bound] = {}
+        self._charging: dict[PartKey, asyncio.Future[SmsError | None]] = {}
+        # SMPP user -> account, for receipts owed after the user's binds have gone
+        self._accounts_of: dict[str, str] = {}
         self._reassembler = Reassembler(config.reassembly_timeout)
         self._part_counts = PartCounts(db, clock)
         self.delivery = OutboxDelivery(
@@ -188,6 +191,7 @@ class ClientSmppServer(SmscHandler):
         assert session.bind is not None
         bound = self._authorized.pop(session.bind)
         self.binds[session] = bound
+        self._accounts_of[bound.user.id] = bound.account.id
         session.throughput = bound.user.throughput
         self.delivery.wake()
 
@@ -226,19 +230,38 @@ class ClientSmppServer(SmscHandler):
             return self._accept(bound, pdu, pdu, dest, decode_text(coding, data), None)
         now = self._clock.now()
         key = (bound.user.id, pdu.str_field("source_addr"), dest, part.ref, part.total)
-        if not self._reassembler.has(key):
+        if self._reassembler.has(key):
+            return self._add_part(bound, pdu, key, part, dest)
+        charge = self._charging.get(key)
+        if charge is None:  # the first part to arrive: charge the message's rate once
             numbers.parse_number(
                 send_request(pdu, dest, "-", now=now, smpp_user_id=bound.user.id).to
             )
-            return self._first_part(bound, pdu, key, part, dest)
-        return self._add_part(bound, pdu, key, part, dest)
+            charge = self._charging[key] = asyncio.ensure_future(self._charge(bound))
+        return self._part_after_charge(charge, bound, pdu, key, part, dest)
 
-    async def _first_part(self, bound: Bound, pdu: Pdu, key: PartKey, part: Part, dest: str) -> Pdu:
-        """A long message's rate is charged once, when its first part arrives."""
+    async def _charge(self, bound: Bound) -> SmsError | None:
         try:
             await self._acceptor.check_rate(bound.account, 1)
         except SmsError as error:
-            return response_to(pdu, error.spec.smpp_status)
+            return error
+        return None
+
+    async def _part_after_charge(
+        self,
+        charge: asyncio.Future[SmsError | None],
+        bound: Bound,
+        pdu: Pdu,
+        key: PartKey,
+        part: Part,
+        dest: str,
+    ) -> Pdu:
+        """A long message's rate is charged once, when its first part arrives; parts that
+        arrive while that charge is under way wait for it instead of charging again."""
+        refused = await asyncio.shield(charge)
+        self._charging.pop(key, None)  # no await from here to the add below
+        if refused is not None:
+            return response_to(pdu, refused.spec.smpp_status)
         answer = self._add_part(bound, pdu, key, part, dest)
         return answer if isinstance(answer, Pdu) else await answer
 
@@ -285,7 +308,9 @@ class ClientSmppServer(SmscHandler):
             if joined is not None:  # the parts acknowledged before this one learn it here
                 ids = part_ids(joined.message_id, joined.total)
                 ids.remove(part_id(joined.message_id, joined.seq))
-                await self._reject_receipts(bound, fields, ids, error.code)
+                await self._reject_receipts(
+                    bound.account.id, bound.user.id, fields, ids, error.code
+                )
             return response_to(pdu, error.spec.smpp_status)
         answer = result.message.id if joined is None else part_id(result.message.id, joined.seq)
         return response_to(pdu, 0, {"message_id": answer})
@@ -331,16 +356,17 @@ class ClientSmppServer(SmscHandler):
     # -- multipart that never became a message --------------------------------------------
 
     async def _reject_receipts(
-        self, bound: Bound, fields: Pdu, ids: list[str], code: ErrorCode
+        self, account_id: str, user_id: str, fields: Pdu, ids: list[str], code: ErrorCode
     ) -> None:
-        """Acknowledged part ids that will not become a message: tell a client that asked."""
+        """Acknowledged part ids that will not become a message: tell a client that asked
+        (through the outbox: a client bound later gets them too)."""
         if not fields.int_field("registered_delivery") & 0x03 or not ids:
             return
         now = self._clock.now()
         items = [
             smpp_store.NewSmppDelivery(
-                account_id=bound.account.id,
-                smpp_user_id=bound.user.id,
+                account_id=account_id,
+                smpp_user_id=user_id,
                 kind="receipt",
                 ref_id=ref_id,
                 source_addr=fields.str_field("destination_addr"),
@@ -360,14 +386,19 @@ class ClientSmppServer(SmscHandler):
     async def _expire_loop(self) -> None:
         while True:
             await self._clock.sleep(1.0)
-            for gone in self._reassembler.expire(self._clock.now()):
-                with contextlib.suppress(Exception):
-                    await self._abandoned(gone)
+            try:
+                for gone in self._reassembler.expire(self._clock.now()):
+                    with contextlib.suppress(Exception):
+                        await self._abandoned(gone)
+            except Exception:  # the tick must go on, or nothing would expire again
+                log.exception("expiring smpp parts failed")
 
     async def _abandoned(self, gone: Abandoned) -> None:
         user_id = gone.key[0]
-        bound = next((b for b in self.binds.values() if b.user.id == user_id), None)
         log.info("smpp parts of message_id=%s never completed; dropped", gone.message_id)
-        if bound is not None:
+        account_id = self._accounts_of.get(user_id)
+        if account_id is not None:  # the parts came over a bind of this process: always known
             ids = [part_id(gone.message_id, n) for n in gone.seqs]
-            await self._reject_receipts(bound, gone.pdu, ids, ErrorCode.VALIDATION_ERROR)
+            await self._reject_receipts(
+                account_id, user_id, gone.pdu, ids, ErrorCode.VALIDATION_ERROR
+            )
