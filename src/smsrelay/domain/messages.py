@@ -74,6 +74,7 @@ class Message:
     origin: str = "api"  # api | smpp: the surface that accepted it
     smpp_user_id: str | None = None  # the SMPP user whose bind submitted it
     receipt_requested: int = 0  # SMPP registered_delivery bits 1-0: 0 none, 1 final, 2 failure
+    client_parts: int | None = None  # an SMPP client sent it as this many parts (stored apart)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ class SendRequest:
     origin: str = "api"  # api | smpp
     smpp_user_id: str | None = None
     receipt_requested: int = 0  # SMPP registered_delivery bits 1-0 (smpp origin only)
+    client_parts: int | None = None  # an SMPP client sent it as this many parts (one id each)
     message_id: str | None = None  # pre-allocated (SMPP parts answered before the join)
 
 
@@ -185,5 +186,6 @@ def prepare(
         origin=request.origin,
         smpp_user_id=request.smpp_user_id,
         receipt_requested=request.receipt_requested,
+        client_parts=request.client_parts,
     )
     return Prepared(message, info.replaced)

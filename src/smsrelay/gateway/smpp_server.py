@@ -15,8 +15,8 @@ part is answered with its own id, ``<message_id>-<n>`` for part n (``store/smpp_
 as an SMSC does: clients key their receipts on ids. Parts before the last are answered at
 once with ESME_ROK, meaning "part received": waiting for the last part would deadlock a
 client that sends one part at a time. The last part is answered after the joined message is
-committed (or with the error that refused it); the part count is recorded just before
-(``smpp_part_counts``), so every receipt of the message goes out once per part
+committed (or with the error that refused it); the part count is stored in the same write
+as the message, so every receipt of the message goes out once per part
 (``engine/notify.py``). When the parts
 never complete (``reassembly_timeout``) or the joined message is refused, a client that
 asked for receipts gets one ``stat:REJECTD`` per acknowledged part id, so no id goes silent.
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -44,7 +45,6 @@ from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock
 from smsrelay.gateway.smpp_convert import Part, decode_text, part_of, send_request
 from smsrelay.gateway.smpp_delivery import OutboxDelivery
-from smsrelay.gateway.smpp_part_counts import PartCounts
 from smsrelay.gateway.smpp_query import cancel_sm, query_sm
 from smsrelay.gateway.smpp_reassembly import Abandoned, Added, Reassembler
 from smsrelay.gateway.smpp_reassembly import Key as PartKey
@@ -124,7 +124,6 @@ class ClientSmppServer(SmscHandler):
         # SMPP user -> account, for receipts owed after the user's binds have gone
         self._accounts_of: dict[str, str] = {}
         self._reassembler = Reassembler(config.reassembly_timeout)
-        self._part_counts = PartCounts(db, clock)
         self.delivery = OutboxDelivery(
             db,
             clock,
@@ -150,7 +149,6 @@ class ClientSmppServer(SmscHandler):
             await asyncio.gather(self._task, return_exceptions=True)
         await self.delivery.stop()
         await self.server.close()
-        await self._part_counts.close()
 
     # -- binds ----------------------------------------------------------------------------
 
@@ -284,12 +282,6 @@ class ClientSmppServer(SmscHandler):
         part) through the accept path; answered once it is committed."""
         message_id = joined.message_id if joined is not None else None
         try:
-            if joined is not None:
-                try:
-                    await self._part_counts.record(joined.message_id, joined.total)
-                except Exception as error:  # as the accept answers a database that failed
-                    log.error("smpp part count not stored: %s", error)
-                    raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0) from error
             request = send_request(
                 fields,
                 dest,
@@ -298,6 +290,8 @@ class ClientSmppServer(SmscHandler):
                 smpp_user_id=bound.user.id,
                 message_id=message_id,
             )
+            if joined is not None:  # stored with the message: one receipt per part later
+                request = dataclasses.replace(request, client_parts=joined.total)
             outcome = await self._acceptor.accept(
                 bound.account, [request], charge_rate=message_id is None
             )

@@ -37,6 +37,7 @@ from smsrelay.store.db import already_exists
 from smsrelay.store.hot import insert_rows, padded
 from smsrelay.store.schema import message_events
 from smsrelay.store.schema import messages as messages_table
+from smsrelay.store.smpp_parts import record_client_parts
 
 __all__ = [
     "StatusChange",
@@ -63,6 +64,9 @@ async def insert_messages(conn: AsyncConnection, messages: Sequence[Message], no
     with already_exists("message"):
         await insert_rows(conn, messages_table, [message_to_row(m) for m in messages])
     await insert_events(conn, [event(m.id, m.status, now) for m in messages])
+    counts = [(m.id, m.client_parts) for m in messages if m.client_parts]
+    if counts:  # long SMPP messages: their part count, for one receipt per part
+        await record_client_parts(conn, counts, now)
 
 
 async def get_message(

@@ -53,8 +53,8 @@ def split_part_id(value: str) -> tuple[str, int | None]:
 async def record_client_parts(
     conn: AsyncConnection, counts: Sequence[tuple[str, int]], now: float
 ) -> None:
-    """Remember how many parts each (message id, count) came in, before the messages are
-    stored: one INSERT."""
+    """Remember how many parts each (message id, count) came in, in the write that stores the
+    messages (``messages.insert_messages``): one INSERT."""
     if counts:
         await conn.execute(
             smpp_client_parts.insert(),
