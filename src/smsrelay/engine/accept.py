@@ -71,7 +71,6 @@ class Acceptor:
         policy: AcceptPolicy,
         clock: Clock,
         *,
-        on_accepted: Callable[[], None] | None = None,
         rng: random.Random | None = None,
         db: Database | None = None,
         rate: AccountRate | None = None,
@@ -87,7 +86,6 @@ class Acceptor:
         self.policy = policy
         self.rate = rate or AccountRate(rate=0.0)
         self._clock = clock
-        self._on_accepted = on_accepted
         self._rng = rng or random.Random()
 
     async def accept(
@@ -224,8 +222,6 @@ class Acceptor:
         except Exception as error:
             log.error("accept not committed: %s", error)
             raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0) from error
-        if self._on_accepted is not None:
-            self._on_accepted()
 
 
 def _callback_url(prepared: Prepared) -> str | None:
