@@ -267,6 +267,7 @@ class SmsRelay:
         if s.smpp_server_enabled:
             self.smpp_server = ClientSmppServer(
                 db,
+                self.uow,
                 self.acceptor,
                 self.canceller,
                 self.clock,

@@ -37,12 +37,15 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from ssl import SSLContext
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from smsrelay.domain import numbers
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.ids import new_id
 from smsrelay.engine.accept import Acceptor
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.gateway.smpp_convert import Part, decode_text, part_of, send_request
 from smsrelay.gateway.smpp_delivery import OutboxDelivery
 from smsrelay.gateway.smpp_query import cancel_sm, query_sm
@@ -99,12 +102,15 @@ class ClientSmppServer(SmscHandler):
     def __init__(
         self,
         db: Database,
+        uow: UnitOfWork,
         acceptor: Acceptor,
         canceller: Canceller,
         clock: Clock,
         config: SmppServerConfig,
     ) -> None:
+        """``db`` is read (binds, queries, the outbox); ``uow`` takes what it writes."""
         self._db = db
+        self._uow = uow
         self._acceptor = acceptor
         self._canceller = canceller
         self._clock = clock
@@ -373,8 +379,11 @@ class ClientSmppServer(SmscHandler):
             )
             for ref_id in ids
         ]
-        async with self._db.transaction() as conn:
-            await smpp_store.enqueue_smpp(conn, items, now)
+
+        async def write(conn: AsyncConnection, turn_now: float) -> None:
+            await smpp_store.enqueue_smpp(conn, items, turn_now)
+
+        await self._uow.run(write)
         self.delivery.wake()
 
     async def _expire_loop(self) -> None:
