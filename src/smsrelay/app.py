@@ -49,6 +49,7 @@ from smsrelay.engine.operations import (
     stored_routes,
 )
 from smsrelay.engine.outbox import WebhookOutbox
+from smsrelay.engine.replay import WebhookReplay
 from smsrelay.engine.throttle import AccountRate
 from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.engine.webhooks import WebhookSender
@@ -254,6 +255,7 @@ class SmsRelay:
             rate=AccountRate(rate=s.rate_limit, burst=s.rate_burst, budget=self.budget),
         )
         self.canceller = Canceller(self.uow, self.webhooks)
+        self.replay = WebhookReplay(self.uow, self.webhooks)
         await self.uow.start()
         await self.committer.start()
         await self.webhooks.start()
@@ -330,10 +332,10 @@ class SmsRelay:
             db=self.db,
             acceptor=self.acceptor,
             canceller=self.canceller,
+            replay=self.replay,
             clock=self.clock,
             max_batch=s.max_batch,
             strict_numbers=s.number_validation == "strict",
-            on_callbacks=self.webhooks.wake,
             operations=self.operations,
         )
 

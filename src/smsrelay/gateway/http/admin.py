@@ -21,7 +21,6 @@ from smsrelay.gateway.http.context import ApiContext, Operations, get_context
 from smsrelay.gateway.http.responses import JsonResponse
 from smsrelay.gateway.http.views import timestamp
 from smsrelay.store import accounts as account_store
-from smsrelay.store import webhooks as webhook_store
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -191,24 +190,19 @@ async def replay(
             ErrorCode.VALIDATION_ERROR, "Give message_id or since (and until).", field="message_id"
         )
     check_own_account(principal, body.account)
-    now = ctx.clock.now()
-    async with ctx.db.transaction() as conn:
-        account_id = principal.account.id
-        if body.account is not None and body.account != principal.account.name:
+    account_id = principal.account.id
+    if body.account is not None and body.account != principal.account.name:
+        async with ctx.db.read() as conn:
             found = await account_store.get_account_by_name(conn, body.account)
-            if found is None:
-                raise SmsError(
-                    ErrorCode.NOT_FOUND, f"No account named {body.account!r}.", field="account"
-                )
-            account_id = found.id
-        count = await webhook_store.replay_webhooks(
-            conn,
-            message_id=body.message_id,
-            since=timestamp(body.since),
-            until=timestamp(body.until),
-            now=now,
-            account_id=account_id,
-        )
-    if count and ctx.on_callbacks is not None:
-        ctx.on_callbacks()
+        if found is None:
+            raise SmsError(
+                ErrorCode.NOT_FOUND, f"No account named {body.account!r}.", field="account"
+            )
+        account_id = found.id
+    count, now = await ctx.replay.replay(
+        account_id,
+        message_id=body.message_id,
+        since=timestamp(body.since),
+        until=timestamp(body.until),
+    )
     return JsonResponse({"replayed": count, "at": iso(now)})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -12,6 +11,7 @@ from smsrelay.domain.routing import Explanation, Route
 from smsrelay.engine.accept import Acceptor
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.replay import WebhookReplay
 from smsrelay.store.db import Database
 
 
@@ -38,11 +38,11 @@ class ApiContext:
     db: Database
     acceptor: Acceptor
     canceller: Canceller
+    replay: WebhookReplay
     clock: Clock
     max_batch: int = 1000
     strict_numbers: bool = False
     key_cache_seconds: float = 5.0
-    on_callbacks: Callable[[], None] | None = None
     operations: Operations | None = None
 
 
