@@ -25,6 +25,9 @@ query_sm and cancel_sm take a message's id or a part's (``smpp_query``); cancel_
 queued or scheduled message (``engine/cancel.py``, as REST does, status callback included).
 Receipts and MO messages go back through ``smpp_delivery.OutboxDelivery``. With a
 certificate configured (``SmppServerConfig.tls``) the port speaks SMPP over TLS.
+
+Just over 400 lines: binds, requests and the parts of long messages share the bound sessions;
+conversions, reassembly, queries and delivery already live in modules of their own.
 """
 
 from __future__ import annotations
