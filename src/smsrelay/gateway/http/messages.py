@@ -22,6 +22,7 @@ from smsrelay.gateway.http.context import ApiContext, get_context
 from smsrelay.gateway.http.errors import validation_to_error
 from smsrelay.gateway.http.responses import JsonResponse
 from smsrelay.gateway.http.schemas import (
+    SEND_ERROR_STATUSES,
     BatchBody,
     BatchResponse,
     ErrorResponse,
@@ -36,7 +37,7 @@ from smsrelay.store import smpp_parts
 router = APIRouter()
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 422, 429)
+    code: {"model": ErrorResponse} for code in SEND_ERROR_STATUSES
 }
 
 

@@ -159,3 +159,7 @@ class MessageList(BaseModel):
 
 def as_json(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True)
+
+
+SEND_ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429)
+"""The error statuses the sending and message endpoints document (each an ``ErrorResponse``)."""

@@ -36,7 +36,12 @@ from smsrelay.gateway.http.accepting import idempotency_of, rendered, respond
 from smsrelay.gateway.http.auth import Principal, authenticate, check_scope
 from smsrelay.gateway.http.context import ApiContext
 from smsrelay.gateway.http.errors import error_response, validation_to_error
-from smsrelay.gateway.http.schemas import Accepted, ErrorResponse, SendBody
+from smsrelay.gateway.http.schemas import (
+    SEND_ERROR_STATUSES,
+    Accepted,
+    ErrorResponse,
+    SendBody,
+)
 from smsrelay.gateway.http.views import accepted, to_request
 
 log = logging.getLogger(__name__)
@@ -122,7 +127,6 @@ _OPERATIONS = {
         "operationId": "create_message_v1_messages_post",
     },
 }
-ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429)
 
 
 def describe(document: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +143,7 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
         schemas[model.__name__] = schema
     for path, operation in _OPERATIONS.items():
         responses: dict[str, Any] = {"202": _content("Accepted", "Accepted: stored durably")}
-        for status in ERROR_STATUSES:
+        for status in SEND_ERROR_STATUSES:
             responses[str(status)] = _content("ErrorResponse", HTTPStatus(status).phrase)
         paths = document.setdefault("paths", {})
         paths.setdefault(path, {})["post"] = {
