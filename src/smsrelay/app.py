@@ -29,7 +29,7 @@ from fastapi import FastAPI
 from smsrelay.config import Settings
 from smsrelay.connectors.base import Connector
 from smsrelay.connectors.embedded import EmbeddedSimulatorConnector
-from smsrelay.connectors.registry import build_connectors
+from smsrelay.connectors.registry import Environment, build_connectors
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy, WebhookRetryPolicy
 from smsrelay.domain.routing import Route
@@ -209,7 +209,10 @@ class SmsRelay:
             outbox=self.webhooks,
         )
         self.catalog = await load_catalog(db, s.effective_connectors())
-        self.connectors = self._given_connectors or build_connectors(self.catalog.options.values())
+        self.env = Environment(public_url=s.public_url)
+        self.connectors = self._given_connectors or build_connectors(
+            self.catalog.options.values(), self.env
+        )
         self._definitions = self.catalog.definitions()
         retry = RetryPolicy(
             max_attempts=s.max_attempts, backoff=Backoff(base=s.retry_base, cap=s.retry_cap)
@@ -285,7 +288,7 @@ class SmsRelay:
             )
             await self.smpp_server.start()
         self.operations = Operations(
-            db, self.clock, self.dispatcher, self.connectors, self.catalog, self.sink
+            db, self.clock, self.dispatcher, self.connectors, self.catalog, self.sink, self.env
         )
         self._tasks.append(asyncio.create_task(self.account_names.run()))
 
@@ -337,6 +340,7 @@ class SmsRelay:
             max_batch=s.max_batch,
             strict_numbers=s.number_validation == "strict",
             operations=self.operations,
+            public_url=s.public_url,
         )
 
 

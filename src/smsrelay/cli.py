@@ -393,6 +393,44 @@ def simulate_carrier(
         raise typer.Exit(2) from None
 
 
+@app.command("simulate-provider")
+def simulate_provider(
+    provider: str = typer.Argument(..., help="twilio | vonage | infobip | telnyx | plivo | sinch"),
+    port: int = typer.Option(9101),
+    host: str = typer.Option("127.0.0.1"),
+    dlr_delay_ms: float = typer.Option(200.0, help="Delay before the status callback."),
+    outcomes: str = typer.Option("delivered=1", help="e.g. delivered=0.9,undelivered=0.1"),
+    error_rate: float = typer.Option(0.0, help="Share of sends answered with a server error."),
+    throttle: float = typer.Option(0.0, help="Sends/s accepted; past it 'too many requests'."),
+    credential: list[str] = typer.Option(
+        [], help="KEY=VALUE the fake requires and signs with (repeat); defaults are printed."
+    ),
+    status_url: str = typer.Option("", help="Reports for sends that name no callback URL."),
+    inbound_url: str = typer.Option("", help="Where POST /_fake/inbound delivers MO messages."),
+    seed: int = typer.Option(None, help="Makes ids and outcomes reproducible."),
+) -> None:
+    """Run a local fake of an HTTP SMS provider's API that calls back like the real one."""
+    from smsrelay.simulator.providers.standalone import run_provider_fake
+
+    try:
+        run_provider_fake(
+            provider,
+            host=host,
+            port=port,
+            dlr_delay_ms=dlr_delay_ms,
+            outcomes=outcomes,
+            error_rate=error_rate,
+            throttle=throttle,
+            credentials=credential,
+            status_url=status_url,
+            inbound_url=inbound_url,
+            seed=seed,
+        )
+    except ValueError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
 @app.command("webhook-listen")
 def webhook_listen(
     port: int = typer.Option(8090),

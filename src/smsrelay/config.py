@@ -47,6 +47,9 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # the address at which HTTP providers reach our callback endpoints
+    # (/v1/providers/{connector}/status and /inbound): this host as the outside sees it
+    public_url: str = "http://127.0.0.1:8080"
     smpp_host: str = "127.0.0.1"
     smpp_port: int = 2775
     simulator_port: int = Field(

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from smsrelay.config import Settings
 from smsrelay.connectors.embedded import EmbeddedSimulatorConnector
-from smsrelay.connectors.options import SimulatorOptions, SmppOptions
+from smsrelay.connectors.options import HttpOptions, SimulatorOptions, SmppOptions
 from smsrelay.connectors.registry import (
     ConnectorConfigError,
     build_connector,
@@ -34,12 +34,23 @@ def test_the_type_picks_the_options_model_and_its_defaults() -> None:
     assert isinstance(simulated, SimulatorOptions)
     assert (simulated.latency_ms, simulated.dlr_delay_ms, simulated.port) == (5.0, 200.0, 0)
     assert simulated.smpp(4000) == SmppOptions(name="sim", port=4000, window=100)
-    assert connector_types() == ["smpp", "simulator"]
+    assert connector_types() == ["smpp", "simulator", "http"]
 
 
-def test_http_is_refused_with_the_reason_and_unknown_types_with_the_known_ones() -> None:
-    with pytest.raises(ConnectorConfigError, match="HTTP provider connectors are not available"):
+def test_http_needs_its_provider_credentials_and_unknown_types_are_refused() -> None:
+    with pytest.raises(ValidationError, match="needs credentials account_sid, auth_token"):
         connector_options({"name": "twilio", "type": "http", "provider": "twilio"})
+    twilio = connector_options(
+        {
+            "name": "twilio",
+            "type": "http",
+            "provider": "twilio",
+            "credentials": {"account_sid": "AC1", "auth_token": "t"},
+        }
+    )
+    assert isinstance(twilio, HttpOptions) and twilio.api_url == "https://api.twilio.com"
+    with pytest.raises(ValidationError):
+        connector_options({"name": "x", "type": "http", "provider": "pigeonpost"})
     with pytest.raises(ConnectorConfigError, match=r"unknown type 'pigeon' \(known: smpp, sim"):
         connector_options({"name": "x", "type": "pigeon"})
 
@@ -67,7 +78,7 @@ def test_the_config_file_gets_the_same_answers(
     assert isinstance(a, SmppOptions) and (a.host, a.port) == ("smsc.example", 2776)
     assert isinstance(b, SimulatorOptions) and b.latency_ms == 1
     config.write_text('[[connectors]]\nname = "t"\ntype = "http"\nprovider = "twilio"\n')
-    with pytest.raises(ValidationError, match="HTTP provider connectors are not available"):
+    with pytest.raises(ValidationError, match="needs credentials"):
         Settings()
 
 

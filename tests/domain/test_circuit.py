@@ -34,3 +34,13 @@ def test_message_errors_do_not_trip_it() -> None:
     for _ in range(10):
         c.record(ErrorCode.INVALID_DESTINATION, now=0)
     assert c.state is CircuitState.CLOSED
+
+
+def test_refused_credentials_open_the_circuit_at_once() -> None:
+    breaker = CircuitBreaker(threshold=5, cooldown=10.0)
+    breaker.record(ErrorCode.CARRIER_AUTH_FAILED, 0.0)
+    assert breaker.state is CircuitState.OPEN
+    assert not breaker.allows(5.0)
+    assert breaker.allows(10.0)  # one probe after the cool-down
+    breaker.record(ErrorCode.CARRIER_AUTH_FAILED, 10.0)
+    assert breaker.state is CircuitState.OPEN and breaker.current_cooldown == 20.0

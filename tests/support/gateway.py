@@ -16,7 +16,7 @@ from smsrelay.connectors.options import SimulatorOptions
 from smsrelay.gateway.http.auth import forget_cached_keys
 from smsrelay.gateway.webhook_listener import create_listener
 from tests.support.database import empty_postgres_database
-from tests.support.servers import serve_app
+from tests.support.servers import serve_app, serve_app_on
 
 
 @dataclass
@@ -67,7 +67,8 @@ async def running_gateway(
             data_dir=tmp_path / "data", database_url=url, connectors=connectors, **overrides
         )
         app = build_http_app(settings, clock=clock)
-        async with serve_app(app) as base_url:
+        port = int(settings.public_url.rsplit(":", 1)[1]) if "public_url" in overrides else 0
+        async with serve_app_on(app, port, lifespan="on") as base_url:
             key = (tmp_path / "data" / "api-key").read_text().strip()
             async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
                 yield RunningGateway(base_url, key, app.state.relay, client)

@@ -53,3 +53,13 @@ async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now: for a server whose address must be known before it
+    starts (a gateway's public URL, which HTTP providers call back)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

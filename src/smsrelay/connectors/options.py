@@ -15,9 +15,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["ConnectorOptions", "SimulatorOptions", "SmppOptions"]
+__all__ = [
+    "PROVIDERS",
+    "ConnectorOptions",
+    "GenericHttp",
+    "HttpOptions",
+    "SimulatorOptions",
+    "SmppOptions",
+]
 
 #: Receipt outcome names a simulator may be told to draw (``outcomes = {delivered = 0.9}``).
 OUTCOMES = ("delivered", "undelivered", "expired", "rejected")
@@ -123,3 +130,107 @@ class SimulatorOptions(ConnectorOptions):
             country_throughput=self.country_throughput,
             prices=self.prices,
         )
+
+
+#: Each HTTP provider's public API address and the credential keys it needs (DESIGN.md).
+PROVIDERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "twilio": ("https://api.twilio.com", ("account_sid", "auth_token")),
+    "vonage": ("https://rest.nexmo.com", ("api_key", "api_secret")),
+    "infobip": ("https://api.infobip.com", ("api_key",)),
+    "telnyx": ("https://api.telnyx.com", ("api_key",)),
+    "plivo": ("https://api.plivo.com", ("auth_id", "auth_token")),
+    "sinch": ("https://us.sms.api.sinch.com", ("service_plan_id", "api_token")),
+    "generic": ("", ()),
+}
+
+
+class GenericHttp(BaseModel):
+    """A provider described as data (``provider = "generic"``): what Kannel's generic HTTP
+    SMSC offers, without code.
+
+    ``body`` is a template: ``{to}``, ``{to_digits}``, ``{from}``, ``{text}``,
+    ``{message_id}``, ``{status_url}`` and ``{inbound_url}`` are replaced, each escaped for
+    ``content_type`` (form encoding or JSON string contents). ``url`` takes the same fields,
+    URL-escaped. The answer is read with ``id_path`` (dots into JSON, e.g.
+    ``messages.0.id``, or ``regex:<pattern>`` whose first group is the id) and classified by
+    the three patterns (regular expressions searched in the status line and body, in the
+    order permanent, temporary, success). Status callbacks carry ``status_id_field`` and
+    ``status_field`` (in the query, form or JSON body); ``status_map`` maps the provider's
+    words to ours (``delivered``, ``undelivered``, ``expired``, ``rejected``,
+    ``accepted``). Inbound callbacks carry ``inbound_from_field``, ``inbound_to_field`` and
+    ``inbound_text_field``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: Literal["GET", "POST", "PUT"] = "POST"
+    url: str = Field(min_length=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    content_type: Literal["form", "json", "none"] = "json"
+    body: str = ""
+    id_path: str = "id"
+    success: str = r"^2\d\d"
+    permanent: str = r"^4(0[0-8]|1\d|2[0-8])"  # 4xx but 429
+    temporary: str = r"^(5\d\d|429)"
+    status_id_field: str = "id"
+    status_field: str = "status"
+    status_error_field: str = "error"
+    status_map: dict[str, str] = Field(default_factory=dict)
+    inbound_from_field: str = "from"
+    inbound_to_field: str = "to"
+    inbound_text_field: str = "text"
+    inbound_id_field: str = "id"
+
+    @field_validator("status_map")
+    @classmethod
+    def _our_words(cls, value: dict[str, str]) -> dict[str, str]:
+        ours = {*OUTCOMES, "accepted", "unknown"}
+        wrong = sorted(v for v in value.values() if v not in ours)
+        if wrong:
+            raise ValueError(f"status_map values {wrong} are not ours: use {sorted(ours)}")
+        return value
+
+
+class HttpOptions(ConnectorOptions):
+    """An HTTP provider (:class:`~smsrelay.connectors.http.connector.HttpConnector`).
+
+    ``credentials`` holds the provider's keys (``PROVIDERS`` lists the required ones). A
+    provider that signs nothing is handed a status URL with ``callback_token`` in it; left
+    empty, the token is derived from the credentials and the connector's name, so it is
+    secret and stable across restarts without configuration.
+    """
+
+    type: Literal["http"] = "http"
+    provider: Literal["twilio", "vonage", "infobip", "telnyx", "plivo", "sinch", "generic"]
+    base_url: str = ""
+    credentials: dict[str, str] = Field(default_factory=dict)
+    default_sender: str = ""
+    # one API call, connect and answer together
+    timeout: float = Field(default=10.0, gt=0)
+    # API calls in flight at once
+    concurrency: int = Field(default=32, ge=1, le=1000)
+    callback_token: str = ""
+    # after the provider refuses our credentials: no traffic for this long, doubling
+    auth_pause: float = Field(default=30.0, gt=0)
+    auth_pause_max: float = Field(default=600.0, gt=0)
+    generic: GenericHttp | None = None
+
+    @field_validator("credentials")
+    @classmethod
+    def _strings(cls, value: dict[str, str]) -> dict[str, str]:
+        return {str(k): str(v) for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _complete(self) -> HttpOptions:
+        needed = PROVIDERS[self.provider][1]
+        missing = [k for k in needed if not self.credentials.get(k)]
+        if missing:
+            raise ValueError(f"provider {self.provider} needs credentials {', '.join(missing)}")
+        if self.provider == "generic" and self.generic is None:
+            raise ValueError("provider generic needs a [connectors.generic] table")
+        return self
+
+    @property
+    def api_url(self) -> str:
+        """``base_url``, or the provider's public API address."""
+        return (self.base_url or PROVIDERS[self.provider][0]).rstrip("/")

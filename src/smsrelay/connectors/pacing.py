@@ -85,6 +85,14 @@ class Pacer:
         self.generation += 1
         self.throttles += 1
 
+    def pause_for(self, now: float, seconds: float) -> None:
+        """Send nothing for ``seconds`` (an HTTP provider's ``Retry-After``)."""
+        until = now + seconds
+        if until > self._pause_until:
+            self._pause_until = until
+            self._tat = max(self._tat, until)
+            self.generation += 1
+
     def _recover(self, now: float) -> None:
         if self._last_change is None or self.limit is None:
             return

@@ -32,9 +32,14 @@ TRIPPING_ERRORS = frozenset(
         ErrorCode.CARRIER_UNAVAILABLE,
         ErrorCode.CARRIER_TIMEOUT,
         ErrorCode.CARRIER_SYSTEM_ERROR,
+        ErrorCode.CARRIER_AUTH_FAILED,
     }
 )
 """Errors that say the connector, not the message, is at fault."""
+
+OPENING_AT_ONCE = frozenset({ErrorCode.CARRIER_AUTH_FAILED})
+"""Errors after which waiting for more failures only makes more: the provider refused our
+credentials, and will refuse the next message the same way."""
 
 
 @dataclass(slots=True)
@@ -87,7 +92,9 @@ class CircuitBreaker:
         self.failures += 1
         if self.state is CircuitState.HALF_OPEN:
             self._open(now, min(self.max_cooldown, max(self.cooldown, self.current_cooldown * 2)))
-        elif self.state is CircuitState.CLOSED and self.failures >= self.threshold:
+        elif self.state is CircuitState.CLOSED and (
+            self.failures >= self.threshold or error in OPENING_AT_ONCE
+        ):
             self._open(now, self.cooldown)
 
     def _open(self, now: float, cooldown: float) -> None:

@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     CARRIER_TIMEOUT = "carrier_timeout"
     CARRIER_UNAVAILABLE = "carrier_unavailable"
     CARRIER_SYSTEM_ERROR = "carrier_system_error"
+    CARRIER_AUTH_FAILED = "carrier_auth_failed"
     INVALID_DESTINATION = "invalid_destination"
     CARRIER_REJECTED = "carrier_rejected"
     CARRIER_UNDELIVERED = "carrier_undelivered"
@@ -192,6 +193,12 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
     ErrorCode.CARRIER_UNAVAILABLE: ("The carrier connection is down.", 503, True, _ESME_RSYSERR),
     ErrorCode.CARRIER_SYSTEM_ERROR: (
         "The carrier reported a system error.",
+        502,
+        True,
+        _ESME_RSYSERR,
+    ),
+    ErrorCode.CARRIER_AUTH_FAILED: (
+        "The provider refused our credentials.",
         502,
         True,
         _ESME_RSYSERR,

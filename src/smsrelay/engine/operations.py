@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from smsrelay.connectors.base import Connector, InboundSink
+from smsrelay.connectors.http.connector import HttpConnector
 from smsrelay.connectors.options import ConnectorOptions
-from smsrelay.connectors.registry import build_connector, connector_options
+from smsrelay.connectors.registry import Environment, build_connector, connector_options
 from smsrelay.domain.circuit import CircuitBreaker
 from smsrelay.domain.routing import Explanation, Route, explain, route_from_dict, route_to_dict
 from smsrelay.engine.clock import Clock
@@ -137,7 +138,9 @@ class Operations:
         connectors: dict[str, Connector],
         catalog: ConnectorCatalog,
         sink: InboundSink,
+        env: Environment | None = None,
     ) -> None:
+        self._env = env or Environment()
         self._db = db
         self._clock = clock
         self._dispatch = dispatch
@@ -168,6 +171,11 @@ class Operations:
     def routes(self) -> list[Route]:
         return self._dispatch.routes
 
+    def provider_endpoint(self, name: str) -> HttpConnector | None:
+        """The HTTP provider connector ``name``, whose callbacks the API receives."""
+        connector = self._connectors.get(name)
+        return connector if isinstance(connector, HttpConnector) else None
+
     def connector_names(self) -> list[str]:
         return list(self._connectors)
 
@@ -180,7 +188,7 @@ class Operations:
         options = connector_options(definition)
         if options.name in self._connectors:
             raise ValueError(f"a connector named {options.name!r} exists")
-        connector = build_connector(options)
+        connector = build_connector(options, self._env)
         await connector.start(self._sink)
         try:
             async with self._db.transaction() as conn:

@@ -23,10 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from smsrelay.connectors.http.client import HttpClient
 from smsrelay.domain import signing
 from smsrelay.domain.retry import Backoff, WebhookRetryPolicy
 from smsrelay.engine.clock import Clock
-from smsrelay.engine.http_post import HttpPoster
 from smsrelay.store import accounts as account_store
 from smsrelay.store.db import Database
 from smsrelay.store.webhooks import WebhookDelivery
@@ -117,7 +117,7 @@ class WebhookSender:
         self._host_backoff = host_backoff or WebhookRetryPolicy().backoff
         self._probe_every = probe_every
         self._block_private = block_private
-        self._client: HttpPoster | None = None
+        self._client: HttpClient | None = None
         self._senders: dict[str, _Sender] = {}  # per account: secret, address rule, when read
         self._hosts: dict[str, _Host] = {}
         self._inflight = 0
@@ -140,7 +140,7 @@ class WebhookSender:
     async def start(self, report: Callable[[Attempt], None]) -> None:
         """Open the HTTP client; each finished attempt is passed to ``report``."""
         self._report = report
-        self._client = HttpPoster(
+        self._client = HttpClient(
             timeout=self.timeout,
             max_idle_per_host=self._per_host,
             user_agent=USER_AGENT,

@@ -9,7 +9,15 @@ from typing import Any
 from fastapi import FastAPI
 
 from smsrelay import __version__
-from smsrelay.gateway.http import admin, admin_numbers, errors, inbound, messages, suppressions
+from smsrelay.gateway.http import (
+    admin,
+    admin_numbers,
+    errors,
+    inbound,
+    messages,
+    providers,
+    suppressions,
+)
 from smsrelay.gateway.http.bodylimit import BodyLimitMiddleware
 from smsrelay.gateway.http.context import ApiContext
 from smsrelay.gateway.http.jsonbody import JsonBodyMiddleware
@@ -64,6 +72,7 @@ def create_app(
     app.include_router(inbound.router)
     app.include_router(admin_numbers.router)
     app.include_router(admin.router)
+    app.include_router(providers.router)
 
     plain_openapi = app.openapi
 

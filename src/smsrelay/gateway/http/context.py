@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from fastapi import Request
 
+from smsrelay.connectors.http.provider import Callback, CallbackKind, CallbackReply
 from smsrelay.domain.routing import Explanation, Route
 from smsrelay.engine.accept import Acceptor
 from smsrelay.engine.cancel import Canceller
@@ -32,6 +33,14 @@ class Operations(Protocol):
 
     def explain(self, *, to: str, country: str | None, kind: str, account: str) -> Explanation: ...
 
+    def provider_endpoint(self, name: str) -> ProviderEndpoint | None: ...
+
+
+class ProviderEndpoint(Protocol):
+    """An HTTP provider connector, as its callback endpoints see it."""
+
+    async def receive(self, kind: CallbackKind, callback: Callback) -> CallbackReply: ...
+
 
 @dataclass
 class ApiContext:
@@ -44,6 +53,7 @@ class ApiContext:
     strict_numbers: bool = False
     key_cache_seconds: float = 5.0
     operations: Operations | None = None
+    public_url: str = "http://127.0.0.1:8080"
 
 
 async def get_context(request: Request) -> ApiContext:

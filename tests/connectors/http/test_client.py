@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from smsrelay.engine.http_post import HttpError, HttpPoster
+from smsrelay.connectors.http.client import HttpClient, HttpError
 from tests.support.servers import serve_app
 
 
@@ -49,7 +49,7 @@ def _app(seen: list[tuple[bytes, dict[str, str]]]) -> Starlette:
 
 async def test_posts_keep_alive_chunked_errors_and_timeouts() -> None:
     seen: list[tuple[bytes, dict[str, str]]] = []
-    poster = HttpPoster(timeout=1.0)
+    poster = HttpClient(timeout=1.0)
     async with serve_app(_app(seen), lifespan="off") as base:
         for n in range(5):
             status = await poster.post(
@@ -77,7 +77,7 @@ async def test_posts_keep_alive_chunked_errors_and_timeouts() -> None:
 
 async def test_a_connection_closed_by_the_server_is_replaced() -> None:
     seen: list[tuple[bytes, dict[str, str]]] = []
-    poster = HttpPoster(timeout=2.0)
+    poster = HttpClient(timeout=2.0)
     async with serve_app(_app(seen), lifespan="off") as base:
         assert await poster.post(f"{base}/ok", b"1", {}) == 200
         for pool in poster._pools.values():  # the server side drops idle connections
@@ -91,7 +91,7 @@ async def test_a_connection_closed_by_the_server_is_replaced() -> None:
 
 async def test_private_targets_are_refused_when_asked() -> None:
     seen: list[tuple[bytes, dict[str, str]]] = []
-    guarded = HttpPoster(timeout=1.0, block_private=True)
+    guarded = HttpClient(timeout=1.0, block_private=True)
     async with serve_app(_app(seen), lifespan="off") as base:
         for url in (
             f"{base}/ok",
@@ -102,4 +102,4 @@ async def test_private_targets_are_refused_when_asked() -> None:
             with pytest.raises(HttpError, match="non-public"):
                 await guarded.post(url, b"{}", {})
         assert seen == []
-        assert await HttpPoster(timeout=1.0).post(f"{base}/ok", b"{}", {}) == 200
+        assert await HttpClient(timeout=1.0).post(f"{base}/ok", b"{}", {}) == 200

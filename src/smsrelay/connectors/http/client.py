@@ -1,11 +1,14 @@
-"""A small HTTP/1.1 client for webhook POSTs: keep-alive connections per host, timeouts.
+"""A small HTTP/1.1 client: keep-alive connections per host, timeouts, bounded answers.
 
-Webhook delivery is one POST after another to a handful of customer hosts. Profiling the
-delivery of callbacks with httpx showed three quarters of the event loop's time inside the
-client's own machinery (async-library detection, pool bookkeeping), so this module does just
-what delivery needs: HTTP/1.1 over asyncio streams, TLS for https, a pool of idle
-keep-alive connections per (scheme, host, port), a connect and a total timeout, responses
-with Content-Length, chunked encoding or read-to-close. No redirects, no cookies, no proxies.
+Two engine jobs are one request after another to a handful of hosts: webhook delivery
+(POSTs to customer hosts) and the HTTP provider connectors (API calls to Twilio, Vonage and
+the rest). Profiling the delivery of callbacks with httpx showed three quarters of the event
+loop's time inside the client's own machinery (async-library detection, pool bookkeeping),
+so this module does just what both need: HTTP/1.1 over asyncio streams, TLS for https, a
+pool of idle keep-alive connections per (scheme, host, port), a connect and a total timeout,
+responses with Content-Length, chunked encoding or read-to-close, read up to
+``MAX_BODY_BYTES``. No redirects, no cookies, no proxies. Webhooks use :meth:`post` (the
+status is all they need); connectors use :meth:`request`, which returns the answer whole.
 """
 
 from __future__ import annotations
@@ -19,11 +22,20 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 MAX_HEADER_BYTES = 64 * 1024
-MAX_BODY_BYTES = 1024 * 1024  # a receiver's answer is read (and dropped) up to this size
+MAX_BODY_BYTES = 1024 * 1024  # an answer larger than this is refused
 
 
 class HttpError(Exception):
     """The request could not be completed (connect, TLS, protocol or size problem)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """A complete answer: status, headers (names lower-cased) and body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
 
 
 @dataclass(slots=True)
@@ -37,7 +49,7 @@ class _Pool:
     idle: list[_Conn] = field(default_factory=list)
 
 
-class HttpPoster:
+class HttpClient:
     def __init__(
         self,
         *,
@@ -62,6 +74,24 @@ class HttpPoster:
         ``public_only`` (or ``block_private`` for every request) connects only to a public
         address of the host, checked when the connection is made; such connections are
         pooled apart, so a connection opened for an unrestricted sender is never reused."""
+        response = await self.request("POST", url, body, headers, public_only=public_only)
+        return response.status
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        *,
+        public_only: bool = False,
+        timeout: float | None = None,
+    ) -> HttpResponse:
+        """Send one request; the whole answer. Raises TimeoutError or HttpError.
+
+        ``timeout`` overrides the client's for this request (connect and answer together).
+        A kept-alive connection the server had closed is retried once on a fresh one.
+        """
         try:
             parts = urlsplit(url)
             host, scheme = parts.hostname, parts.scheme
@@ -73,18 +103,21 @@ class HttpPoster:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host_header = parts.netloc.rsplit("@", 1)[-1]
         lines = [
-            f"POST {target} HTTP/1.1",
+            f"{method} {target} HTTP/1.1",
             f"Host: {host_header}",
             f"User-Agent: {self.user_agent}",
-            f"Content-Length: {len(body)}",
         ]
-        lines += [f"{k}: {v}" for k, v in headers.items() if "\r" not in v and "\n" not in v]
+        if body or method not in ("GET", "HEAD", "DELETE"):
+            lines.append(f"Content-Length: {len(body)}")
+        lines += [
+            f"{k}: {v}" for k, v in (headers or {}).items() if "\r" not in v and "\n" not in v
+        ]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         key = (scheme, host, port, public_only or self.block_private)
-        async with asyncio.timeout(self.timeout):
+        async with asyncio.timeout(self.timeout if timeout is None else timeout):
             conn, reused = await self._connection(key)
             try:
-                status, keep = await self._exchange(conn, request)
+                response, keep = await self._exchange(conn, request, method)
             except (OSError, asyncio.IncompleteReadError, HttpError) as error:
                 conn.writer.close()
                 if not reused:
@@ -92,7 +125,7 @@ class HttpPoster:
                 # a kept-alive connection the server had closed: one fresh try
                 conn, _ = await self._connection(key, fresh=True)
                 try:
-                    status, keep = await self._exchange(conn, request)
+                    response, keep = await self._exchange(conn, request, method)
                 except (OSError, asyncio.IncompleteReadError) as retry_error:
                     conn.writer.close()
                     raise HttpError(str(retry_error) or type(retry_error).__name__) from None
@@ -104,7 +137,7 @@ class HttpPoster:
             pool.idle.append(conn)
         else:
             conn.writer.close()
-        return status
+        return response
 
     async def _connection(
         self, key: tuple[str, str, int, bool], *, fresh: bool = False
@@ -133,7 +166,9 @@ class HttpPoster:
             raise HttpError(f"connect: {error}") from None
         return _Conn(reader, writer), False
 
-    async def _exchange(self, conn: _Conn, request: bytes) -> tuple[int, bool]:
+    async def _exchange(
+        self, conn: _Conn, request: bytes, method: str
+    ) -> tuple[HttpResponse, bool]:
         conn.writer.write(request)
         await conn.writer.drain()
         status_line = await conn.reader.readline()
@@ -156,20 +191,27 @@ class HttpPoster:
             name, _, value = line.decode("latin-1").partition(":")
             headers[name.strip().lower()] = value.strip()
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            await self._skip_chunked(conn.reader)
+        body = b""
+        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            pass
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            body = await self._read_chunked(conn.reader)
         elif "content-length" in headers:
-            length = int(headers["content-length"])
-            if length > MAX_BODY_BYTES:
+            try:
+                length = int(headers["content-length"])
+            except ValueError:
+                raise HttpError("bad Content-Length") from None
+            if not 0 <= length <= MAX_BODY_BYTES:
                 raise HttpError("response body too large")
-            await conn.reader.readexactly(length)
-        elif status not in (204, 304) and not 100 <= status < 200:
-            await conn.reader.read(MAX_BODY_BYTES)  # until the server closes
+            body = await conn.reader.readexactly(length)
+        else:
+            body = await conn.reader.read(MAX_BODY_BYTES)  # until the server closes
             keep = False
-        return status, keep
+        return HttpResponse(status, headers, body), keep
 
     @staticmethod
-    async def _skip_chunked(reader: asyncio.StreamReader) -> None:
+    async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+        chunks: list[bytes] = []
         total = 0
         while True:
             size_line = await reader.readline()
@@ -180,11 +222,11 @@ class HttpPoster:
             if size == 0:
                 while (await reader.readline()) not in (b"\r\n", b"\n", b""):
                     pass  # trailers
-                return
+                return b"".join(chunks)
             total += size
             if total > MAX_BODY_BYTES:
                 raise HttpError("response body too large")
-            await reader.readexactly(size + 2)
+            chunks.append((await reader.readexactly(size + 2))[:-2])
 
     async def aclose(self) -> None:
         for pool in self._pools.values():
