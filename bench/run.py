@@ -5,7 +5,9 @@
     python bench/run.py --database both --only send,batch,e2e
 
 Scenarios: ``send`` (POST /send, c=64), ``batch`` (POST /v1/messages/batch of 100), ``e2e``
-(accept → submit_sm → receipt → signed webhook, counted), ``smpp`` (ESME → MC submit_sm/s at
+(accept → submit_sm → receipt → signed webhook, counted), ``provider`` (the same through an
+HTTP provider connector and ``smsrelay simulate-provider twilio``: API call, signed status
+callback, webhook), ``smpp`` (ESME → MC submit_sm/s at
 window 10 and 100, and the SMPP server's persisted ingest), ``soak`` (half the e2e rate; RSS).
 Each prints one table row and writes bench/results/<timestamp>-<scenario>-<db>.json; the run
 exits 1 if any row FAILED (a lost or doubled message, an error, RSS growth past 10 %).
@@ -29,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import accept, e2e, procs, report, smpp
 from suite.stack import Stack
 
-SCENARIOS = ("send", "batch", "e2e", "smpp", "soak")
+SCENARIOS = ("send", "batch", "e2e", "provider", "smpp", "soak")
 LEGEND = """\
 p50/p99: send, batch, soak = request latency at the load generator; e2e = accept → sent
 (created_at → `sent` event, sampled on 300 messages). e2e throughput = accepted messages /
@@ -91,9 +93,10 @@ def with_stack(
     tag: str,
     workers: int,
     body: Callable[[Stack], Coroutine[Any, Any, dict[str, Any]]],
+    provider: str | None = None,
 ) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
-        with Stack(database, tag=tag, workers=workers) as stack:
+        with Stack(database, tag=tag, workers=workers, provider=provider) as stack:
             return run_async(body(stack))
 
     return run
@@ -186,6 +189,20 @@ def main() -> int:
                 )
             )
             e2e_rate = float(results[-1].get("e2e_messages_per_s") or 0.0)
+        if "provider" in only:
+            results.append(
+                attempt(
+                    "provider",
+                    db,
+                    with_stack(
+                        db,
+                        "provider",
+                        workers(db),
+                        lambda s: e2e.e2e(s, n, drain_timeout, scenario="provider"),
+                        provider="twilio",
+                    ),
+                )
+            )
         if "smpp" in only:
             results.append(
                 attempt(

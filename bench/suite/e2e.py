@@ -108,10 +108,12 @@ def _verdict(out: dict[str, Any]) -> str:
     )
 
 
-async def e2e(stack: Stack, total: int, drain_timeout: float) -> dict[str, Any]:
-    out = await _drive(stack, "e2e", total, 0.0, drain_timeout)
+async def e2e(
+    stack: Stack, total: int, drain_timeout: float, scenario: str = "e2e"
+) -> dict[str, Any]:
+    out = await _drive(stack, scenario, total, 0.0, drain_timeout)
     out.update(
-        scenario="e2e",
+        scenario=scenario,
         throughput_text=f"{out['e2e_messages_per_s']:,.0f} msg/s",
         p50_text=f"{ms(out['accept_to_sent_p50_s'])}",
         p99_text=f"{ms(out['accept_to_sent_p99_s'])}",

@@ -26,6 +26,10 @@ from . import procs
 
 BENCH = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# what each provider fake accepts by default (``smsrelay simulate-provider`` prints it)
+FAKE_CREDENTIALS = {
+    "twilio": 'account_sid = "AC00000000000000000000000000000000", auth_token = "fake-auth-token"',
+}
 PG = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1", "-c"]
 
 
@@ -55,7 +59,9 @@ class Stack:
         webhooks: bool = True,
         tag: str = "bench",
         workers: int = 1,
+        provider: str | None = None,
     ) -> None:
+        self.provider = provider  # an HTTP provider's fake instead of the SMPP carrier
         self.database = database
         self.workers = workers
         self.dlr_delay_ms = dlr_delay_ms
@@ -93,10 +99,19 @@ class Stack:
             self.database_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.pg_name}"
         else:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'smsrelay.db'}"
-        (self.tmp / "smsrelay.toml").write_text(
-            '[[connectors]]\nname = "carrier"\ntype = "smpp"\nhost = "127.0.0.1"\n'
-            f"port = {self.carrier_port}\nwindow = 100\n"
-        )
+        if self.provider:
+            (self.tmp / "smsrelay.toml").write_text(
+                '[[connectors]]\nname = "carrier"\ntype = "http"\n'
+                f'provider = "{self.provider}"\n'
+                f'base_url = "http://127.0.0.1:{self.carrier_port}"\n'
+                'default_sender = "+14155550100"\nconcurrency = 100\n'
+                f"credentials = {{ {FAKE_CREDENTIALS[self.provider]} }}\n"
+            )
+        else:
+            (self.tmp / "smsrelay.toml").write_text(
+                '[[connectors]]\nname = "carrier"\ntype = "smpp"\nhost = "127.0.0.1"\n'
+                f"port = {self.carrier_port}\nwindow = 100\n"
+            )
         self.env = {
             **os.environ,
             "SMSRELAY_DATA_DIR": str(self.data_dir),
@@ -106,6 +121,7 @@ class Stack:
             "SMSRELAY_LOG_LEVEL": "warning",
             "SMSRELAY_CONFIG": str(self.tmp / "smsrelay.toml"),
             "SMSRELAY_WORKERS": str(self.workers),
+            "SMSRELAY_PUBLIC_URL": self.base,
         }
         if self.pg_name:
             self.env["SMSRELAY_DATABASE_URL"] = self.database_url
@@ -113,10 +129,11 @@ class Stack:
         # the carrier and the gateway start side by side (the gateway's SMPP connector
         # connects once the carrier listens); then the receiver, with the account's secret
         carrier_log, gateway_log = self.tmp / "carrier.log", self.tmp / "gateway.log"
+        carrier = ["simulate-provider", self.provider] if self.provider else ["simulate-carrier"]
         self.procs["carrier"] = procs.spawn(
             [
                 str(BIN / "smsrelay"),
-                "simulate-carrier",
+                *carrier,
                 "--port",
                 str(self.carrier_port),
                 "--dlr-delay-ms",

@@ -23,10 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from smsrelay.connectors.http.client import HttpClient
 from smsrelay.domain import signing
 from smsrelay.domain.retry import Backoff, WebhookRetryPolicy
 from smsrelay.engine.clock import Clock
+from smsrelay.httpclient import HttpClient
 from smsrelay.store import accounts as account_store
 from smsrelay.store.db import Database
 from smsrelay.store.webhooks import WebhookDelivery

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from smsrelay.connectors.http.client import HttpResponse
 from smsrelay.connectors.http.providers.generic import Generic, find, render
 from smsrelay.connectors.options import GenericHttp, HttpOptions
 from smsrelay.domain.errors import ErrorCode
+from smsrelay.httpclient import HttpResponse
 from tests.connectors.http.support import gateway_with, provider_fake
 from tests.support.servers import wait_for
 

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from smsrelay.connectors.http.client import HttpResponse
 from smsrelay.connectors.http.provider import Callback
 from smsrelay.connectors.http.providers.twilio import Twilio, twilio_signature
 from smsrelay.connectors.options import HttpOptions
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import ReceiptStatus
+from smsrelay.httpclient import HttpResponse
 from smsrelay.simulator.providers.twilio import sign
 from tests.connectors.http.support import gateway_with, provider_fake
 from tests.support.servers import wait_for

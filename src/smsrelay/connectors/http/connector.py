@@ -25,7 +25,6 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from smsrelay.connectors.base import ConnectorHealth, InboundSink
-from smsrelay.connectors.http.client import HttpClient, HttpError
 from smsrelay.connectors.http.provider import (
     Callback,
     CallbackKind,
@@ -40,6 +39,7 @@ from smsrelay.connectors.options import HttpOptions
 from smsrelay.connectors.pacing import Pacer
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import OutboundMessage, SubmitOutcome
+from smsrelay.httpclient import HttpClient, HttpError
 
 __all__ = ["HttpConnector", "callback_token"]
 

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-from smsrelay.connectors.http.client import HttpResponse
 from smsrelay.connectors.options import HttpOptions
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import (
@@ -40,6 +39,7 @@ from smsrelay.domain.messages import (
     OutboundMessage,
     SubmitOutcome,
 )
+from smsrelay.httpclient import HttpResponse
 
 __all__ = [
     "Callback",

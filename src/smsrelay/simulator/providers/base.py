@@ -28,17 +28,19 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from smsrelay.httpclient import HttpClient, HttpError
 
 __all__ = ["FakeConfig", "Outbound", "ProviderFake", "Sent", "parse_outcomes"]
 
 log = logging.getLogger(__name__)
 
 FINAL_OUTCOMES = ("delivered", "undelivered", "expired", "rejected")
+CALLBACKS_IN_FLIGHT = 32
 
 
 def parse_outcomes(text: str) -> dict[str, float]:
@@ -105,7 +107,8 @@ class ProviderFake:
         self._window_start = 0.0
         self._window_count = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._client: httpx.AsyncClient | None = None
+        self._client: HttpClient | None = None
+        self._callback_slots = asyncio.Semaphore(CALLBACKS_IN_FLIGHT)
         self._counter = 0
 
     # -- what a provider fake defines -------------------------------------------------
@@ -185,20 +188,21 @@ class ProviderFake:
     async def deliver(self, outbound: Outbound, attempts: int = 5) -> None:
         """Make one callback, retrying a failure a few times as providers do."""
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=10.0)
+            self._client = HttpClient(
+                timeout=10.0, max_idle_per_host=CALLBACKS_IN_FLIGHT, user_agent=self.name
+            )
         for attempt in range(attempts):
             try:
-                response = await self._client.request(
-                    outbound.method,
-                    outbound.url,
-                    headers=dict(outbound.headers),
-                    content=outbound.body,
-                )
-                self.callbacks.append((outbound, response.status_code))
-                if response.status_code < 500:
+                # callbacks queue for a slot rather than fail (each request then has 10 s)
+                async with self._callback_slots:
+                    response = await self._client.request(
+                        outbound.method, outbound.url, outbound.body, outbound.headers
+                    )
+                self.callbacks.append((outbound, response.status))
+                if response.status < 500:
                     return
-            except httpx.HTTPError as error:
-                self.callbacks.append((outbound, str(error)))
+            except (HttpError, TimeoutError) as error:
+                self.callbacks.append((outbound, str(error) or type(error).__name__))
             await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
 
     async def _inject_inbound(self, request: Request) -> Response:

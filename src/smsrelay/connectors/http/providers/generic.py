@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote, quote_plus
 
-from smsrelay.connectors.http.client import HttpResponse
 from smsrelay.connectors.http.provider import (
     Callback,
     CallbackKind,
@@ -33,6 +32,7 @@ from smsrelay.domain.messages import (
     ReceiptStatus,
     SubmitOutcome,
 )
+from smsrelay.httpclient import HttpResponse
 
 _FIELD = re.compile(r"\{(to|to_digits|from|text|message_id|status_url|inbound_url)\}")
 

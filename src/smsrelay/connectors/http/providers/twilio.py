@@ -30,7 +30,6 @@ from collections.abc import Sequence
 from typing import ClassVar
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from smsrelay.connectors.http.client import HttpResponse
 from smsrelay.connectors.http.provider import (
     Callback,
     CallbackKind,
@@ -51,6 +50,7 @@ from smsrelay.domain.messages import (
     ReceiptStatus,
     SubmitOutcome,
 )
+from smsrelay.httpclient import HttpResponse
 
 MAX_VALIDITY = 36_000
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from smsrelay.connectors.http.client import HttpClient, HttpError
+from smsrelay.httpclient import HttpClient, HttpError
 from tests.support.servers import serve_app
 
 

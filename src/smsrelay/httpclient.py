@@ -1,14 +1,16 @@
 """A small HTTP/1.1 client: keep-alive connections per host, timeouts, bounded answers.
 
-Two engine jobs are one request after another to a handful of hosts: webhook delivery
-(POSTs to customer hosts) and the HTTP provider connectors (API calls to Twilio, Vonage and
-the rest). Profiling the delivery of callbacks with httpx showed three quarters of the event
-loop's time inside the client's own machinery (async-library detection, pool bookkeeping),
-so this module does just what both need: HTTP/1.1 over asyncio streams, TLS for https, a
-pool of idle keep-alive connections per (scheme, host, port), a connect and a total timeout,
-responses with Content-Length, chunked encoding or read-to-close, read up to
-``MAX_BODY_BYTES``. No redirects, no cookies, no proxies. Webhooks use :meth:`post` (the
-status is all they need); connectors use :meth:`request`, which returns the answer whole.
+Three jobs are one request after another to a handful of hosts: webhook delivery (POSTs to
+customer hosts), the HTTP provider connectors (API calls to Twilio, Vonage and the rest) and
+the provider fakes' callbacks (``smsrelay simulate-provider``). It imports nothing else of
+ours, so each of them can use it, the fakes included. Profiling the delivery of callbacks
+with httpx showed three quarters of the event loop's time inside the client's own machinery
+(async-library detection, pool bookkeeping), so this module does just what they need:
+HTTP/1.1 over asyncio streams, TLS for https, a pool of idle keep-alive connections per
+(scheme, host, port), a connect and a total timeout, responses with Content-Length, chunked
+encoding or read-to-close, read up to ``MAX_BODY_BYTES``. No redirects, no cookies, no
+proxies. Webhooks use :meth:`post` (the status is all they need); connectors and the fakes
+use :meth:`request`, which returns the answer whole.
 """
 
 from __future__ import annotations
