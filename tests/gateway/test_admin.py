@@ -173,7 +173,24 @@ async def test_connectors_added_and_removed_at_run_time(tmp_path: Path) -> None:
         assert http.status_code == 422
         error = http.json()["error"]
         assert error["code"] == "validation_error"
-        assert "HTTP provider connectors are not available" in error["message"]
+        assert error["message"] == (
+            "Value error, provider twilio needs credentials account_sid, auth_token"
+        )
+        provider = await gw.client.post(
+            "/v1/admin/connectors",
+            headers=gw.auth(),
+            json={
+                "name": "t",
+                "type": "http",
+                "provider": "twilio",
+                "credentials": {"account_sid": "AC1", "auth_token": "never shown"},
+            },
+        )
+        assert provider.status_code == 201, provider.text
+        listed = await gw.client.get("/v1/admin/connectors", headers=gw.auth())
+        assert "never shown" not in listed.text and "t" in [
+            c["name"] for c in listed.json()["connectors"]
+        ]
         wrong = await gw.client.post(
             "/v1/admin/connectors",
             headers=gw.auth(),

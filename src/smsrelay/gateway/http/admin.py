@@ -99,9 +99,8 @@ async def add_connector(
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or None
-        raise SmsError(
-            ErrorCode.VALIDATION_ERROR, f"{field}: {first.get('msg')}", field=field
-        ) from None
+        message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+        raise SmsError(ErrorCode.VALIDATION_ERROR, message, field=field) from None
     except ValueError as error:
         raise SmsError(ErrorCode.VALIDATION_ERROR, str(error)) from None
     status = {r["name"]: r for r in ops.connector_status()}
