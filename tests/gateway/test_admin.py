@@ -189,8 +189,10 @@ async def test_connectors_added_and_removed_at_run_time(tmp_path: Path) -> None:
         assert provider.status_code == 201, provider.text
         listed = await gw.client.get("/v1/admin/connectors", headers=gw.auth())
         assert "never shown" not in listed.text and "t" in [
-            c["name"] for c in listed.json()["connectors"]
+            c["name"] for c in listed.json()["data"]
         ]
+        removed = await gw.client.delete("/v1/admin/connectors/t", headers=gw.auth())
+        assert removed.status_code == 200, removed.text
         wrong = await gw.client.post(
             "/v1/admin/connectors",
             headers=gw.auth(),
