@@ -57,25 +57,37 @@ async def _handle(kind: CallbackKind, connector: str, request: Request, ctx: Api
     return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
 
 
-@router.api_route(
-    "/v1/providers/{connector}/status",
-    methods=["GET", "POST"],
-    responses=_ERRORS,
-    summary="A provider's delivery report (its own format and signature)",
-)
-async def provider_status(
+_STATUS = "/v1/providers/{connector}/status"
+_INBOUND = "/v1/providers/{connector}/inbound"
+
+
+@router.post(_STATUS, responses=_ERRORS, summary="A provider's delivery report (POST)")
+async def provider_status_post(
     connector: str, request: Request, ctx: ApiContext = Depends(get_context)
 ) -> Any:
+    """In the provider's own format (form or JSON), checked by its own signature scheme."""
     return await _handle("status", connector, request, ctx)
 
 
-@router.api_route(
-    "/v1/providers/{connector}/inbound",
-    methods=["GET", "POST"],
-    responses=_ERRORS,
-    summary="A provider's inbound (MO) message (its own format and signature)",
-)
-async def provider_inbound(
+@router.get(_STATUS, responses=_ERRORS, summary="A provider's delivery report (GET)")
+async def provider_status_get(
     connector: str, request: Request, ctx: ApiContext = Depends(get_context)
 ) -> Any:
+    """For providers that report with query parameters (Vonage can)."""
+    return await _handle("status", connector, request, ctx)
+
+
+@router.post(_INBOUND, responses=_ERRORS, summary="A provider's inbound message (POST)")
+async def provider_inbound_post(
+    connector: str, request: Request, ctx: ApiContext = Depends(get_context)
+) -> Any:
+    """A mobile-originated message, in the provider's own format and signature scheme."""
+    return await _handle("inbound", connector, request, ctx)
+
+
+@router.get(_INBOUND, responses=_ERRORS, summary="A provider's inbound message (GET)")
+async def provider_inbound_get(
+    connector: str, request: Request, ctx: ApiContext = Depends(get_context)
+) -> Any:
+    """For providers that forward inbound messages with query parameters."""
     return await _handle("inbound", connector, request, ctx)
