@@ -232,3 +232,32 @@ async def test_refused_credentials_open_the_circuit_without_a_retry_storm(tmp_pa
                 )
             await wait_for(lambda: gw.relay.dispatcher.stats["retried"] >= 5)
             assert connector.stats["calls"] == calls and fake.sent == []
+
+
+async def test_a_throttling_provider_slows_the_connector_and_loses_nothing(tmp_path: Path) -> None:
+    credentials = {"account_sid": SID, "auth_token": TOKEN}
+    async with provider_fake("twilio", credentials=credentials, throttle=20, dlr_delay_ms=5) as (
+        fake,
+        fake_url,
+    ):
+        async with gateway_with(
+            tmp_path, "sqlite", [_options(fake_url)], retry_base=0.05, retry_cap=0.2
+        ) as gw:
+            ids = []
+            for n in range(60):
+                r = await gw.client.post(
+                    "/send", headers=gw.auth(), json={"to": "+14155550101", "message": f"t{n}"}
+                )
+                ids.append(r.json()["message_id"])
+
+            async def all_delivered() -> bool:
+                for message_id in ids:
+                    got = await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())
+                    if got.json()["status"] != "delivered":
+                        return False
+                return True
+
+            await wait_for(all_delivered, timeout=30)
+            connector = gw.relay.connectors["twilio-us"]
+            assert connector.stats["throttled"] > 0
+            assert sorted(m.text for m in fake.sent) == sorted(f"t{n}" for n in range(60))
