@@ -30,3 +30,12 @@ async def gateway_with(
         tmp_path, backend, connectors=connectors, public_url=public_url, **overrides
     ) as gw:
         yield gw
+
+
+async def all_in_status(gw: RunningGateway, ids: list[str], status: str = "delivered") -> bool:
+    """Whether every message of ``ids`` has ``status`` (for ``wait_for``)."""
+    for message_id in ids:
+        got = await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())
+        if got.json()["status"] != status:
+            return False
+    return True

@@ -8,7 +8,7 @@ import pytest
 
 from smsrelay.config import RouteConfig
 from smsrelay.connectors.options import HttpOptions, SimulatorOptions
-from tests.connectors.http.support import gateway_with, provider_fake
+from tests.connectors.http.support import all_in_status, gateway_with, provider_fake
 from tests.support.servers import wait_for
 
 SID, TOKEN = "AC00000000000000000000000000000002", "failover-token"
@@ -55,14 +55,7 @@ async def test_a_failing_provider_drains_to_the_others_and_each_message_goes_onc
                 assert r.status_code == 202, r.text
                 ids.append(r.json()["message_id"])
 
-            async def all_delivered() -> bool:
-                for message_id in ids:
-                    got = await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())
-                    if got.json()["status"] != "delivered":
-                        return False
-                return True
-
-            await wait_for(all_delivered, timeout=30)
+            await wait_for(lambda: all_in_status(gw, ids), timeout=30)
             carrier = gw.relay.embedded_carrier
             assert carrier is not None
             through_carrier = len(carrier.accepted)

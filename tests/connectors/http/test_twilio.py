@@ -16,7 +16,7 @@ from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import ReceiptStatus
 from smsrelay.httpclient import HttpResponse
 from smsrelay.simulator.providers.twilio import sign
-from tests.connectors.http.support import gateway_with, provider_fake
+from tests.connectors.http.support import all_in_status, gateway_with, provider_fake
 from tests.support.servers import wait_for
 
 SID, TOKEN = "AC00000000000000000000000000000001", "twilio-test-token"
@@ -250,14 +250,7 @@ async def test_a_throttling_provider_slows_the_connector_and_loses_nothing(tmp_p
                 )
                 ids.append(r.json()["message_id"])
 
-            async def all_delivered() -> bool:
-                for message_id in ids:
-                    got = await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())
-                    if got.json()["status"] != "delivered":
-                        return False
-                return True
-
-            await wait_for(all_delivered, timeout=30)
+            await wait_for(lambda: all_in_status(gw, ids), timeout=30)
             connector = gw.relay.connectors["twilio-us"]
             assert connector.stats["throttled"] > 0
             assert sorted(m.text for m in fake.sent) == sorted(f"t{n}" for n in range(60))

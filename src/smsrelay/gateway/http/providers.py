@@ -11,6 +11,7 @@ provider. No API key: the provider proves itself by its signature or the URL's t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -57,37 +58,24 @@ async def _handle(kind: CallbackKind, connector: str, request: Request, ctx: Api
     return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
 
 
-_STATUS = "/v1/providers/{connector}/status"
-_INBOUND = "/v1/providers/{connector}/inbound"
+def _endpoint(kind: CallbackKind) -> Callable[..., Awaitable[Any]]:
+    async def endpoint(
+        connector: str, request: Request, ctx: ApiContext = Depends(get_context)
+    ) -> Any:
+        return await _handle(kind, connector, request, ctx)
+
+    return endpoint
 
 
-@router.post(_STATUS, responses=_ERRORS, summary="A provider's delivery report (POST)")
-async def provider_status_post(
-    connector: str, request: Request, ctx: ApiContext = Depends(get_context)
-) -> Any:
-    """In the provider's own format (form or JSON), checked by its own signature scheme."""
-    return await _handle("status", connector, request, ctx)
-
-
-@router.get(_STATUS, responses=_ERRORS, summary="A provider's delivery report (GET)")
-async def provider_status_get(
-    connector: str, request: Request, ctx: ApiContext = Depends(get_context)
-) -> Any:
-    """For providers that report with query parameters (Vonage can)."""
-    return await _handle("status", connector, request, ctx)
-
-
-@router.post(_INBOUND, responses=_ERRORS, summary="A provider's inbound message (POST)")
-async def provider_inbound_post(
-    connector: str, request: Request, ctx: ApiContext = Depends(get_context)
-) -> Any:
-    """A mobile-originated message, in the provider's own format and signature scheme."""
-    return await _handle("inbound", connector, request, ctx)
-
-
-@router.get(_INBOUND, responses=_ERRORS, summary="A provider's inbound message (GET)")
-async def provider_inbound_get(
-    connector: str, request: Request, ctx: ApiContext = Depends(get_context)
-) -> Any:
-    """For providers that forward inbound messages with query parameters."""
-    return await _handle("inbound", connector, request, ctx)
+# GET as well as POST: some providers (Vonage) report with query parameters; one OpenAPI
+# operation per method
+for _kind, _what in (("status", "delivery report"), ("inbound", "inbound message")):
+    for _method in ("POST", "GET"):
+        router.add_api_route(
+            f"/v1/providers/{{connector}}/{_kind}",
+            _endpoint(_kind),  # type: ignore[arg-type]
+            methods=[_method],
+            responses=_ERRORS,
+            summary=f"A provider's {_what} ({_method}), in its own format and signature",
+            operation_id=f"provider_{_kind}_{_method.lower()}",
+        )
