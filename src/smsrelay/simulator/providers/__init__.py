@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .base import FakeConfig, ProviderFake, parse_outcomes
+from .plivo import PlivoFake
+from .telnyx import TelnyxFake
 from .twilio import TwilioFake
 
 __all__ = ["FAKES", "FakeConfig", "ProviderFake", "fake_for", "parse_outcomes"]
 
 FAKES: dict[str, Callable[[FakeConfig], ProviderFake]] = {
     "twilio": TwilioFake,
+    "telnyx": TelnyxFake,
+    "plivo": PlivoFake,
 }
 
 

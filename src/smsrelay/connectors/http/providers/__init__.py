@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from smsrelay.connectors.http.provider import Provider
 from smsrelay.connectors.http.providers.generic import Generic
+from smsrelay.connectors.http.providers.plivo import Plivo
+from smsrelay.connectors.http.providers.telnyx import Telnyx
 from smsrelay.connectors.http.providers.twilio import Twilio
 from smsrelay.connectors.options import HttpOptions
 
@@ -19,6 +21,8 @@ def _generic(options: HttpOptions) -> Provider:
 
 _PROVIDERS: dict[str, Callable[[HttpOptions], Provider]] = {
     "twilio": lambda options: Twilio(),
+    "telnyx": lambda options: Telnyx(),
+    "plivo": lambda options: Plivo(),
     "generic": _generic,
 }
 
