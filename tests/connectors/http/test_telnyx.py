@@ -13,6 +13,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from telnyx.lib.webhook_verification import WebhookVerificationError, verify_webhook_signature
 
 from smsrelay.connectors.http.provider import Callback, SendContext
 from smsrelay.connectors.http.providers.telnyx import Telnyx
@@ -21,7 +22,9 @@ from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Encoding as TextEncoding
 from smsrelay.domain.messages import OutboundMessage, ReceiptStatus
 from smsrelay.httpclient import HttpResponse
-from smsrelay.simulator.providers.telnyx import sign
+from smsrelay.simulator.providers import FakeConfig
+from smsrelay.simulator.providers.base import Sent
+from smsrelay.simulator.providers.telnyx import TelnyxFake, sign
 from tests.connectors.http.support import gateway_with, provider_fake
 from tests.support.servers import wait_for
 
@@ -178,6 +181,27 @@ def test_signatures_are_checked_with_the_public_key_and_the_clock() -> None:
     assert not telnyx.authentic(Callback("POST", url, garbled, body), options)
     assert not telnyx.authentic(
         Callback("POST", url, _signed(body, int(now)), body), _options("http://x", "AAAA")
+    )
+
+
+def test_the_fakes_webhooks_pass_telnyxs_own_verification_and_ours() -> None:
+    fake = TelnyxFake(
+        FakeConfig(credentials={"private_key": base64.b64encode(bytes(range(32))).decode()})
+    )
+    assert fake.public_key == PUBLIC == fake.config.credentials["public_key"]
+    message = Sent(
+        "m1", "+14155550101", "+14155550100", "hi", "https://gw/status", 0.0, "delivered"
+    )
+    outbound = fake.status_callback(message, "delivered")
+    headers = {k.lower(): v for k, v in outbound.headers.items()}
+    verify_webhook_signature(outbound.body, headers, PUBLIC)  # Telnyx's SDK: raises if not
+    callback = Callback("POST", outbound.url, headers, outbound.body)
+    assert Telnyx().authentic(callback, _options("http://x"))
+    tampered = outbound.body.replace(b"delivered", b"delivery_failed")
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook_signature(tampered, headers, PUBLIC)
+    assert not Telnyx().authentic(
+        Callback("POST", outbound.url, headers, tampered), _options("http://x")
     )
 
 
