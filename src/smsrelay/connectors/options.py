@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "PROVIDERS",
+    "VONAGE_SIGNATURE_METHODS",
     "ConnectorOptions",
     "GenericHttp",
     "HttpOptions",
@@ -143,6 +144,9 @@ PROVIDERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "generic": ("", ()),
 }
 
+#: Vonage's signing methods, as its dashboard names them (``signature_method``)
+VONAGE_SIGNATURE_METHODS = ("md5hash", "md5", "sha1", "sha256", "sha512")
+
 
 class GenericHttp(BaseModel):
     """A provider described as data (``provider = "generic"``): what Kannel's generic HTTP
@@ -228,6 +232,10 @@ class HttpOptions(ConnectorOptions):
             raise ValueError(f"provider {self.provider} needs credentials {', '.join(missing)}")
         if self.provider == "generic" and self.generic is None:
             raise ValueError("provider generic needs a [connectors.generic] table")
+        method = self.credentials.get("signature_method", "")
+        if self.provider == "vonage" and method and method not in VONAGE_SIGNATURE_METHODS:
+            known = ", ".join(VONAGE_SIGNATURE_METHODS)
+            raise ValueError(f"vonage signature_method {method!r}: use one of {known}")
         return self
 
     @property

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .base import FakeConfig, ProviderFake, parse_outcomes
+from .infobip import InfobipFake
 from .plivo import PlivoFake
+from .sinch import SinchFake
 from .telnyx import TelnyxFake
 from .twilio import TwilioFake
+from .vonage import VonageFake
 
 __all__ = ["FAKES", "FakeConfig", "ProviderFake", "fake_for", "parse_outcomes"]
 
@@ -15,6 +18,9 @@ FAKES: dict[str, Callable[[FakeConfig], ProviderFake]] = {
     "twilio": TwilioFake,
     "telnyx": TelnyxFake,
     "plivo": PlivoFake,
+    "vonage": VonageFake,
+    "infobip": InfobipFake,
+    "sinch": SinchFake,
 }
 
 

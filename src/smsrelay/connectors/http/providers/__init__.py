@@ -6,9 +6,12 @@ from collections.abc import Callable
 
 from smsrelay.connectors.http.provider import Provider
 from smsrelay.connectors.http.providers.generic import Generic
+from smsrelay.connectors.http.providers.infobip import Infobip
 from smsrelay.connectors.http.providers.plivo import Plivo
+from smsrelay.connectors.http.providers.sinch import Sinch
 from smsrelay.connectors.http.providers.telnyx import Telnyx
 from smsrelay.connectors.http.providers.twilio import Twilio
+from smsrelay.connectors.http.providers.vonage import Vonage
 from smsrelay.connectors.options import HttpOptions
 
 __all__ = ["available_providers", "provider_for"]
@@ -24,6 +27,9 @@ _PROVIDERS: dict[str, Callable[[HttpOptions], Provider]] = {
     "telnyx": lambda options: Telnyx(),
     "plivo": lambda options: Plivo(),
     "generic": _generic,
+    "vonage": lambda options: Vonage(),
+    "infobip": lambda options: Infobip(),
+    "sinch": lambda options: Sinch(),
 }
 
 
