@@ -23,6 +23,7 @@ from smsrelay.connectors.http.provider import (
     failed,
     http_failure,
 )
+from smsrelay.connectors.http.providers.addresses import digits
 from smsrelay.connectors.options import GenericHttp, HttpOptions
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import (
@@ -97,7 +98,7 @@ class Generic:
         spec = self.spec
         values = {
             "to": message.to,
-            "to_digits": message.to.lstrip("+"),
+            "to_digits": digits(message.to),
             "from": message.sender or context.options.default_sender,
             "text": message.body,
             "message_id": message.message_id,

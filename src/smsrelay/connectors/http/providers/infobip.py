@@ -106,7 +106,7 @@ class Infobip:
 
     def send(self, message: OutboundMessage, context: SendContext) -> ProviderCall:
         entry: dict[str, Any] = {
-            "destinations": [{"to": message.to.lstrip("+")}],
+            "destinations": [{"to": digits(message.to)}],
             "text": message.body,
             "notifyUrl": context.status_url,
             "notifyContentType": "application/json",

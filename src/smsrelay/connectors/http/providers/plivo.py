@@ -50,6 +50,7 @@ from smsrelay.connectors.http.provider import (
     json_body,
     same_secret,
 )
+from smsrelay.connectors.http.providers.addresses import digits
 from smsrelay.connectors.options import HttpOptions
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import (
@@ -121,10 +122,6 @@ def plivo_signature_v3(
     return base64.b64encode(digest).decode("ascii")
 
 
-def _digits(number: str) -> str:
-    return number[1:] if number.startswith("+") else number
-
-
 class Plivo:
     name: ClassVar[str] = "plivo"
     default_base_url: ClassVar[str] = "https://api.plivo.com"
@@ -138,7 +135,7 @@ class Plivo:
         if not sender:
             raise ValueError("Plivo needs a sender: set default_sender or the message's from")
         body: dict[str, Any] = {
-            "dst": _digits(message.to),
+            "dst": digits(message.to),
             "text": message.body,
             "type": "sms",
             "url": context.status_url,

@@ -150,7 +150,7 @@ class Vonage:
             "api_key": context.credential("api_key"),
             "api_secret": context.credential("api_secret"),
             "from": digits(sender),
-            "to": message.to.lstrip("+"),
+            "to": digits(message.to),
             "text": message.body,
             "callback": context.status_url,
             "client-ref": message.message_id[:100],
