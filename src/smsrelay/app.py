@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import random
+import secrets
 import socket
 import ssl
 from dataclasses import dataclass
@@ -30,9 +31,11 @@ from smsrelay.config import Settings
 from smsrelay.connectors.base import Connector
 from smsrelay.connectors.embedded import EmbeddedSimulatorConnector
 from smsrelay.connectors.registry import Environment, build_connectors
+from smsrelay.domain.fraud import FraudPolicy
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy, WebhookRetryPolicy
 from smsrelay.domain.routing import Route
+from smsrelay.domain.verify import VerifyKeys
 from smsrelay.engine.accept import Acceptor, AcceptPolicy
 from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.budget import budget_for
@@ -40,6 +43,7 @@ from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock, SystemClock
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.dlr import DlrProcessor
+from smsrelay.engine.fraud_guard import FraudGuard
 from smsrelay.engine.inbound import InboundProcessor
 from smsrelay.engine.operations import (
     AccountNames,
@@ -52,6 +56,8 @@ from smsrelay.engine.outbox import WebhookOutbox
 from smsrelay.engine.replay import WebhookReplay
 from smsrelay.engine.throttle import AccountRate
 from smsrelay.engine.unit_of_work import UnitOfWork
+from smsrelay.engine.verify import VerifyService
+from smsrelay.engine.verify_texts import SealedTexts
 from smsrelay.engine.webhooks import WebhookSender
 from smsrelay.gateway.http.app import create_app
 from smsrelay.gateway.http.context import ApiContext
@@ -104,6 +110,40 @@ async def bootstrap(db: Database, settings: Settings, clock: Clock) -> Bootstrap
         )
     write_key_file(settings.key_file, key)
     return Bootstrap(settings.key_file)
+
+
+def verify_secret(settings: Settings) -> bytes:
+    """The server secret of verifications: the setting, else ``<data_dir>/verify-secret``,
+    made once (0600) by whichever process starts first; the others read it."""
+    if settings.verify_secret:
+        return settings.verify_secret.encode()
+    path = settings.verify_secret_file
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".verify-secret.{os.getpid()}")
+        write_key_file(scratch, secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):  # another worker made it first: keep that
+            os.link(scratch, path)
+        scratch.unlink()
+    return bytes.fromhex(path.read_text().strip())
+
+
+def fraud_policy(settings: Settings) -> FraudPolicy:
+    s = settings
+    return FraudPolicy(
+        enabled=s.fraud_guard,
+        prefix_digits=s.fraud_prefix_digits,
+        window=s.fraud_window,
+        grace=s.fraud_grace,
+        block_seconds=s.fraud_block_hours * 3600.0,
+        min_sends_prefix=s.fraud_min_sends_prefix,
+        min_sends_country=s.fraud_min_sends_country,
+        surge_factor=s.fraud_surge_factor,
+        min_conversion=s.fraud_min_conversion,
+        per_minute_prefix=s.fraud_per_minute_prefix,
+        per_minute_account=s.fraud_per_minute_account,
+        per_minute_ip=s.fraud_per_minute_ip,
+    )
 
 
 def smpp_tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -170,6 +210,7 @@ class SmsRelay:
         self._definitions: dict[str, dict[str, Any]] = {}
         self.operations: Operations | None = None
         self.smpp_server: ClientSmppServer | None = None
+        self.verify: VerifyService | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -217,6 +258,7 @@ class SmsRelay:
         retry = RetryPolicy(
             max_attempts=s.max_attempts, backoff=Backoff(base=s.retry_base, cap=s.retry_cap)
         )
+        verify_keys = VerifyKeys.derive(verify_secret(s))
         # one of several processes (workers, or nodes on one PostgreSQL): limits are shared
         shared = s.worker_index is not None or db.dialect == "postgresql"
         self.budget = budget_for(db, shared=shared)
@@ -242,6 +284,7 @@ class SmsRelay:
                 n: d.get("country_throughput") or {} for n, d in self._definitions.items()
             },
             budget=self.budget,
+            texts=SealedTexts(db, verify_keys.seal_key),
         )
         self.committer = GroupCommitter(self.uow, dispatch=self.dispatcher.claims)
         self.acceptor = Acceptor(
@@ -259,6 +302,18 @@ class SmsRelay:
         )
         self.canceller = Canceller(self.uow, self.webhooks)
         self.replay = WebhookReplay(self.uow, self.webhooks)
+        self.verify = VerifyService(
+            self.uow,
+            self.acceptor,
+            self.canceller,
+            FraudGuard(db, fraud_policy(s)),
+            verify_keys,
+            self.clock,
+            outbox=self.webhooks,
+            ttl=s.verify_ttl,
+            app_name=s.verify_app_name,
+            strict_numbers=s.number_validation == "strict",
+        )
         await self.uow.start()
         await self.committer.start()
         await self.webhooks.start()
@@ -269,6 +324,7 @@ class SmsRelay:
         for connector in self.connectors.values():
             await connector.start(self.sink)
         await self.dispatcher.start()
+        await self.verify.start()
         if s.smpp_server_enabled:
             self.smpp_server = ClientSmppServer(
                 db,
@@ -299,6 +355,8 @@ class SmsRelay:
         if self.smpp_server is not None:  # first: no new submits while the rest stops
             with contextlib.suppress(Exception):
                 await self.smpp_server.stop()
+        if self.verify is not None:
+            await self.verify.stop()
         await self.dispatcher.stop()
         for connector in self.connectors.values():
             with contextlib.suppress(Exception):
@@ -341,6 +399,7 @@ class SmsRelay:
             strict_numbers=s.number_validation == "strict",
             operations=self.operations,
             public_url=s.public_url,
+            verify=self.verify,
         )
 
 

@@ -1,6 +1,6 @@
 """Command line: a thin shell over the library (each command parses, calls, prints).
 
-Over 400 lines because every command group (accounts, keys, routes, SMPP users, send) is a
+Over 400 lines because every command group (accounts, keys, routes, SMPP users, send, fraud) is a
 few short functions of the same shape; splitting them would scatter one ``--help`` tree.
 """
 
@@ -481,3 +481,57 @@ def routes_test(
         prices=prices,
     ).lines():
         out.print(line, highlight=False)
+
+
+fraud_app = typer.Typer(no_args_is_help=True, help="The fraud guard of verifications.")
+app.add_typer(fraud_app, name="fraud")
+
+
+async def _account_id(conn: AsyncConnection, name: str | None) -> str | None:
+    from smsrelay.store import accounts as store
+
+    if name is None:
+        return None
+    account = await store.get_account_by_name(conn, name)
+    if account is None:
+        raise SmsError(ErrorCode.NOT_FOUND, f"no account named {name!r}")
+    return account.id
+
+
+@fraud_app.command("blocks")
+def fraud_blocks(account: str = typer.Option(None, help="Only this account's.")) -> None:
+    """List the destinations the fraud guard blocks, and why."""
+    from smsrelay.engine.notify import iso
+    from smsrelay.store import accounts as account_store
+    from smsrelay.store import fraud as store
+
+    async def op(conn: AsyncConnection) -> tuple[list[Any], dict[str, str]]:
+        rows = await store.list_blocks(
+            conn, time.time(), account_id=await _account_id(conn, account)
+        )
+        return rows, {a.id: a.name for a in await account_store.list_accounts(conn)}
+
+    rows, names = _run_db(op, write=False)
+    table = Table("account", "scope", "key", "until", "reason")
+    for row in rows:
+        account_name = names.get(row.account_id, row.account_id)
+        table.add_row(account_name, row.scope, row.key, iso(row.until), row.reason)
+    out.print(table)
+
+
+@fraud_app.command("lift")
+def fraud_lift(
+    prefix: str, account: str = typer.Option(None, help="Only this account's block.")
+) -> None:
+    """Lift the blocks on PREFIX (e.g. +232760) or a country code (e.g. SL)."""
+    from smsrelay.store import fraud as store
+
+    async def op(conn: AsyncConnection) -> int:
+        account_id = await _account_id(conn, account)
+        return await store.lift_blocks(conn, prefix.strip(), time.time(), account_id=account_id)
+
+    lifted = _run_db(op)
+    if not lifted:
+        err.print(f"[red]error:[/red] no block in force on {prefix}")
+        raise typer.Exit(1)
+    out.print(f"lifted {lifted} block(s) on {prefix}")

@@ -113,6 +113,26 @@ class Settings(BaseSettings):
     )
     optin_keywords: list[str] = Field(default_factory=lambda: ["START", "UNSTOP"])
 
+    # verifications (docs/verify.md): the server secret that hashes codes and seals their
+    # texts; unset, ``<data_dir>/verify-secret`` is made on first start (set it on every
+    # node when several share one PostgreSQL database)
+    verify_secret: str | None = Field(default=None, min_length=32)
+    verify_ttl: float = Field(default=600.0, ge=60, le=86400)
+    verify_app_name: str = Field(default="smsrelay", min_length=1, max_length=40)
+    # the fraud guard against SMS pumping (domain/fraud.py), on by default
+    fraud_guard: bool = True
+    fraud_prefix_digits: int = Field(default=6, ge=2, le=15)
+    fraud_block_hours: float = Field(default=12.0, gt=0)
+    fraud_window: float = Field(default=3600.0, ge=300)
+    fraud_grace: float = Field(default=120.0, ge=0)
+    fraud_min_sends_prefix: int = Field(default=20, ge=1)
+    fraud_min_sends_country: int = Field(default=50, ge=1)
+    fraud_surge_factor: float = Field(default=3.0, ge=1)
+    fraud_min_conversion: float = Field(default=0.2, ge=0, le=1)
+    fraud_per_minute_prefix: int = Field(default=30, ge=0, description="0 = no limit")
+    fraud_per_minute_account: int = Field(default=600, ge=0, description="0 = no limit")
+    fraud_per_minute_ip: int = Field(default=10, ge=0, description="0 = no limit")
+
     # each [[connectors]] table is validated by its type's options model (connectors.options)
     connectors: list[ConnectorOptions] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
@@ -154,6 +174,10 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.data_dir / "api-key"
+
+    @property
+    def verify_secret_file(self) -> Path:
+        return self.data_dir / "verify-secret"
 
     def effective_connectors(self) -> list[ConnectorOptions]:
         """The configured connectors, or, when none are declared, the carrier simulator

@@ -58,6 +58,11 @@ class ErrorCode(StrEnum):
     VALIDITY_EXPIRED = "validity_expired"
     RETRIES_EXHAUSTED = "retries_exhausted"
     DLR_TIMEOUT = "dlr_timeout"
+    # verifications (one-time codes) and the fraud guard
+    FRAUD_SUSPECTED = "fraud_suspected"
+    VERIFICATION_RATE_LIMITED = "verification_rate_limited"
+    VERIFICATION_NOT_FOUND = "verification_not_found"
+    VERIFICATION_CLOSED = "verification_closed"
     # ours
     UNAVAILABLE = "unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -235,6 +240,25 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
     ),
     ErrorCode.RETRIES_EXHAUSTED: ("Every delivery attempt failed.", 502, False, _ESME_RSUBMITFAIL),
     ErrorCode.DLR_TIMEOUT: ("No delivery report arrived in time.", 504, False, _ESME_RUNKNOWNERR),
+    ErrorCode.FRAUD_SUSPECTED: (
+        "Refused by the fraud guard.",
+        403,
+        False,
+        _ESME_RX_R_APPN,
+    ),
+    ErrorCode.VERIFICATION_RATE_LIMITED: (
+        "Too many codes sent or checked; retry after the time given.",
+        429,
+        True,
+        _ESME_RTHROTTLED,
+    ),
+    ErrorCode.VERIFICATION_NOT_FOUND: ("No such verification.", 404, False, _ESME_RINVMSGID),
+    ErrorCode.VERIFICATION_CLOSED: (
+        "The verification is no longer pending.",
+        409,
+        False,
+        _ESME_RSUBMITFAIL,
+    ),
     ErrorCode.UNAVAILABLE: (
         "Not accepted: storage is unavailable right now. Retry with the same Idempotency-Key.",
         503,

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from smsrelay.connectors.base import Connector
@@ -36,6 +36,7 @@ from smsrelay.engine.lanes import Lane
 from smsrelay.engine.tasks import finish
 from smsrelay.engine.throttle import RateBudget
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
+from smsrelay.engine.verify_texts import VERIFY_ORIGIN, SealedTexts
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,13 @@ class Dispatcher:
         country_rates: Mapping[str, Mapping[str, float]] | None = None,
         rng: random.Random | None = None,
         budget: RateBudget | None = None,
+        texts: SealedTexts | None = None,
     ) -> None:
         """``outbox``: the webhook outbox, which claims the callbacks these changes queue;
         ``budget``: where the lanes take the connectors' rate tokens from (shared by the
-        gateway's processes when there are several; this process's memory by default)."""
+        gateway's processes when there are several; this process's memory by default);
+        ``texts``: the sealed texts of one-time-code messages (``engine/verify_texts.py``)."""
+        self._texts = texts
         self._uow = uow
         self._budget = budget
         self._connectors = dict(connectors)
@@ -312,8 +316,16 @@ class Dispatcher:
         )
 
     async def _submit(self, message: Message, name: str, connector: Connector) -> None:
+        outbound = _outbound(message)
+        if message.origin == VERIFY_ORIGIN:
+            # the row holds the text with the code masked: the real one is sealed apart
+            unsealed = await self._unsealed(outbound)
+            if isinstance(unsealed, SubmitOutcome):  # not sent: no connector, no circuit
+                self.recorder.put(SubmitResult(message, name, unsealed))
+                return
+            outbound = unsealed
         try:
-            outcome = await connector.submit(_outbound(message))
+            outcome = await connector.submit(outbound)
         except Exception as error:  # a connector bug must not lose the message
             log.exception("submit raised message_id=%s connector=%s", message.id, name)
             outcome = SubmitOutcome(error=ErrorCode.CARRIER_SYSTEM_ERROR, detail=str(error))
@@ -321,6 +333,22 @@ class Dispatcher:
         if circuit is not None:
             circuit.record(outcome.error, self._clock.now())
         self.recorder.put(SubmitResult(message, name, outcome))
+
+    async def _unsealed(self, outbound: OutboundMessage) -> OutboundMessage | SubmitOutcome:
+        """A one-time code's message with its real text, or why it is not sent: the
+        verification ended or has a newer code (final), or the text could not be read now
+        (retried)."""
+        try:
+            text = (
+                await self._texts.text_for(outbound.message_id) if self._texts is not None else None
+            )
+        except Exception as error:
+            log.exception("reading a sealed text failed message_id=%s", outbound.message_id)
+            return SubmitOutcome(error=ErrorCode.UNAVAILABLE, detail=str(error))
+        if text is None:
+            detail = "the verification ended or its code was replaced before it was sent"
+            return SubmitOutcome(error=ErrorCode.VERIFICATION_CLOSED, detail=detail)
+        return replace(outbound, body=text)
 
 
 def _outbound(message: Message) -> OutboundMessage:

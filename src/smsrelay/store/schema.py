@@ -379,3 +379,108 @@ rate_budgets = Table(
     Column("burst", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# --- verifications and the fraud guard (migration 0012) --------------------------------------
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("to_number", String(20), nullable=False),
+    Column("country", String(2)),
+    Column("prefix", String(16), nullable=False),  # the fraud guard's destination prefix
+    Column("channel", String(8), nullable=False),
+    Column("locale", String(8), nullable=False),
+    # pending | approved | canceled | expired | max_attempts_reached
+    Column("status", String(24), nullable=False),
+    # HMAC-SHA256 of "id:code" under the server's verify key; never the code itself
+    Column("code_hash", String(64), nullable=False),
+    Column("code_length", Integer, nullable=False),
+    Column("checks", Integer, nullable=False, server_default=text("0")),
+    Column("sends", Integer, nullable=False, server_default=text("1")),
+    Column("max_checks", Integer, nullable=False),
+    Column("max_sends", Integer, nullable=False),
+    Column("message_id", String(40), nullable=False),  # the message of the latest send
+    Column("device_ip", String(45)),
+    # what the text was made of, for a resend: the request's app name and auto-fill links
+    Column("app_name", String(40)),
+    Column("web_domain", String(253)),
+    Column("app_hash", String(11)),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("approved_at", Float),
+    Index("ix_verifications_account_id_created_at", "account_id", "created_at"),
+    Index("ix_verifications_status_expires_at", "status", "expires_at"),
+)
+
+# One row per code sent: the SMS text sealed (AES-GCM, domain/verify.py) until the
+# verification ends; the dispatcher opens it when it hands the message to its connector.
+verification_sends = Table(
+    "verification_sends",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("verification_id", String(40), nullable=False, index=True),
+    Column("sealed_text", Text),  # NULL once the verification ended or a resend replaced it
+    Column("created_at", Float, nullable=False),
+)
+
+# A message that did what it was sent for: an approved code, or what a client reports
+# (POST /v1/messages/{id}/conversion); campaigns' A/B statistics read the same rows.
+conversions = Table(
+    "conversions",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("source", String(16), nullable=False),  # verify | api
+    Column("converted_at", Float, nullable=False),
+    Index("ix_conversions_account_id_converted_at", "account_id", "converted_at"),
+)
+
+verify_settings = Table(
+    "verify_settings",
+    metadata,
+    Column("account_id", String(40), ForeignKey("accounts.id"), primary_key=True),
+    Column("app_name", String(40)),  # in the code's text; a request's app_name wins
+    Column("allowed_countries", Text),  # ISO codes, comma list; NULL = every country
+    Column("updated_at", Float, nullable=False),
+)
+
+# Codes sent and approved per account, scope (prefix, country, account, ip) and key, in
+# minute buckets (velocity, the judged window) and hour buckets (the baseline).
+verify_traffic = Table(
+    "verify_traffic",
+    metadata,
+    Column("account_id", String(40), primary_key=True),
+    Column("scope", String(8), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("width", Integer, primary_key=True, autoincrement=False),  # 60 or 3600 seconds
+    Column("bucket", Float, primary_key=True),  # start of the bucket, unix seconds
+    Column("sends", Integer, nullable=False),
+    Column("approvals", Integer, nullable=False),
+)
+
+fraud_blocks = Table(
+    "fraud_blocks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("scope", String(8), nullable=False),  # prefix | country
+    Column("key", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("until", Float, nullable=False),
+    Column("lifted_at", Float),
+    Index("ix_fraud_blocks_account_id_scope_key", "account_id", "scope", "key"),
+)
+
+# Refusals of codes per account and reason, for the metrics endpoint
+verify_refusals = Table(
+    "verify_refusals",
+    metadata,
+    Column("account_id", String(40), primary_key=True),
+    Column("reason", String(40), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at", Float, nullable=False),
+)

@@ -17,6 +17,8 @@ from smsrelay.gateway.http import (
     messages,
     providers,
     suppressions,
+    verify,
+    verify_admin,
 )
 from smsrelay.gateway.http.bodylimit import BodyLimitMiddleware
 from smsrelay.gateway.http.context import ApiContext
@@ -73,6 +75,8 @@ def create_app(
     app.include_router(admin_numbers.router)
     app.include_router(admin.router)
     app.include_router(providers.router)
+    app.include_router(verify.router)
+    app.include_router(verify_admin.router)
 
     plain_openapi = app.openapi
 

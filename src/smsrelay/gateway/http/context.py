@@ -13,6 +13,7 @@ from smsrelay.engine.accept import Acceptor
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.replay import WebhookReplay
+from smsrelay.engine.verify import VerifyService
 from smsrelay.store.db import Database
 
 
@@ -54,6 +55,7 @@ class ApiContext:
     key_cache_seconds: float = 5.0
     operations: Operations | None = None
     public_url: str = "http://127.0.0.1:8080"
+    verify: VerifyService | None = None
 
 
 async def get_context(request: Request) -> ApiContext:
