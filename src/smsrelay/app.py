@@ -41,6 +41,7 @@ from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.budget import budget_for
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock, SystemClock
+from smsrelay.engine.countries import CountryBook
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.dlr import DlrProcessor
 from smsrelay.engine.fraud_guard import FraudGuard
@@ -286,6 +287,8 @@ class SmsRelay:
             budget=self.budget,
             texts=SealedTexts(db, verify_keys.seal_key),
         )
+        self.countries = CountryBook(db, self.clock, s.country_overrides())
+        await self.countries.refresh()
         self.committer = GroupCommitter(self.uow, dispatch=self.dispatcher.claims)
         self.acceptor = Acceptor(
             self.committer,
@@ -299,6 +302,7 @@ class SmsRelay:
             rng=random.Random(),
             db=db,
             rate=AccountRate(rate=s.rate_limit, burst=s.rate_burst, budget=self.budget),
+            countries=lambda: self.countries.rules,
         )
         self.canceller = Canceller(self.uow, self.webhooks)
         self.replay = WebhookReplay(self.uow, self.webhooks)
@@ -347,6 +351,7 @@ class SmsRelay:
             db, self.clock, self.dispatcher, self.connectors, self.catalog, self.sink, self.env
         )
         self._tasks.append(asyncio.create_task(self.account_names.run()))
+        self._tasks.append(asyncio.create_task(self.countries.run()))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -400,6 +405,7 @@ class SmsRelay:
             operations=self.operations,
             public_url=s.public_url,
             verify=self.verify,
+            countries=self.countries,
         )
 
 

@@ -535,3 +535,63 @@ def fraud_lift(
         err.print(f"[red]error:[/red] no block in force on {prefix}")
         raise typer.Exit(1)
     out.print(f"lifted {lifted} block(s) on {prefix}")
+
+
+@app.command()
+def countries(
+    iso: str = typer.Argument(None, help="One country (ISO 3166 alpha-2): every rule, sourced."),
+) -> None:
+    """Country rules in force (shipped data with the operator's overrides), with sources."""
+    from smsrelay.app import open_database
+    from smsrelay.domain.countries import FIELDS, country_code
+    from smsrelay.engine.clock import SystemClock
+    from smsrelay.engine.countries import CountryBook
+
+    settings = load_settings()
+
+    async def load() -> CountryBook:
+        db = await open_database(settings)
+        try:
+            book = CountryBook(db, SystemClock(), settings.country_overrides())
+            await book.refresh()
+            return book
+        finally:
+            await db.close()
+
+    book = asyncio.run(load())
+    if iso is None:
+        table = Table(
+            "ISO", "country", "alphanumeric", "numeric required", "quiet hours", "sourced"
+        )
+        for c in book.rules:
+            cells = [_rule_text(c.rule(f).value) for f in ("alphanumeric_sender",
+                     "numeric_sender_required", "quiet_hours")]  # fmt: skip
+            known = sum(1 for f in FIELDS if c.rule(f).known)
+            table.add_row(c.iso, c.name, *cells, f"{known}/{len(FIELDS)}")
+        out.print(table)
+        return
+    code = country_code(iso)
+    country = book.rules.get(code) if code else None
+    if country is None:
+        err.print(f"[red]error:[/red] no country {iso!r} (an ISO 3166 alpha-2 code)")
+        raise typer.Exit(1)
+    out.print(f"{country.iso} {country.name} (+{country.calling_code})")
+    table = Table("rule", "value", "source", "read on")
+    for name in FIELDS:
+        rule = country.rule(name)
+        table.add_row(name, _rule_text(rule.value), rule.source, str(rule.read_on or ""))
+        for alt in rule.alternatives:
+            table.add_row("  other reading", _rule_text(alt.value), alt.source, str(alt.read_on))
+    out.print(table)
+
+
+def _rule_text(value: Any) -> str:
+    from smsrelay.domain.countries import QuietHours
+    from smsrelay.domain.countries.model import dump_value
+
+    if value is None:
+        return "?"
+    if isinstance(value, QuietHours):
+        return value.summary()
+    shown = dump_value(value)
+    return shown if isinstance(shown, str) else orjson.dumps(shown).decode()

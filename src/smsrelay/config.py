@@ -20,6 +20,7 @@ from pydantic_settings import (
 
 from smsrelay.connectors.options import ConnectorOptions, SimulatorOptions
 from smsrelay.connectors.registry import connector_options
+from smsrelay.domain.countries import country_code, load_shipped, parse_overrides
 
 
 class RouteConfig(BaseModel):
@@ -136,6 +137,27 @@ class Settings(BaseSettings):
     # each [[connectors]] table is validated by its type's options model (connectors.options)
     connectors: list[ConnectorOptions] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
+    # [countries.FR] quiet_hours = {...}: the operator's value of any rule of a country
+    # (docs/countries.md); the admin API's override of the same field wins over this one
+    countries: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("countries")
+    @classmethod
+    def _country_rules(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Checked at start, with the field at fault named, not when a message needs it."""
+        shipped = load_shipped()
+        checked: dict[str, dict[str, Any]] = {}
+        for iso, fields in value.items():
+            code = country_code(iso)
+            if code is None or shipped.get(code) is None:
+                raise ValueError(f"countries.{iso}: not a known ISO 3166 alpha-2 country code")
+            parse_overrides(fields, f"countries.{code}")
+            checked[code] = fields
+        return checked
+
+    def country_overrides(self) -> dict[str, dict[str, Any]]:
+        """The configuration file's country overrides as typed values, by ISO code."""
+        return {iso: parse_overrides(f) for iso, f in self.countries.items()}
 
     @field_validator("connectors", mode="before")
     @classmethod

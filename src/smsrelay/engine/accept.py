@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from smsrelay.domain.countries import CountryRules
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.messages import MessageKind
 from smsrelay.engine.batcher import GroupCommitter, IdempotencyWrite
@@ -75,10 +76,13 @@ class Acceptor:
         db: Database | None = None,
         rate: AccountRate | None = None,
         callback_hosts: CallbackHosts | None = None,
+        countries: Callable[[], CountryRules] | None = None,
     ) -> None:
         """``db`` enables screening and idempotency keys; ``rate`` (no limit by default)
         is the gateway's account rate limit; ``callback_hosts`` resolves callback host names
-        of accounts not allowed private callbacks (``engine/callback_guard.py``)."""
+        of accounts not allowed private callbacks (``engine/callback_guard.py``);
+        ``countries`` gives the country rules in force (quiet hours for marketing)."""
+        self._countries = countries
         self._callback_hosts = callback_hosts or CallbackHosts(clock.now)
         self._screen = SuppressionScreen(db) if db is not None else None
         self._keys = IdempotencyKeys(db, clock) if db is not None else None
@@ -166,6 +170,7 @@ class Acceptor:
         self, account_id: str, requests: Sequence[SendRequest | SmsError], private_ok: bool
     ) -> list[Result]:
         now = self._clock.now()
+        countries = self._countries() if self._countries is not None else None
         results: list[Result] = []
         for request in requests:
             if isinstance(request, SmsError):
@@ -180,6 +185,7 @@ class Acceptor:
                         now=now,
                         rng=self._rng,
                         private_callbacks=private_ok,
+                        countries=countries,
                     )
                 )
             except SmsError as error:

@@ -1,8 +1,9 @@
 """One request into one message ready to store, or the catalogue error that refuses it.
 
 ``prepare`` validates the number and sender, renders spintax, chooses the encoding, counts
-segments and fixes the schedule and validity. It is pure (``now`` and the random source are
-arguments) and stores nothing: ``engine/accept.py`` runs it for every way in.
+segments and fixes the schedule and validity (a marketing message due inside its destination's
+quiet hours is scheduled for the next allowed time). It is pure (``now`` and the random source
+are arguments) and stores nothing: ``engine/accept.py`` runs it for every way in.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from smsrelay.domain import encoding, numbers, spintax
+from smsrelay.domain.countries import CountryRules
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.ids import new_id
 from smsrelay.domain.messages import (
@@ -20,6 +22,7 @@ from smsrelay.domain.messages import (
     MessageKind,
     queue_priority,
 )
+from smsrelay.domain.quiet_hours import Hold, quiet_hold
 from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.callback_guard import refuse_literal_private
 
@@ -65,6 +68,7 @@ class Prepared:
 
     message: Message
     replaced: tuple[tuple[str, str], ...] = ()
+    hold: Hold | None = None  # held for the destination's quiet hours (marketing only)
 
 
 def _check_callback_url(url: str, private_allowed: bool) -> str:
@@ -115,11 +119,13 @@ def prepare(
     now: float,
     rng: random.Random,
     private_callbacks: bool = False,
+    countries: CountryRules | None = None,
 ) -> Prepared:
     """Validate and shape one request into a queued (or scheduled) message.
 
     ``private_callbacks``: whether the account may have callbacks sent to loopback and private
-    addresses (the operator, or a tenant the operator allowed).
+    addresses (the operator, or a tenant the operator allowed). ``countries``: the rules in
+    force, for the quiet hours of marketing messages (none: nothing is held).
 
     Raises :class:`SmsError` with the field at fault; nothing is stored here.
     """
@@ -153,6 +159,13 @@ def prepare(
             f"validity must be between {int(MIN_VALIDITY)} and {int(MAX_VALIDITY)} seconds",
             field="validity",
         )
+    expires_at = not_before + validity
+    hold = None
+    if countries is not None and request.kind is MessageKind.MARKETING:
+        hold = quiet_hold(countries, number.country, number.e164, not_before)
+        if hold is not None:
+            not_before, status = hold.release_at, MessageStatus.SCHEDULED
+            expires_at = _held_expiry(request, hold, expires_at, validity)
     priority = DEFAULT_PRIORITY if request.priority is None else request.priority
     if not 0 <= priority <= 9:
         raise SmsError(
@@ -179,7 +192,7 @@ def prepare(
         created_at=now,
         updated_at=now,
         not_before=not_before,
-        expires_at=not_before + validity,
+        expires_at=expires_at,
         variant=variant,
         client_ref=request.client_ref,
         callback_url=callback,
@@ -188,4 +201,19 @@ def prepare(
         receipt_requested=request.receipt_requested,
         client_parts=request.client_parts,
     )
-    return Prepared(message, info.replaced)
+    return Prepared(message, info.replaced, hold)
+
+
+def _held_expiry(request: SendRequest, hold: Hold, expires_at: float, validity: float) -> float:
+    """Without an explicit validity it counts from the release; an explicit one that ends
+    before the quiet hours do refuses the message (it would only expire unsent)."""
+    if request.validity is None:
+        return hold.release_at + validity
+    if hold.release_at >= expires_at:
+        raise SmsError(
+            ErrorCode.INVALID_SCHEDULE,
+            "The validity ends before the destination's quiet hours for marketing do "
+            f"(see {hold.source}); give a longer validity or send later.",
+            field="validity",
+        )
+    return expires_at

@@ -484,3 +484,14 @@ verify_refusals = Table(
     Column("count", Integer, nullable=False),
     Column("last_at", Float, nullable=False),
 )
+# --- country rule overrides set through the admin API (migration 0014) ------------------------
+
+country_overrides = Table(
+    "country_overrides",
+    metadata,
+    # one row per country the operator changed rules of; the configuration file's overrides
+    # are not stored here
+    Column("country", String(2), primary_key=True),
+    Column("overrides", Text, nullable=False),  # JSON: {"field": value}, as the API took it
+    Column("updated_at", Float, nullable=False),
+)

@@ -12,6 +12,7 @@ from smsrelay import __version__
 from smsrelay.gateway.http import (
     admin,
     admin_numbers,
+    countries,
     errors,
     inbound,
     messages,
@@ -77,6 +78,7 @@ def create_app(
     app.include_router(providers.router)
     app.include_router(verify.router)
     app.include_router(verify_admin.router)
+    app.include_router(countries.router)
 
     plain_openapi = app.openapi
 

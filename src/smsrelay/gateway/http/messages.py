@@ -115,7 +115,7 @@ async def create_batch(
     return JsonResponse(body, status_code=202)
 
 
-_ITEM_FIELDS = ("message_id", "status", "segments", "encoding", "variant")
+_ITEM_FIELDS = ("message_id", "status", "segments", "encoding", "variant", "held_for_quiet_hours")
 
 
 def _batch_body(results: Sequence[Prepared | SmsError]) -> dict[str, Any]:

@@ -97,6 +97,14 @@ class Accepted(BaseModel):
     replaced_characters: list[list[str]] = Field(
         default_factory=list, description="Look-alike characters replaced to keep GSM-7."
     )
+    held_for_quiet_hours: bool = Field(
+        default=False,
+        description="A marketing message scheduled for the end of its destination's quiet "
+        "hours (send_at says when).",
+    )
+    quiet_hours_source: str | None = Field(
+        default=None, description="Where the quiet-hours rule that held it was read."
+    )
 
 
 class BatchItem(BaseModel):
@@ -106,6 +114,7 @@ class BatchItem(BaseModel):
     segments: int | None = None
     encoding: str | None = None
     variant: str | None = None
+    held_for_quiet_hours: bool | None = None
     error: ErrorBody | None = None
 
 

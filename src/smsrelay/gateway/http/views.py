@@ -53,6 +53,8 @@ def accepted(prepared: Prepared) -> dict[str, Any]:
         "send_at": iso(m.not_before) if m.not_before > m.created_at else None,
         "expires_at": iso(m.expires_at),
         "replaced_characters": [list(pair) for pair in prepared.replaced],
+        "held_for_quiet_hours": prepared.hold is not None,
+        "quiet_hours_source": prepared.hold.source if prepared.hold else None,
     }
 
 
