@@ -50,7 +50,197 @@ TWILIO_IN_DLT = (
 )
 SMSGATEWAYHUB_DLT = "https://crm.smsgatewayhub.com/knowledge-base/article/dlt-registration-process-for-sending-sms-to-india"
 
+VONAGE_US = (
+    "https://api.support.vonage.com/hc/en-us/articles/204017023-US-SMS-Features-and-Restrictions"
+)
+VONAGE_US_CA = (
+    "https://api.support.vonage.com/hc/en-us/articles/"
+    "204017023-United-States-SMS-Features-and-Restrictions"
+)
+SENTDM_US = "https://www.sent.dm/resources/us-sms-guidance"
+SENTDM_US_FR = "https://www.sent.dm/fr/resources/sms-compliance/us-sms-guidance"
+MAILUP = "https://helpmailup.atlassian.net/wiki/spaces/MM/pages/37320283/Invio+SMS+nel+mondo"
+GETRESPONSE = "https://www.getresponse.com/help/what-are-sms-delivery-regulations-in-particular-countries.html"
+SURESMS_DE = "https://suresms.com/en/resources/country-specific-rules-and-restrictions/germany/"
+MAILPRO_BR = "https://de.mailpro.com/faq/sms-regulierungen-brasilien"
+GOURBAN = "https://support.gourban.co/knowledge/twilio"
+ENVOISMS_MA = "https://envoisms.ma/en/legal/optout"
+SATISFI_IN = (
+    "https://docs.satisfilabs.com/resource-center/marketing-engine/campaigns/"
+    "messaging-campaigns/sms-regulations/sms-regulations-for-india"
+)
+SMSGATEWAYHUB_IN_TIME = (
+    "https://crm.smsgatewayhub.com/knowledge-base/article/"
+    "important-update-new-service-explicit-message-restriction-time-10-am-to-9-pm"
+)
+CLICKSEND_AE = "https://help.clicksend.com/article/0oom471yu5-united-arab-emirates-uae-dubai"
+NEXMO_AE = "https://help.nexmo.com/hc/en-us/articles/204017363-UAE-SMS-Features-and-Restrictions"
+EASYSEND_AE = (
+    "https://easysendsms.zendesk.com/hc/en-us/articles/"
+    "360002793813-United-Arab-Emirates-UAE-SMS-messaging-regulations-and-restrictions"
+)
+SENTDM_AE = "https://sent.dm/es/resources/sms-compliance/ae-sms-guidance"
+SALESFORCE_AE = (
+    "https://help.salesforce.com/s/articleView?id=mktg.mc_moc_sending_guide_uae.htm"
+    "&language=en_US&type=5"
+)
+DFINERY_KR = "https://docs.dfinery.ai/user-guide/en/action/off-site-campaign/info-vs-ads"
+SUREM_KR = "http://jp.surem.net/nboard-d.jsp?numb=161"
+PHPS_KR = "https://phps.kr/customer_faq_view.html?no=35210"
+SDM_KR = "https://s.dm/resources/kr_sms_guidance"
+SENTDM_SA = "https://www.sent.dm/resources/sa-sms-guidance"
+SENTDM_SA_FR = "https://www.sent.dm/fr/resources/sms-compliance/sa-sms-guidance"
+UNIFONIC_SA = "https://docs.unifonic.com/docs/compliance-sms"
+AMEEX_SA = "https://ameex-mobile.com/189/"
+TAWASOL_SA = "https://tawasolsms.com/en/sms-regulations-you-must-know"
+CLICKATELL_GB = "https://www.clickatell.com/sms-country-regulations/united-kingdom/"
+SMSTOOLS_GB = "https://help.smstools.com/en/article/sms-regulations-you-must-know-to-send-sms-in-the-uk-u58pp1"
+WHISPIR_GB = "https://help.whispir.com/hc/en-us/articles/33692483691161-Sender-ID-Regulation-in-United-Kingdom-FAQs"
+
+EVERY_DAY = "mon-sun"
+
+# A Twilio customer's list of the countries where Twilio needs an alphanumeric sender ID
+# registered before it delivers (read at GOURBAN)
+SENDER_REGISTRATION = (
+    "AM BY TD CU CZ EG ET ID IR IL CI JP JO KZ KE KW LB MW MX MA MM NP NG OM PK PS PH QA RU "
+    "SA LK SD TZ TH TN TR AE UA VN ZM ZW"
+).split()
+
+
+def daily(start: str, end: str) -> dict[str, Any]:
+    return {"allowed": [window(EVERY_DAY, start, end)]}
+
+
 CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
+    "US": {
+        "alphanumeric_sender": [
+            r("not_supported", VONAGE_US, "alpha sender IDs are not supported"),
+            r("not_supported", twilio("US"), "operator network capability: not supported"),
+        ],
+        "numeric_sender_required": [
+            r(True, VONAGE_US, "a registered long number, toll-free number, 10DLC or short code"),
+        ],
+        "two_way": [r(True, twilio("US"))],
+        "concatenation": [r(True, SENTDM_US_FR, "up to 1,600 characters")],
+        "ucs2": [r(True, SENTDM_US_FR, "70 UCS-2 characters per single message")],
+        "quiet_hours": [
+            r(
+                daily("08:00", "21:00"),
+                SENTDM_US,
+                "a guide's reading of TCPA practice: quiet hours 21:00-08:00 recipient's local "
+                "time; some states are stricter",
+            )
+        ],
+        "template_registration": [
+            r(
+                {"scheme": "us_a2p", "sender_types": ["10dlc", "toll_free", "short_code"]},
+                VONAGE_US,
+                "A2P traffic through a registered 10DLC, a verified toll-free number or a "
+                "dedicated short code",
+            )
+        ],
+    },
+    "CA": {
+        "alphanumeric_sender": [
+            r("not_supported", VONAGE_US_CA, "alphanumeric sender ID is not allowed in US/CA"),
+            r("not_supported", MAILUP, "alphanumeric senders are not supported"),
+        ],
+    },
+    "DE": {
+        "alphanumeric_sender": [
+            r("allowed", SURESMS_DE, "generic sender IDs (INFO, SMS, NOTICE) are prohibited"),
+        ],
+        "numeric_sender_required": [
+            r(False, SURESMS_DE, "numeric sender IDs only for two-way services"),
+        ],
+    },
+    "GB": {
+        "alphanumeric_sender": [
+            r("registration_required", SMSTOOLS_GB, "the provider whitelists sender IDs to the UK"),
+            r("allowed", CLICKATELL_GB, "dynamic alpha supported; generic sender IDs blocked"),
+            r("allowed", WHISPIR_GB, "brand alphanumeric sender IDs for one-way traffic"),
+        ],
+        "numeric_sender_required": [
+            r(False, CLICKATELL_GB, "numeric senders only UK long numbers and UK short codes"),
+        ],
+        "two_way": [r(True, WHISPIR_GB, "through UK long numbers or UK short codes")],
+        "quiet_hours": [r(daily("00:00", "24:00"), CLICKATELL_GB, "time restrictions: no")],
+    },
+    "AR": {"alphanumeric_sender": [r("not_supported", GETRESPONSE)]},
+    "AU": {
+        "alphanumeric_sender": [
+            r("registration_required", GETRESPONSE, "supported, pre-registration required"),
+        ],
+    },
+    "BR": {
+        "alphanumeric_sender": [
+            r("not_supported", MAILPRO_BR, "every sender ID is overwritten with a local code"),
+        ],
+        "opt_out_text_required": [
+            r(True, MAILPRO_BR, "at least one opt-out option for SMS the user receives"),
+        ],
+        "quiet_hours": [r(daily("00:00", "24:00"), MAILPRO_BR, "time restrictions: no")],
+    },
+    "MA": {
+        "opt_out_text_required": [
+            r(True, ENVOISMS_MA, "marketing must carry a STOP mention (e.g. 'STOP to 6060')"),
+        ],
+    },
+    "AE": {
+        "alphanumeric_sender": [
+            r(
+                "registration_required",
+                CLICKSEND_AE,
+                "marketing senders registered with an AD- prefix",
+            ),
+            r("registration_required", EASYSEND_AE),
+        ],
+        "two_way": [r(False, SENTDM_AE)],
+        "concatenation": [r(True, SALESFORCE_AE)],
+        "ucs2": [r(True, SALESFORCE_AE)],
+        "quiet_hours": [
+            r(daily("08:00", "21:00"), CLICKSEND_AE, "marketing only 08:00-21:00 local time"),
+            r(daily("07:00", "21:00"), NEXMO_AE, "no marketing between 21:00 and 07:00"),
+        ],
+        "opt_out_text_required": [
+            r(True, EASYSEND_AE, "opt-out text in the message (unless a written opt-in database)"),
+            r(True, CLICKSEND_AE, "every marketing message must offer an opt-out"),
+        ],
+    },
+    "KR": {
+        "alphanumeric_sender": [r("not_supported", SDM_KR, "only numeric sender IDs")],
+        "numeric_sender_required": [r(True, SDM_KR)],
+        "two_way": [r(False, SDM_KR)],
+        "concatenation": [r(False, SDM_KR, "long messages arrive as separate segments")],
+        "ucs2": [r(True, SDM_KR, "UCS-2 at 70 characters; operators support EUC-KR characters")],
+        "quiet_hours": [
+            r(
+                daily("08:00", "21:00"),
+                DFINERY_KR,
+                "advertising 08:00-21:00; at night only with the recipient's separate consent",
+            ),
+            r(daily("08:00", "21:00"), SUREM_KR),
+        ],
+        "opt_out_text_required": [
+            r(True, PHPS_KR, "'(광고)' first and a free opt-out ('무료수신거부') at the end"),
+        ],
+    },
+    "SA": {
+        "alphanumeric_sender": [
+            r("registration_required", AMEEX_SA, "pre-registration with every operator"),
+            r("registration_required", SENTDM_SA, "CITC pre-registration; promotional -AD suffix"),
+        ],
+        "numeric_sender_required": [r(False, AMEEX_SA, "numeric senders are not allowed")],
+        "two_way": [r(False, SENTDM_SA_FR, "not through standard channels")],
+        "concatenation": [r(True, SENTDM_SA_FR)],
+        "quiet_hours": [
+            r(daily("09:00", "20:00"), SENTDM_SA, "marketing 09:00-20:00 Saudi time"),
+            r(daily("09:00", "22:00"), UNIFONIC_SA, "awareness and promotional 09:00-22:00"),
+            r(daily("08:00", "22:00"), AMEEX_SA, "promotional 08:00-22:00"),
+            r(daily("08:00", "22:00"), TAWASOL_SA),
+        ],
+        "opt_out_text_required": [r(True, AMEEX_SA, "every promotional message")],
+    },
     "FR": {
         "alphanumeric_sender": [
             r("allowed", VONAGE_FR, "operators recommend alphanumeric senders for A2P traffic"),
@@ -103,6 +293,15 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
         "alphanumeric_sender": [
             r("registration_required", TWILIO_IN_DLT, "sender IDs (headers) registered on DLT"),
         ],
+        "quiet_hours": [
+            r(
+                daily("10:00", "21:00"),
+                SMSGATEWAYHUB_IN_TIME,
+                "promotional and service-explicit messages 10:00-21:00 IST from October 2025 "
+                "(DLT error 651 outside it)",
+            ),
+            r(daily("09:00", "21:00"), SATISFI_IN, "marketing 09:00-21:00 IST per TRAI"),
+        ],
         "template_registration": [
             r(
                 {
@@ -121,3 +320,9 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
         ],
     },
 }
+
+for _iso in SENDER_REGISTRATION:
+    _rules = CURATED.setdefault(_iso, {})
+    _rules.setdefault("alphanumeric_sender", []).append(
+        r("registration_required", GOURBAN, "on a list of countries needing a registered sender ID")
+    )
