@@ -97,6 +97,29 @@ CLICKATELL_GB = "https://www.clickatell.com/sms-country-regulations/united-kingd
 SMSTOOLS_GB = "https://help.smstools.com/en/article/sms-regulations-you-must-know-to-send-sms-in-the-uk-u58pp1"
 WHISPIR_GB = "https://help.whispir.com/hc/en-us/articles/33692483691161-Sender-ID-Regulation-in-United-Kingdom-FAQs"
 
+SENTDM_ES = "https://www.sent.dm/resources/spain-sms-guide"
+SDM_ES = "https://s.dm/resources/spain-sms-guide"
+SDM_IT = "https://www.s.dm/resources/italy-sms-guide"
+SDM_IT_FEATURES = "https://s.dm/resources/italy-sms-guide"
+SURESMS_IT = "https://suresms.com/en/resources/country-specific-rules-and-restrictions/italy/"
+SENTDM_NL = "https://www.sent.dm/resources/nl-sms-guidance"
+SENTDM_NL_FEATURES = "https://sent.dm/resources/nl_sms_guidance"
+SENTDM_MX = "https://www.sent.dm/resources/mx-sms-guidance"
+CLICKSEND_MX = "https://help.clicksend.com/article/rh9t2pjdja-mexico"
+ENABLEX_IN = (
+    "https://developer.enablex.io/docs/quickstart/sms/international-sms-regulations/country/india/"
+)
+
+SENTDM_PL = "https://www.sent.dm/resources/poland-sms-guide"
+SENTDM_PL_FEATURES = "https://sent.dm/resources/poland-sms-guide"
+SURESMS_PL = "https://suresms.com/en/reglas-por-pais/poland/"
+VONAGE_TR = "https://api.support.vonage.com/hc/en-us/articles/204017543-Turkey-SMS-Features-and-Restrictions"
+SENTDM_TR = "https://www.sent.dm/resources/tr-sms-guidance"
+SDM_TR = "https://www.s.dm/en/resources/sms-compliance/tr-sms-guidance"
+ZENSEND_TR = "http://support.zensend.io/support/solutions/articles/11000026642-turkey"
+D7_TR = "https://d7networks.com/blog/sms-regulations-in-turkey/"
+SDM_JP = "https://s.dm/resources/japan-sms-guide"
+
 EVERY_DAY = "mon-sun"
 
 # A Twilio customer's list of the countries where Twilio needs an alphanumeric sender ID
@@ -165,6 +188,114 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
         ],
         "two_way": [r(True, WHISPIR_GB, "through UK long numbers or UK short codes")],
         "quiet_hours": [r(daily("00:00", "24:00"), CLICKATELL_GB, "time restrictions: no")],
+    },
+    "ES": {
+        "alphanumeric_sender": [r("allowed", SENTDM_ES, "no pre-registration")],
+        "two_way": [r(True, SDM_ES)],
+        "concatenation": [r(True, SDM_ES)],
+        "ucs2": [r(True, SDM_ES, "70 characters per single UCS-2 message")],
+        "quiet_hours": [
+            r(
+                daily("08:00", "21:00"),
+                SENTDM_ES,
+                "permitted hours 08:00-21:00 local time (the Canary Islands an hour behind); "
+                "the guide also advises avoiding Sundays, holidays and 14:00-16:00",
+            )
+        ],
+    },
+    "IT": {
+        "alphanumeric_sender": [
+            r(
+                "registration_required",
+                SURESMS_IT,
+                "AGCOM: national brands register alphanumeric senders, international ones use "
+                "local numbers (postponed: dynamic alpha accepted meanwhile)",
+            ),
+            r("allowed", SDM_IT, "fully supported if compliant with AGCOM guidelines"),
+        ],
+        "numeric_sender_required": [
+            r(False, SURESMS_IT, "numeric senders only through a two-way service"),
+        ],
+        "two_way": [r(True, SDM_IT_FEATURES)],
+        "concatenation": [r(True, SDM_IT_FEATURES, "may vary by sender ID type")],
+        "ucs2": [r(True, SDM_IT_FEATURES)],
+        "quiet_hours": [
+            r(
+                {"allowed": [window("mon-sat", "08:00", "22:00")]},
+                SDM_IT,
+                "marketing prohibited 22:00-08:00 and all day on Sundays",
+            )
+        ],
+    },
+    "NL": {
+        "alphanumeric_sender": [r("allowed", SENTDM_NL, "fully supported")],
+        "two_way": [r(True, SENTDM_NL_FEATURES)],
+        "concatenation": [r(True, SENTDM_NL_FEATURES)],
+        "ucs2": [r(True, SENTDM_NL)],
+        "quiet_hours": [
+            r(
+                daily("08:00", "21:00"),
+                SENTDM_NL,
+                "permitted sending hours 08:00-21:00; the guide also advises avoiding weekends",
+            )
+        ],
+    },
+    "MX": {
+        "alphanumeric_sender": [
+            r("not_supported", CLICKSEND_MX, "alpha tags replaced with a long or short code"),
+            r("registration_required", SENTDM_MX, "pre-registration for Telcel and Movistar"),
+        ],
+        "two_way": [r(True, CLICKSEND_MX, "with a dedicated number")],
+        "concatenation": [r(True, SENTDM_MX)],
+        "ucs2": [r(True, SENTDM_MX)],
+        "quiet_hours": [r(daily("09:00", "21:00"), SENTDM_MX, "quiet hours 21:00-09:00")],
+    },
+    "PL": {
+        "alphanumeric_sender": [
+            r("allowed", SURESMS_PL, "generic and operator-name sender IDs are blocked"),
+            r("allowed", SENTDM_PL, "no pre-registration"),
+        ],
+        "numeric_sender_required": [
+            r(False, SURESMS_PL, "numeric senders only as part of a two-way service"),
+        ],
+        "two_way": [r(True, SENTDM_PL_FEATURES)],
+        "concatenation": [r(True, SENTDM_PL_FEATURES, "may vary by carrier")],
+        "ucs2": [r(True, SENTDM_PL_FEATURES, "needed for Polish diacritics")],
+        "quiet_hours": [
+            r(
+                daily("08:00", "20:00"),
+                SENTDM_PL,
+                "marketing 08:00-20:00 local time; the guide also advises avoiding weekends",
+            )
+        ],
+    },
+    "TR": {
+        "alphanumeric_sender": [
+            r("registration_required", VONAGE_TR, "mandatory on all networks, with the brand name"),
+        ],
+        "numeric_sender_required": [
+            r(False, VONAGE_TR, "numeric senders only through a two-way service"),
+        ],
+        "two_way": [r(False, SENTDM_TR, "not for A2P messaging")],
+        "concatenation": [r(True, ZENSEND_TR)],
+        "ucs2": [r(True, SDM_TR, "Turkish characters need UCS-2")],
+        "quiet_hours": [
+            r(daily("08:00", "21:00"), SENTDM_TR, "08:00-21:00 local time (UTC+3)"),
+            r(daily("08:00", "21:00"), D7_TR, "no retail marketing between 21:00 and 08:00"),
+        ],
+        "opt_out_text_required": [r(True, D7_TR, "marketing must include the opt-out in the text")],
+        "template_registration": [
+            r(
+                {"scheme": "tr_iys", "fields": ["brand_code"]},
+                VONAGE_TR,
+                "marketing senders register with the IYS system and give its brand code",
+            )
+        ],
+    },
+    "JP": {
+        "two_way": [r(True, SDM_JP)],
+        "concatenation": [r(True, SDM_JP, "may vary by sender ID type")],
+        "ucs2": [r(True, SDM_JP, "Japanese text at 70 characters per segment")],
     },
     "AR": {"alphanumeric_sender": [r("not_supported", GETRESPONSE)]},
     "AU": {
@@ -301,6 +432,7 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
                 "(DLT error 651 outside it)",
             ),
             r(daily("09:00", "21:00"), SATISFI_IN, "marketing 09:00-21:00 IST per TRAI"),
+            r(daily("09:00", "21:00"), ENABLEX_IN, "promotional SMS not between 21:00 and 09:00"),
         ],
         "template_registration": [
             r(
