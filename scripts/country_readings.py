@@ -30,8 +30,10 @@ def window(days: str, start: str, end: str) -> dict[str, Any]:
     return {"days": chosen, "start": start, "end": end}
 
 
-# French public holidays (Code du travail, article L3133-1); Alsace-Moselle's two extra days
-# are not kept: a national rule cannot tell the recipient's département
+# French public holidays as article L3133-1 of the Code du travail lists them (read at
+# FR_HOLIDAYS_SOURCE); Alsace-Moselle's two extra days are not kept: a national rule cannot tell
+# the recipient's département
+FR_HOLIDAYS_SOURCE = "https://www.maitredata.com/app/code/travail/l3133-1"
 FR_HOLIDAYS = [
     "01-01", "05-01", "05-08", "07-14", "08-15", "11-01", "11-11", "12-25",
     "easter_monday", "ascension", "whit_monday",
@@ -119,6 +121,25 @@ SDM_TR = "https://www.s.dm/en/resources/sms-compliance/tr-sms-guidance"
 ZENSEND_TR = "http://support.zensend.io/support/solutions/articles/11000026642-turkey"
 D7_TR = "https://d7networks.com/blog/sms-regulations-in-turkey/"
 SDM_JP = "https://s.dm/resources/japan-sms-guide"
+
+CLICKSEND_ZA = "https://help.clicksend.com/article/fqqv4xnzg4-south-africa"
+SENTDM_ZA = "https://www.sent.dm/resources/za-sms-guidance"
+SDM_ZA = "https://s.dm/resources/za_sms_guidance"
+# the Public Holidays Act 36 of 1994's twelve days (read at ZA_HOLIDAYS_SOURCE); a Sunday
+# holiday's Monday in lieu is not kept
+ZA_HOLIDAYS_SOURCE = "https://soluap.com/public-holidays-in-south-africa"
+ZA_HOLIDAYS = [
+    "01-01", "03-21", "good_friday", "easter_monday", "04-27", "05-01", "06-16", "08-09",
+    "09-24", "12-16", "12-25", "12-26",
+]  # fmt: skip
+CLICKSEND_CO = "https://help.clicksend.com/article/6hcloc1thn-colombia"
+TELNYX_CO = "https://support.telnyx.com/en/articles/6534652-colombia-sms-guidelines"
+TWILIO_CO_SC = (
+    "https://support.twilio.com/hc/en-us/articles/1260800725249-Colombia-Short-Code-Best-Practices"
+)
+SENTDM_CO = "https://sent.dm/resources/co_sms_guidance"
+TENCENT_CN = "https://tencentcloud.com/document/product/382/35461"
+BIRD_CN = "https://docs.bird.com/connectivity-platform/country-restrictions-and-regulations/china"
 
 EVERY_DAY = "mon-sun"
 
@@ -297,6 +318,77 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
         "concatenation": [r(True, SDM_JP, "may vary by sender ID type")],
         "ucs2": [r(True, SDM_JP, "Japanese text at 70 characters per segment")],
     },
+    "ZA": {
+        "two_way": [r(True, SDM_ZA)],
+        "concatenation": [r(True, SDM_ZA, "may vary by encoding and sender ID type")],
+        "alphanumeric_sender": [
+            r("not_supported", CLICKSEND_ZA, "senders are overwritten with a local long code"),
+        ],
+        "quiet_hours": [
+            r(
+                {
+                    "allowed": [
+                        window("mon-fri", "08:00", "20:00"),
+                        window("sat", "09:00", "13:00"),
+                    ],
+                    "holidays": "closed",
+                    "holiday_dates": ZA_HOLIDAYS,
+                },
+                CLICKSEND_ZA,
+                "marketing Monday to Friday 08:00-20:00, Saturday 09:00-13:00, not on Sundays "
+                f"or public holidays; holiday dates: {ZA_HOLIDAYS_SOURCE}",
+            ),
+            r(
+                {
+                    "allowed": [
+                        window("mon-fri", "08:00", "20:00"),
+                        window("sat", "09:00", "13:00"),
+                    ],
+                    "holidays": "closed",
+                    "holiday_dates": ZA_HOLIDAYS,
+                },
+                SENTDM_ZA,
+                "WASPA Code of Conduct: the same windows unless the recipient agreed otherwise",
+            ),
+        ],
+        "opt_out_text_required": [
+            r(True, CLICKSEND_ZA, "marketing must offer an opt-out method"),
+        ],
+    },
+    "CO": {
+        "alphanumeric_sender": [
+            r("not_supported", TELNYX_CO, "overwritten with a local long code or short code"),
+            r("not_supported", CLICKSEND_CO, "overwritten with the short code 85137"),
+        ],
+        "two_way": [r(True, SENTDM_CO), r(True, CLICKSEND_CO, "through a dedicated short code")],
+        "concatenation": [r(True, SENTDM_CO, "may vary by sender ID type")],
+        "ucs2": [r(True, SENTDM_CO)],
+        "quiet_hours": [
+            r(daily("08:00", "20:00"), CLICKSEND_CO, "no marketing Monday to Sunday 20:00-08:00"),
+            r(daily("08:00", "21:00"), TELNYX_CO, "marketing only 08:00-21:00 without consent"),
+            r(daily("08:00", "21:00"), TWILIO_CO_SC, "short codes: marketing 08:00-21:00"),
+        ],
+        "opt_out_text_required": [
+            r(True, TELNYX_CO, "always an opt-out through the words Salir or Cancelar"),
+        ],
+    },
+    "CN": {
+        "opt_out_text_required": [
+            r(True, TENCENT_CN, "marketing SMS must offer unsubscribing, e.g. 'reply T'"),
+        ],
+        "template_registration": [
+            r(
+                {"scheme": "cn_signature_template", "fields": ["signature", "template_id"]},
+                TENCENT_CN,
+                "a reviewed signature and body template; the template id is sent with each message",
+            ),
+            r(
+                {"scheme": "cn_content_whitelist", "fields": ["signature"]},
+                BIRD_CN,
+                "brand signature and full content whitelisted by the operators",
+            ),
+        ],
+    },
     "AR": {"alphanumeric_sender": [r("not_supported", GETRESPONSE)]},
     "AU": {
         "alphanumeric_sender": [
@@ -391,7 +483,7 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
                 },
                 SURESMS_FR,
                 "operators accept marketing Monday to Saturday 08:00-20:00; holiday closure "
-                "from the Vonage reading",
+                f"from the Vonage reading; holiday dates: {FR_HOLIDAYS_SOURCE}",
             ),
             r(
                 {
@@ -400,7 +492,8 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
                     "holiday_dates": FR_HOLIDAYS,
                 },
                 VONAGE_FR,
-                "carriers accept marketing Monday to Saturday 08:00-22:00, not on public holidays",
+                "carriers accept marketing Monday to Saturday 08:00-22:00, not on public "
+                f"holidays; holiday dates: {FR_HOLIDAYS_SOURCE}",
             ),
             r(
                 {"allowed": [window("mon-sat", "08:00", "20:00")]},

@@ -67,6 +67,30 @@ def test_french_marketing_is_held_until_the_next_allowed_local_time(
     assert hold.source == FR_RULE.source and hold.read_on == FR_RULE.read_on  # type: ignore[union-attr]
 
 
+JOHANNESBURG = ZoneInfo("Africa/Johannesburg")
+
+
+@pytest.mark.parametrize(
+    ("sent", "released"),
+    [
+        # Saturday 5 December 2026 13:30 (the Saturday window closed at 13:00) -> Monday 08:00
+        ((2026, 12, 5, 13, 30), (2026, 12, 7, 8, 0)),
+        # Saturday 07:00 -> Saturday 09:00 (the Saturday window opens later)
+        ((2026, 12, 5, 7, 0), (2026, 12, 5, 9, 0)),
+        # Youth Day, Wednesday 16 June 2027 -> Thursday 08:00
+        ((2027, 6, 16, 10, 0), (2027, 6, 17, 8, 0)),
+        # Thursday 24 December 2026 21:00 -> Monday 28 December (25, 26 holidays, 27 Sunday)
+        ((2026, 12, 24, 21, 0), (2026, 12, 28, 8, 0)),
+    ],
+)
+def test_south_african_windows_differ_by_day(
+    sent: tuple[int, ...], released: tuple[int, ...]
+) -> None:
+    hold = quiet_hold(RULES, "ZA", "+27821234567", at(JOHANNESBURG, *sent))
+    assert hold is not None
+    assert local(JOHANNESBURG, hold.release_at) == datetime(*released)  # type: ignore[misc]
+
+
 def test_the_rule_kept_is_the_most_restrictive_reading() -> None:
     """20:30 on a Tuesday: allowed by one provider's reading (until 22:00), not by ours."""
     hold = quiet_hold(RULES, "FR", FR_NUMBER, at(PARIS, 2026, 12, 8, 20, 30))
