@@ -141,6 +141,19 @@ SENTDM_CO = "https://sent.dm/resources/co_sms_guidance"
 TENCENT_CN = "https://tencentcloud.com/document/product/382/35461"
 BIRD_CN = "https://docs.bird.com/connectivity-platform/country-restrictions-and-regulations/china"
 
+OPENMARKET_BE = "https://www.openmarket.com/docs/Content/globalcoverage/country/belgium.htm"
+SENTDM_BE = "https://www.sent.dm/resources/be-sms-guidance"
+SENTDM_BE_FEATURES = "https://sent.dm/resources/be_sms_guidance"
+SURESMS_CL = "https://suresms.com/en/rules-by-country/chile/"
+SENTDM_CL = "https://www.sent.dm/resources/cl-sms-guidance"
+SENTDM_CL_FEATURES = "https://sent.dm/resources/cl_sms_guidance"
+TWILIO_ID = (
+    "https://support.twilio.com/hc/en-us/articles/360039779394-Documents-Required-and-"
+    "Instructions-to-Register-Your-Alphanumeric-Sender-ID-in-Indonesia"
+)
+SDM_ID = "https://www.s.dm/resources/indonesia-sms-guide"
+SDM_ID_FEATURES = "https://s.dm/resources/indonesia-sms-guide"
+
 EVERY_DAY = "mon-sun"
 
 # A Twilio customer's list of the countries where Twilio needs an alphanumeric sender ID
@@ -387,6 +400,53 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
                 BIRD_CN,
                 "brand signature and full content whitelisted by the operators",
             ),
+        ],
+    },
+    "BE": {
+        "alphanumeric_sender": [
+            r("not_supported", OPENMARKET_BE, "every originator overwritten on one-way traffic"),
+            r("allowed", SENTDM_BE, "no pre-registration, but often overwritten"),
+        ],
+        "two_way": [r(True, SENTDM_BE_FEATURES)],
+        "concatenation": [r(True, SENTDM_BE_FEATURES)],
+        "ucs2": [r(True, SENTDM_BE_FEATURES)],
+        "quiet_hours": [
+            r(
+                {"allowed": [window("mon-sat", "08:00", "20:00")]},
+                SENTDM_BE,
+                "a recommendation (no strict legal restriction): 08:00-20:00, not on Sundays; "
+                "holidays also advised against, not kept (no holiday list read)",
+            )
+        ],
+    },
+    "CL": {
+        "alphanumeric_sender": [
+            r("not_supported", SURESMS_CL, "changed to a random numeric sender"),
+            r("not_supported", SENTDM_CL),
+        ],
+        "numeric_sender_required": [
+            r(False, SURESMS_CL, "numeric senders only as part of a two-way service"),
+        ],
+        "two_way": [r(True, SENTDM_CL_FEATURES)],
+        "concatenation": [r(True, SENTDM_CL_FEATURES, "limits for domestic long codes")],
+        "ucs2": [r(True, SENTDM_CL_FEATURES)],
+        "quiet_hours": [
+            r(daily("09:00", "21:00"), SENTDM_CL, "recommended sending time 09:00-21:00"),
+        ],
+    },
+    "ID": {
+        "alphanumeric_sender": [
+            r("registration_required", TWILIO_ID, "pre-registration with every operator"),
+        ],
+        "two_way": [r(False, SDM_ID_FEATURES, "not through major providers")],
+        "concatenation": [r(True, SDM_ID_FEATURES, "may vary by sender ID type")],
+        "ucs2": [r(True, SDM_ID_FEATURES, "only for international registered sender IDs")],
+        "quiet_hours": [
+            r(
+                daily("08:00", "20:00"),
+                SDM_ID,
+                "08:00-20:00 local time, in each of Indonesia's three time zones",
+            )
         ],
     },
     "AR": {"alphanumeric_sender": [r("not_supported", GETRESPONSE)]},
