@@ -154,6 +154,27 @@ TWILIO_ID = (
 SDM_ID = "https://www.s.dm/resources/indonesia-sms-guide"
 SDM_ID_FEATURES = "https://s.dm/resources/indonesia-sms-guide"
 
+SENTDM_VN = "https://www.sent.dm/resources/vietnam-sms-guide"
+SDM_VN = "https://s.dm/resources/vietnam-sms-guide"
+TRENDNEX_VN = "https://www.trendnex.com/ja/?start=406"
+CLICKSEND_VN = "https://help.clicksend.com/article/8g95iexm1x-vietnam"
+VONAGE_PH = (
+    "https://api.support.vonage.com/hc/en-us/articles/"
+    "204017413-Philippines-SMS-Features-and-Restrictions"
+)
+MOPLET_PH = "https://helpdesk.moplet.com/kb/faq.php?id=39"
+SDM_PH = "https://www.s.dm/resources/ph-sms-guidance"
+SDM_PH_FEATURES = "https://www.s.dm/en/resources/sms-compliance/ph-sms-guidance"
+SMSGLOBAL_PH = (
+    "https://knowledgebase.smsglobal.com/en/articles/5185786-philippines-laws-and-restrictions"
+)
+SALESFORCE_RU = (
+    "https://help.salesforce.com/s/articleView?id=mktg.mc_moc_sending_guide_russia.htm"
+    "&language=zh_CN&type=5"
+)
+SENTDM_RU = "https://www.sent.dm/resources/ru-sms-guidance"
+SENTDM_RU_FEATURES = "https://sent.dm/resources/ru_sms_guidance"
+
 EVERY_DAY = "mon-sun"
 
 # A Twilio customer's list of the countries where Twilio needs an alphanumeric sender ID
@@ -446,6 +467,71 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
                 daily("08:00", "20:00"),
                 SDM_ID,
                 "08:00-20:00 local time, in each of Indonesia's three time zones",
+            )
+        ],
+    },
+    "VN": {
+        "alphanumeric_sender": [
+            r("registration_required", CLICKSEND_VN, "unregistered alpha tags are rejected"),
+        ],
+        "two_way": [r(False, twilio("VN"))],
+        "concatenation": [r(True, twilio("VN"), "not for every sender type")],
+        "ucs2": [r(True, SDM_VN, "Vietnamese text at 70 characters per segment")],
+        "quiet_hours": [
+            r(daily("08:00", "20:00"), SENTDM_VN, "marketing 08:00-20:00 (GMT+7)"),
+            r(
+                daily("07:00", "21:00"),
+                TRENDNEX_VN,
+                "Decree 77/2012/ND-CP: advertising SMS 07:00-21:00 unless the recipient agreed",
+            ),
+        ],
+        "template_registration": [
+            r(
+                {"scheme": "vn_brandname_content"},
+                CLICKSEND_VN,
+                "message content registered with the alpha tag; the brand name in the text",
+            )
+        ],
+    },
+    "PH": {
+        "alphanumeric_sender": [
+            r("registration_required", VONAGE_PH, "mandatory on every network"),
+        ],
+        "numeric_sender_required": [
+            r(False, VONAGE_PH, "numeric senders only through a two-way service"),
+        ],
+        "two_way": [
+            r(False, MOPLET_PH, "2-way SMS support: no"),
+            r(True, SDM_PH_FEATURES),
+            r(True, SMSGLOBAL_PH, "through a long code"),
+        ],
+        "concatenation": [r(True, SMSGLOBAL_PH)],
+        "ucs2": [r(True, SMSGLOBAL_PH)],
+        "quiet_hours": [
+            r(daily("09:00", "21:00"), SDM_PH, "send 09:00-21:00 PHT to avoid disturbing"),
+        ],
+        "opt_out_text_required": [
+            r(True, SMSGLOBAL_PH, "opt-out instructions in all promotional messages"),
+        ],
+    },
+    "RU": {
+        "alphanumeric_sender": [
+            r("registration_required", SALESFORCE_RU, "only preregistered alphanumeric senders"),
+        ],
+        "numeric_sender_required": [
+            r(False, SALESFORCE_RU, "long codes and short codes are not supported"),
+        ],
+        "two_way": [r(False, SENTDM_RU_FEATURES)],
+        "concatenation": [
+            r(False, SALESFORCE_RU, "concatenation support: no"),
+            r(True, SENTDM_RU_FEATURES, "may vary by sender ID type"),
+        ],
+        "ucs2": [r(True, SALESFORCE_RU, "Cyrillic at 70 characters")],
+        "quiet_hours": [
+            r(
+                daily("09:00", "21:00"),
+                SENTDM_RU,
+                "quiet hours 21:00-09:00 in the recipient's local time (11 time zones)",
             )
         ],
     },
