@@ -175,6 +175,13 @@ SALESFORCE_RU = (
 SENTDM_RU = "https://www.sent.dm/resources/ru-sms-guidance"
 SENTDM_RU_FEATURES = "https://sent.dm/resources/ru_sms_guidance"
 
+IMDA_SG = "https://www.imda.gov.sg/How-We-Can-Help/Anti-Scam-Measures"
+AFRICASTALKING_NG = "https://status.africastalking.com/incident/538/"
+NIGERIASMS_NG = "https://nigeriasms.net/blog/sms-marketing-compliance-best-practices-nigeria"
+SENTDM_NG = "https://www.sent.dm/es/resources/sms-compliance/nigeria-sms-guide"
+NOTIFYRE_AU = "https://support.notifyre.com/online-sms-compliance-australia"
+SMSGLOBAL_AU = "http://www.smsglobal.com/bh/en/resources/spam_act.php"
+
 EVERY_DAY = "mon-sun"
 
 # A Twilio customer's list of the countries where Twilio needs an alphanumeric sender ID
@@ -539,6 +546,37 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
     "AU": {
         "alphanumeric_sender": [
             r("registration_required", GETRESPONSE, "supported, pre-registration required"),
+            r("registration_required", NOTIFYRE_AU, "the ACMA Sender ID Register"),
+        ],
+        "opt_out_text_required": [
+            r(True, SMSGLOBAL_AU, "ACMA: sender identity and a means to opt out in broadcasts"),
+        ],
+    },
+    "SG": {
+        "alphanumeric_sender": [
+            r(
+                "registration_required",
+                IMDA_SG,
+                "the Singapore SMS Sender ID Registry; unregistered senders show as Likely-SCAM",
+            ),
+        ],
+    },
+    "NG": {
+        "alphanumeric_sender": [
+            r("registration_required", NIGERIASMS_NG, "NCC: registered sender IDs"),
+        ],
+        "two_way": [r(False, SENTDM_NG, "not through standard A2P channels")],
+        "concatenation": [r(True, SENTDM_NG)],
+        "quiet_hours": [
+            r(
+                daily("08:00", "20:00"),
+                AFRICASTALKING_NG,
+                "NCC: no promotional SMS between 20:00 and 08:00",
+            ),
+            r(daily("08:00", "21:00"), NIGERIASMS_NG, "permitted hours 08:00-21:00"),
+        ],
+        "opt_out_text_required": [
+            r(True, NIGERIASMS_NG, "an opt-out mechanism in promotional messages"),
         ],
     },
     "BR": {
