@@ -287,7 +287,7 @@ class SmsRelay:
             budget=self.budget,
             texts=SealedTexts(db, verify_keys.seal_key),
         )
-        self.countries = CountryBook(db, self.clock, s.country_overrides())
+        self.countries = CountryBook(db, self.clock, s.country_overrides(), uow=self.uow)
         await self.countries.refresh()
         self.committer = GroupCommitter(self.uow, dispatch=self.dispatcher.claims)
         self.acceptor = Acceptor(

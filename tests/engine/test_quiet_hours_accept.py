@@ -102,7 +102,7 @@ async def engine(database: Database) -> AsyncIterator[Engine]:
         ),
         rng=random.Random(7),
     )
-    book = CountryBook(database, clock)
+    book = CountryBook(database, clock, uow=uow)
     acceptor = Acceptor(
         GroupCommitter(uow, dispatch=dispatcher.claims),
         AcceptPolicy(),

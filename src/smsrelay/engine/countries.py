@@ -1,7 +1,8 @@
 """The country rules in force: the shipped data with the operator's overrides applied.
 
 The configuration file's overrides are fixed at start; the admin API's live in the database
-(``store/countries.py``). :class:`CountryBook` holds the merged rules as one immutable value
+(``store/countries.py``), written in the unit of work's turn like every engine write.
+:class:`CountryBook` holds the merged rules as one immutable value
 that the accept path reads without a lock, swaps in a new value when the API changes them,
 and re-reads the stored overrides every ``interval`` seconds of its clock so that every
 gateway process on the database follows a change made through another one.
@@ -15,9 +16,12 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from smsrelay.domain.countries import ApiOverride, CountryRules, load_shipped, parse_overrides
 from smsrelay.domain.countries.model import dump_value
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.store import countries as store
 from smsrelay.store.db import Database
 
@@ -39,10 +43,13 @@ class CountryBook:
         *,
         shipped: CountryRules | None = None,
         interval: float = 5.0,
+        uow: UnitOfWork | None = None,
     ) -> None:
         """``file_overrides``: typed values by ISO code (``parse_overrides``), as the
-        configuration file gives them; ``db`` None: no admin API overrides (tests)."""
+        configuration file gives them; ``db`` None: no admin API overrides (tests);
+        ``uow`` None: read-only (the CLI), :meth:`put` and :meth:`delete` refuse."""
         self._db = db
+        self._uow = uow
         self._clock = clock
         self._shipped = shipped or load_shipped()
         self._file = {iso.upper(): dict(v) for iso, v in (file_overrides or {}).items()}
@@ -95,25 +102,29 @@ class CountryBook:
             raise LookupError(iso)
         typed = parse_overrides(raw)
         fields = {name: dump_value(value) for name, value in typed.items()}
-        db = self._require_db()
         now = self._clock.now()
-        async with db.transaction() as conn:
+
+        async def write(conn: AsyncConnection, at: float) -> None:
             await store.save_override(conn, iso, fields, now)
+
+        await self._writer().run(write)
         self._stored = {**self._stored, iso: (fields, now)}
         self.rules = self._merge()
         log.info("country rules of %s overridden: %s", iso, ", ".join(fields))
 
     async def delete(self, iso: str) -> bool:
         """Remove the admin API's overrides of ``iso``; False when it had none."""
-        db = self._require_db()
-        async with db.transaction() as conn:
-            removed = await store.delete_override(conn, iso)
+
+        async def write(conn: AsyncConnection, at: float) -> bool:
+            return await store.delete_override(conn, iso)
+
+        removed = await self._writer().run(write)
         if iso in self._stored:
             self._stored = {k: v for k, v in self._stored.items() if k != iso}
             self.rules = self._merge()
         return removed
 
-    def _require_db(self) -> Database:
-        if self._db is None:
-            raise RuntimeError("country overrides need a database")
-        return self._db
+    def _writer(self) -> UnitOfWork:
+        if self._uow is None:
+            raise RuntimeError("these country rules are read-only (no unit of work)")
+        return self._uow
