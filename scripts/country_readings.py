@@ -182,6 +182,26 @@ SENTDM_NG = "https://www.sent.dm/es/resources/sms-compliance/nigeria-sms-guide"
 NOTIFYRE_AU = "https://support.notifyre.com/online-sms-compliance-australia"
 SMSGLOBAL_AU = "http://www.smsglobal.com/bh/en/resources/spam_act.php"
 
+SDM_SE = "https://s.dm/resources/sweden-sms-guide"
+SENTDM_SE = "https://www.sent.dm/resources/sweden-sms-guide"
+CLICKSEND_MY = "https://help.clicksend.com/article/97cskdj6x3-malaysia"
+NEXMO_PE = "https://help.nexmo.com/hc/en-us/articles/204017823-Peru-SMS-Features-and-Restrictions"
+SDM_PE = "https://s.dm/resources/peru-sms-guide"
+SENTDM_PE = "https://www.sent.dm/resources/peru-sms-guide"
+SURESMS_PE = "https://suresms.com/en/landing-control/peru/"
+ENUDGE_NZ = "https://www.enudge.com.au/sending-SMS-to-new-zealand-mobile-phones"
+DOTDIGITAL_NZ = "https://support.dotdigital.com/en/articles/8199166-send-sms-in-new-zealand"
+VOYAGER_NZ = (
+    "https://helpdesk.voyager.co.nz/index.php?/Knowledgebase/Article/View/272/0/sending-in-nz"
+)
+SURESMS_TH = "https://suresms.com/en/resources/country-specific-rules-and-restrictions/thailand/"
+SENTDM_TH = "https://sent.dm/resources/th_sms_guidance"
+LEADBYTE_TH = (
+    "https://support.leadbyte.co.uk/hc/en-us/articles/360000913686-Thailand-SMS-Restrictions-"
+)
+SURESMS_CH = "https://suresms.com/en/resources/country-specific-rules-and-restrictions/switzerland/"
+SENTDM_CH = "https://sent.dm/resources/ch_sms_guidance"
+
 EVERY_DAY = "mon-sun"
 
 # A Twilio customer's list of the countries where Twilio needs an alphanumeric sender ID
@@ -541,6 +561,82 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
                 "quiet hours 21:00-09:00 in the recipient's local time (11 time zones)",
             )
         ],
+    },
+    "SE": {
+        "two_way": [r(True, SDM_SE)],
+        "concatenation": [r(True, SDM_SE)],
+        "ucs2": [r(True, SDM_SE)],
+        "quiet_hours": [
+            r(
+                {"allowed": [window("mon-sat", "08:00", "20:00")]},
+                SENTDM_SE,
+                "recommended window 08:00-20:00, avoiding Sundays and public holidays (no "
+                "holiday list read)",
+            )
+        ],
+    },
+    "MY": {
+        "alphanumeric_sender": [
+            r("not_supported", CLICKSEND_MY, "replaced with a shared short code"),
+        ],
+        "two_way": [r(True, CLICKSEND_MY, "dedicated short code, domestic brands only")],
+    },
+    "PE": {
+        "alphanumeric_sender": [
+            r("not_supported", SENTDM_PE, "converted to numeric short or long codes"),
+            r("not_supported", SURESMS_PE, "generally changed to a local number"),
+        ],
+        "numeric_sender_required": [
+            r(False, SURESMS_PE, "numeric senders only as part of a two-way service"),
+        ],
+        "two_way": [r(False, SDM_PE, "not through standard API integrations")],
+        "concatenation": [r(True, SDM_PE, "may vary by carrier")],
+        "ucs2": [r(True, NEXMO_PE)],
+        "quiet_hours": [
+            r(
+                {
+                    "allowed": [
+                        window("mon-fri", "08:00", "20:00"),
+                        window("sat-sun", "09:00", "18:00"),
+                    ]
+                },
+                SENTDM_PE,
+                "recommended window: weekdays 08:00-20:00, weekends 09:00-18:00",
+            )
+        ],
+    },
+    "NZ": {
+        "alphanumeric_sender": [
+            r("not_supported", ENUDGE_NZ, "commercial SMS from a number, not alphanumeric"),
+            r("not_supported", DOTDIGITAL_NZ, "only dedicated short codes since 2022"),
+        ],
+        "numeric_sender_required": [r(True, DOTDIGITAL_NZ, "a dedicated short code")],
+        "opt_out_text_required": [
+            r(True, VOYAGER_NZ, "a functioning opt-out at the end of every marketing message"),
+        ],
+    },
+    "TH": {
+        "alphanumeric_sender": [
+            r("registration_required", SURESMS_TH, "unregistered senders are overwritten"),
+        ],
+        "numeric_sender_required": [
+            r(False, SURESMS_TH, "numeric senders only as part of a two-way service"),
+        ],
+        "two_way": [r(False, SENTDM_TH, "not for A2P messaging")],
+        "concatenation": [r(True, SENTDM_TH, "may vary by sender ID type")],
+        "max_segments": [r(3, LEADBYTE_TH, "a long message at most 3 parts per attempt")],
+        "ucs2": [r(True, SENTDM_TH, "Thai text at 70 characters per segment")],
+    },
+    "CH": {
+        "alphanumeric_sender": [
+            r("allowed", SURESMS_CH, "generic sender IDs are not allowed"),
+        ],
+        "numeric_sender_required": [
+            r(False, SURESMS_CH, "numeric senders generally only for two-way services"),
+        ],
+        "two_way": [r(True, SENTDM_CH)],
+        "concatenation": [r(True, SENTDM_CH, "may vary by sender ID type")],
+        "ucs2": [r(True, SENTDM_CH)],
     },
     "AR": {"alphanumeric_sender": [r("not_supported", GETRESPONSE)]},
     "AU": {
