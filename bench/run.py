@@ -133,7 +133,14 @@ def main() -> int:
         default=None,
         help="messages/s for the soak (default: half the e2e rate of the run)",
     )
+    parser.add_argument(
+        "--priced",
+        action="store_true",
+        help="the sending account has a price list and a prepaid balance (debited per send)",
+    )
     args = parser.parse_args()
+    if args.priced:
+        os.environ["SMSRELAY_BENCH_PRICED"] = "1"
     only = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
     unknown = set(only) - set(SCENARIOS)
     if unknown:

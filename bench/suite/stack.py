@@ -26,6 +26,7 @@ from . import procs
 
 BENCH = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+PRICED = bool(os.environ.get("SMSRELAY_BENCH_PRICED"))  # run.py --priced
 # what each provider fake accepts by default (``smsrelay simulate-provider`` prints it)
 FAKE_CREDENTIALS = {
     "twilio": 'account_sid = "AC00000000000000000000000000000000", auth_token = "fake-auth-token"',
@@ -146,6 +147,11 @@ class Stack:
         procs.wait_tcp(self.carrier_port, 30, self.procs["carrier"], carrier_log)
         procs.wait_http(f"{self.base}/healthz", 90, self.procs["gateway"], gateway_log)
         self.key = (self.data_dir / "api-key").read_text().strip()
+        if PRICED:  # every send is priced and debited from a prepaid balance (--priced)
+            prices = self.tmp / "prices.csv"
+            prices.write_text("country,prefix,price,currency\ndefault,,0.01,EUR\n")
+            self.cli("pricing", "import", str(prices), "--account", "default")
+            self.cli("accounts", "credit", "default", "--amount", "100000000")
 
         if self.webhooks:
             secret = asyncio.run(_default_secret(self.database_url))

@@ -46,6 +46,7 @@ from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.dlr import DlrProcessor
 from smsrelay.engine.fraud_guard import FraudGuard
 from smsrelay.engine.inbound import InboundProcessor
+from smsrelay.engine.money import PriceBook
 from smsrelay.engine.operations import (
     AccountNames,
     ConnectorCatalog,
@@ -242,7 +243,10 @@ class SmsRelay:
             ),
             policy=policy,
         )
-        self.dlr = DlrProcessor(self.uow, self.clock, outbox=self.webhooks)
+        refund_on = frozenset(s.refund_on)
+        self.prices = PriceBook(db)
+        await self.prices.reload()
+        self.dlr = DlrProcessor(self.uow, self.clock, outbox=self.webhooks, refund_on=refund_on)
         self.inbound = InboundProcessor(
             self.uow,
             self.clock,
@@ -276,6 +280,7 @@ class SmsRelay:
                 lease_seconds=s.lease_seconds,
                 dlr_timeout=s.dlr_timeout,
                 unmatched_receipt_ttl=s.unmatched_receipt_ttl,
+                refund_on=refund_on,
             ),
             account_names=lambda account_id: self._account_names.get(account_id, account_id),
             outbox=self.webhooks,
@@ -289,6 +294,7 @@ class SmsRelay:
         )
         self.countries = CountryBook(db, self.clock, s.country_overrides(), uow=self.uow)
         await self.countries.refresh()
+        self.dispatcher.price_book = self.prices
         self.committer = GroupCommitter(self.uow, dispatch=self.dispatcher.claims)
         self.acceptor = Acceptor(
             self.committer,
@@ -303,8 +309,9 @@ class SmsRelay:
             db=db,
             rate=AccountRate(rate=s.rate_limit, burst=s.rate_burst, budget=self.budget),
             countries=lambda: self.countries.rules,
+            prices=self.prices,
         )
-        self.canceller = Canceller(self.uow, self.webhooks)
+        self.canceller = Canceller(self.uow, self.webhooks, refund_on=refund_on)
         self.replay = WebhookReplay(self.uow, self.webhooks)
         self.verify = VerifyService(
             self.uow,

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsrelay.cli_money import register as register_money
 from smsrelay.config import Settings, load_settings
 from smsrelay.domain.errors import ErrorCode, SmsError
 
@@ -38,6 +39,7 @@ routes_app = typer.Typer(no_args_is_help=True, help="Routing.")
 app.add_typer(routes_app, name="routes")
 smpp_users_app = typer.Typer(no_args_is_help=True, help="SMPP credentials for client binds.")
 app.add_typer(smpp_users_app, name="smpp-users")
+register_money(app, accounts_app)  # pricing import, accounts credit, accounts usage
 
 # piped output keeps whole lines (ids are long), a terminal gets its own width
 out = Console() if sys.stdout.isatty() else Console(width=240)

@@ -36,6 +36,14 @@ class RouteConfig(BaseModel):
     weights: dict[str, float] = Field(default_factory=dict)  # for strategy = "weighted"
 
 
+RefundStatus = Literal["failed", "rejected", "undelivered", "expired", "unknown", "canceled"]
+"""The final statuses ``refund_on`` may name (a message's price is credited back)."""
+
+
+def _refund_default() -> list[RefundStatus]:
+    return ["failed", "rejected"]
+
+
 def _config_file() -> Path | None:
     path = Path(os.environ.get("SMSRELAY_CONFIG", "smsrelay.toml"))
     return path if path.is_file() else None
@@ -83,6 +91,8 @@ class Settings(BaseSettings):
     retry_cap: float = Field(default=300.0, gt=0)
     dlr_timeout: float = Field(default=48 * 3600, gt=0)
     unmatched_receipt_ttl: float = Field(default=3600.0, gt=0)
+    # money: final statuses whose message price is credited back to the account (once)
+    refund_on: list[RefundStatus] = Field(default_factory=_refund_default)
 
     # webhooks
     webhook_timeout: float = Field(default=10.0, gt=0)

@@ -38,6 +38,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     RATE_LIMITED = "rate_limited"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
     # state
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     NOT_CANCELABLE = "not_cancelable"
@@ -161,6 +162,14 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
         429,
         True,
         _ESME_RTHROTTLED,
+    ),
+    # not retryable as it is: the balance needs a credit first. SMPP: ESME_RSUBMITFAIL, a
+    # definite refusal (ESME_RTHROTTLED would make clients retry the same submit at once)
+    ErrorCode.INSUFFICIENT_BALANCE: (
+        "The account's balance cannot cover this send; nothing was queued.",
+        402,
+        False,
+        _ESME_RSUBMITFAIL,
     ),
     ErrorCode.IDEMPOTENCY_CONFLICT: (
         "This Idempotency-Key was already used with a different request body.",

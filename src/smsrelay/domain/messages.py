@@ -75,6 +75,8 @@ class Message:
     smpp_user_id: str | None = None  # the SMPP user whose bind submitted it
     receipt_requested: int = 0  # SMPP registered_delivery bits 1-0: 0 none, 1 final, 2 failure
     client_parts: int | None = None  # an SMPP client sent it as this many parts (stored apart)
+    price_micros: int | None = None  # what its account's price list charged (domain/pricing.py)
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

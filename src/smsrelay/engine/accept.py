@@ -4,8 +4,11 @@ later: verifications, campaigns) calls :meth:`Acceptor.accept` and nothing else.
 ``accept`` owns, in this order: the Idempotency-Key (one send per key, the first answer
 replayed), the account's rate limit (``engine/throttle.AccountRate``), preparing each request
 (``engine/prepare.py``: number, sender, spintax, encoding, segments, schedule), screening
-recipients against the account's suppression list, and the durable commit through the group
-committer (accepted means committed). It answers per item, in the request's order: a
+recipients against the account's suppression list, pricing them from the account's price list
+(``engine/money.py``), and the durable commit through the group committer (accepted means
+committed), which debits the price from a prepaid balance in the same transaction: a request
+the balance cannot cover is refused whole, every item ``insufficient_balance`` (402), and
+nothing of it is stored. It answers per item, in the request's order: a
 :class:`Prepared` message or the catalogue error that refused that item. A surface only
 translates: its own request format into :class:`SendRequest`, and the answers into its own
 (HTTP JSON, SMPP command_status).
@@ -13,6 +16,7 @@ translates: its own request format into :class:`SendRequest`, and the answers in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -25,6 +29,7 @@ from smsrelay.engine.batcher import GroupCommitter, IdempotencyWrite
 from smsrelay.engine.callback_guard import CallbackHosts
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.idempotency import IdempotencyKey, IdempotencyKeys, StoredAnswer
+from smsrelay.engine.money import PriceBook
 from smsrelay.engine.prepare import AcceptPolicy, Prepared, SendRequest, prepare
 from smsrelay.engine.screening import SuppressionScreen
 from smsrelay.engine.throttle import AccountRate, RateLimited
@@ -77,12 +82,15 @@ class Acceptor:
         rate: AccountRate | None = None,
         callback_hosts: CallbackHosts | None = None,
         countries: Callable[[], CountryRules] | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         """``db`` enables screening and idempotency keys; ``rate`` (no limit by default)
         is the gateway's account rate limit; ``callback_hosts`` resolves callback host names
         of accounts not allowed private callbacks (``engine/callback_guard.py``);
-        ``countries`` gives the country rules in force (quiet hours for marketing)."""
+        ``countries`` gives the country rules in force (quiet hours for marketing); ``prices``
+        prices messages and so debits balances (nothing is priced without it)."""
         self._countries = countries
+        self.prices = prices
         self._callback_hosts = callback_hosts or CallbackHosts(clock.now)
         self._screen = SuppressionScreen(db) if db is not None else None
         self._keys = IdempotencyKeys(db, clock) if db is not None else None
@@ -153,6 +161,15 @@ class Acceptor:
         good = [r for r in results if isinstance(r, Prepared)]
         if not good:
             return AcceptOutcome(results)
+        charge = None
+        if self.prices is not None:
+            await self.prices.fresh()
+            if account.id in self.prices.accounts:
+                results = [
+                    _priced(r, self.prices) if isinstance(r, Prepared) else r for r in results
+                ]
+                good = [r for r in results if isinstance(r, Prepared)]
+                charge = sum(p.message.price_micros or 0 for p in good) or None
         answer = render(results) if render is not None else None
         write = None
         if idempotency is not None and answer is not None:
@@ -163,7 +180,9 @@ class Acceptor:
                 answer[0],
                 answer[1].decode(),
             )
-        await self._commit(good, write)
+        if not await self._commit(good, write, charge):
+            refused = SmsError(ErrorCode.INSUFFICIENT_BALANCE)
+            return AcceptOutcome([refused if isinstance(r, Prepared) else r for r in results])
         return AcceptOutcome(results, answer)
 
     def _prepare_all(
@@ -214,20 +233,37 @@ class Acceptor:
         ]
 
     async def _commit(
-        self, prepared: Sequence[Prepared], idempotency: IdempotencyWrite | None
-    ) -> None:
-        """Persist the messages (and the idempotency record) in one transaction.
+        self,
+        prepared: Sequence[Prepared],
+        idempotency: IdempotencyWrite | None,
+        charge: int | None = None,
+    ) -> bool:
+        """Persist the messages (and the idempotency record) in one transaction, debiting
+        ``charge`` from the account's balance; False when the balance could not cover it
+        (nothing stored).
 
         Raises ``IdempotencyTaken`` (nothing stored: replay the stored answer) or
         ``SmsError(UNAVAILABLE)`` when the database did not take the rows.
         """
         try:
-            await self._committer.commit([p.message for p in prepared], idempotency)
-        except (IdempotencyTaken, SmsError):
+            await self._committer.commit([p.message for p in prepared], idempotency, charge=charge)
+        except SmsError as error:
+            if error.code is ErrorCode.INSUFFICIENT_BALANCE:
+                return False
+            raise
+        except IdempotencyTaken:
             raise
         except Exception as error:
             log.error("accept not committed: %s", error)
             raise SmsError(ErrorCode.UNAVAILABLE, retry_after=1.0) from error
+        return True
+
+
+def _priced(prepared: Prepared, prices: PriceBook) -> Prepared:
+    message = prices.priced(prepared.message)
+    return (
+        prepared if message is prepared.message else dataclasses.replace(prepared, message=message)
+    )
 
 
 def _callback_url(prepared: Prepared) -> str | None:

@@ -6,6 +6,13 @@ transaction in flight, whatever arrives meanwhile is committed together in the n
 (with the other engine writers' work). Under light load a request commits at once; under
 heavy load turns grow and the cost of a commit is shared. If a turn fails, its writes are
 retried one by one so a bad row fails only its own request.
+
+An accept with a price to pay (``charge``) is debited in the same write, before its rows are
+inserted, by one conditional UPDATE of its account's balance (``store/pricing.charge``): if
+the balance cannot cover it, nothing of that accept is stored and ``commit`` raises
+``insufficient_balance``.
+The accepts of one turn are debited one after the other in one transaction, so however many
+arrive at once they never take more than the balance allows.
 """
 
 from __future__ import annotations
@@ -19,10 +26,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.messages import Message
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork, Write
 from smsrelay.store import idempotency as idem_store
 from smsrelay.store import messages as message_store
+from smsrelay.store import pricing as pricing_store
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,8 @@ class _Accept:
     messages: Sequence[Message]
     idempotency: IdempotencyWrite | None
     done: asyncio.Future[None]
+    charge: int | None = None  # micro-units to debit from the account's balance
+    refused: bool = False  # the balance could not cover ``charge``: nothing stored
 
 
 class GroupCommitter:
@@ -69,16 +80,24 @@ class GroupCommitter:
         """Nothing of its own to stop: accepts under way finish with the unit of work."""
 
     async def commit(
-        self, messages: Sequence[Message], idempotency: IdempotencyWrite | None = None
+        self,
+        messages: Sequence[Message],
+        idempotency: IdempotencyWrite | None = None,
+        *,
+        charge: int | None = None,
     ) -> None:
-        """Return once ``messages`` (and the idempotency record) are durably committed."""
+        """Return once ``messages`` (and the idempotency record) are durably committed.
+        Raises ``SmsError(INSUFFICIENT_BALANCE)`` when their account's balance could not
+        cover ``charge`` (micro-units; the messages share one account): nothing was stored."""
         if not self._uow.running:
             raise RuntimeError("the unit of work is not running")
-        accept = _Accept(messages, idempotency, asyncio.get_running_loop().create_future())
+        accept = _Accept(messages, idempotency, asyncio.get_running_loop().create_future(), charge)
         self._waiting.append(accept)
         if not self._queued:
             self._hand_in()
         await asyncio.shield(accept.done)
+        if accept.refused:
+            raise SmsError(ErrorCode.INSUFFICIENT_BALANCE)
 
     def _hand_in(self) -> None:
         """Queue one write that stores every accept waiting when it runs."""
@@ -113,6 +132,7 @@ class GroupCommitter:
         return taken
 
     async def _store(self, conn: AsyncConnection, now: float, accepts: Sequence[_Accept]) -> None:
+        accepts = await _charged(conn, now, accepts)
         rows = [m for a in accepts for m in a.messages]
         if rows:
             await message_store.insert_messages(conn, rows, now)
@@ -157,6 +177,26 @@ class GroupCommitter:
             await self._store(conn, now, [accept])
 
         return write
+
+
+async def _charged(
+    conn: AsyncConnection, now: float, accepts: Sequence[_Accept]
+) -> Sequence[_Accept]:
+    """Debit each accept that has a price, in order; the ones whose balance covered it (and
+    every accept without a price). Run again from scratch when the write is retried."""
+    if all(a.charge is None for a in accepts):
+        return accepts
+    kept: list[_Accept] = []
+    for accept in accepts:
+        accept.refused = False
+        if accept.charge is not None and accept.messages:
+            ids = [m.id for m in accept.messages]
+            account = accept.messages[0].account_id
+            if not await pricing_store.charge(conn, account, accept.charge, ids, now):
+                accept.refused = True
+                continue
+        kept.append(accept)
+    return kept
 
 
 def _error_of(future: asyncio.Future[None]) -> BaseException | None:

@@ -14,16 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.errors import SmsError
 from smsrelay.domain.messages import Message
+from smsrelay.engine.money import refund_outcomes
 from smsrelay.engine.notify import enqueue_status_callbacks
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import messages as message_store
 
 
 class Canceller:
-    def __init__(self, uow: UnitOfWork, outbox: Claimant[Any] | None = None) -> None:
-        """``outbox``: the webhook outbox, which claims the callback a cancel queues."""
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        outbox: Claimant[Any] | None = None,
+        *,
+        refund_on: frozenset[str] = frozenset(),
+    ) -> None:
+        """``outbox``: the webhook outbox, which claims the callback a cancel queues;
+        ``refund_on``: with ``canceled`` in it, a canceled message's price is credited back."""
         self._uow = uow
         self._outbox = outbox
+        self._refund_on = refund_on
 
     async def cancel(self, account_id: str, message_id: str) -> Message:
         """The canceled message. Raises ``SmsError``: ``not_found`` (no such message of this
@@ -36,6 +45,7 @@ class Canceller:
                 # returned, not raised: the refusal changed nothing, and a raise would roll
                 # back (and replay one by one) every other write of the turn
                 return refused
+            await refund_outcomes(conn, [message], now, self._refund_on)
             if await enqueue_status_callbacks(conn, [message], now) and self._outbox:
                 self._outbox.note_due()
             return message

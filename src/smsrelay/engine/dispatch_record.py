@@ -3,9 +3,10 @@
 Submit tasks put their outcome here; one loop hands everything that finished meanwhile to the
 unit of work as one write: sent with the carrier ids of every part (and any receipt that
 overtook the answer), a retry at a backed-off time on the route's next connector, or failed
-with the catalogue's error. The status callbacks those changes queue are claimed by the
-webhook outbox in the same turn, and while messages wait for room the dispatcher claims the
-next ones in it too (the room these results free up).
+with the catalogue's error. A message that fails with a price is credited back in the same
+write when the operator refunds ``failed`` (``refund_on``). The status callbacks those
+changes queue are claimed by the webhook outbox in the same turn, and while messages wait
+for room the dispatcher claims the next ones in it too (the room these results free up).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from smsrelay.domain.retry import RetryPolicy
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.dispatch_claim import DispatchClaims
 from smsrelay.engine.dlr import apply_early_receipts
+from smsrelay.engine.money import refund_outcomes
 from smsrelay.engine.notify import enqueue_status_callbacks
 from smsrelay.engine.tasks import record_batches
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork, Write
@@ -56,7 +58,9 @@ class SubmitRecorder:
         rng: random.Random,
         outbox: Claimant[Any] | None,
         stats: dict[str, int],
+        refund_on: frozenset[str] = frozenset(),
     ) -> None:
+        self._refund_on = refund_on
         self._uow = uow
         self._clock = clock
         self._claims = claims
@@ -130,6 +134,7 @@ class SubmitRecorder:
             for result in batch:
                 if not result.outcome.ok:
                     changed.append(await self._refusal(conn, result, now, done))
+            await refund_outcomes(conn, changed, now, self._refund_on)
             if await enqueue_status_callbacks(conn, changed, now) and outbox is not None:
                 outbox.note_due()
             if claims.full:  # more were due than the last claim took: claim in this room

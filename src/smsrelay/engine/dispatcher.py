@@ -33,6 +33,7 @@ from smsrelay.engine.dispatch_claim import DispatchClaims
 from smsrelay.engine.dispatch_record import SubmitRecorder, SubmitResult
 from smsrelay.engine.housekeeping import Housekeeper
 from smsrelay.engine.lanes import Lane
+from smsrelay.engine.money import PriceBook
 from smsrelay.engine.tasks import finish
 from smsrelay.engine.throttle import RateBudget
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
@@ -52,6 +53,7 @@ class DispatchSettings:
     housekeeping_interval: float = 1.0
     idle_poll: float = 0.5
     marketing_share: float = 0.1
+    refund_on: frozenset[str] = frozenset()  # final statuses whose price is credited back
 
 
 class Dispatcher:
@@ -90,6 +92,8 @@ class Dispatcher:
             self._add_lane(name, rates.get(name, 0.0), (country_rates or {}).get(name))
         self._routes = list(routes)
         self._prices: PriceTable = dict(prices or {})
+        # imported connector price lists (engine/money.py): least_cost routing prefers them
+        self.price_book: PriceBook | None = None
         self._account_names = account_names or (lambda account_id: account_id)
         self.stats = {"claimed": 0, "sent": 0, "retried": 0, "failed": 0}
         self.claims = DispatchClaims(
@@ -113,6 +117,7 @@ class Dispatcher:
             rng=rng or random.Random(),
             outbox=outbox,
             stats=self.stats,
+            refund_on=s.refund_on,
         )
         self.housekeeper = Housekeeper(
             uow,
@@ -122,6 +127,7 @@ class Dispatcher:
             lease_seconds=s.lease_seconds,
             unmatched_receipt_ttl=s.unmatched_receipt_ttl,
             outbox=outbox,
+            refund_on=s.refund_on,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._submits: set[asyncio.Task[None]] = set()
@@ -225,8 +231,11 @@ class Dispatcher:
         """The attempt's connector in the route's order for this message, skipping connectors
         whose circuit is open while another one of the route is usable."""
         now = self._clock.now()
+        prices = self._prices
+        if self.price_book is not None:
+            prices = self.price_book.routing_prices(prices, message.to, message.country)
         order = connector_order(
-            route, message_id=message.id, country=message.country, prices=self._prices
+            route, message_id=message.id, country=message.country, prices=prices
         )
         start = (max(message.attempts, 1) - 1) % len(order)
         for offset in range(len(order)):

@@ -5,7 +5,8 @@ the message has a final outcome the message takes it (delivered only if every pa
 delivered, else the first failing part's outcome). A receipt for an id we do not know yet
 (it overtook the recording of its submit_sm_resp) is kept and applied when the submit lands.
 Receipts are applied in batches, each one write in the engine's turn (``unit_of_work.py``),
-whose transaction also claims the status callbacks they queue (``outbox.py``).
+whose transaction also claims the status callbacks they queue (``outbox.py``) and credits back
+the price of messages whose outcome the operator refunds (``refund_on``, ``money.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from smsrelay.domain.messages import DeliveryReport, Message, ReceiptStatus
 from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.batch_worker import BatchWorker, clean_text
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.money import refund_outcomes
 from smsrelay.engine.notify import enqueue_status_callbacks
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import messages as message_store
@@ -132,12 +134,14 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
         *,
         outbox: Claimant[Any] | None = None,
         max_batch: int = 1000,
+        refund_on: frozenset[str] = frozenset(),
     ) -> None:
         """``outbox``: the webhook outbox, which claims the callbacks a batch queues in the
         same turn."""
         super().__init__(clock, max_batch=max_batch)
         self._uow = uow
         self._outbox = outbox
+        self._refund_on = refund_on
 
     async def report(self, report: DeliveryReport) -> None:
         """The connectors' sink: returns once the receipt is stored (then it may be acked)."""
@@ -152,10 +156,11 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
     async def _apply_batch(self, batch: Sequence[DeliveryReport]) -> None:
         if not batch:
             return
-        outbox = self._outbox
+        outbox, refund_on = self._outbox, self._refund_on
 
         async def write(conn: AsyncConnection, now: float) -> None:
             changed = await apply_reports(conn, batch, now)
+            await refund_outcomes(conn, changed, now, refund_on)
             if await enqueue_status_callbacks(conn, changed, now) and outbox is not None:
                 outbox.note_due()
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.dispatch_claim import DispatchClaims
 from smsrelay.engine.dlr import apply_late_matches
+from smsrelay.engine.money import refund_outcomes
 from smsrelay.engine.notify import enqueue_status_callbacks
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import idempotency as idem_store
@@ -41,7 +42,9 @@ class Housekeeper:
         lease_seconds: float,
         unmatched_receipt_ttl: float,
         outbox: Claimant[Any] | None,
+        refund_on: frozenset[str] = frozenset(),
     ) -> None:
+        self._refund_on = refund_on
         self._uow = uow
         self._clock = clock
         self._claims = claims
@@ -78,7 +81,9 @@ class Housekeeper:
             expired = await queue_store.expire_overdue(conn, now)
             unknown = await queue_store.time_out_unconfirmed(conn, now)
             settled = await apply_late_matches(conn, now)
-            queued = await enqueue_status_callbacks(conn, [*expired, *unknown, *settled], now)
+            finals = [*expired, *unknown, *settled]
+            await refund_outcomes(conn, finals, now, self._refund_on)
+            queued = await enqueue_status_callbacks(conn, finals, now)
             if queued and outbox is not None:
                 outbox.note_due()
             if purge:

@@ -67,6 +67,8 @@ def message_from_row(row: Any, carrier_ids: Sequence[str] = ()) -> Message:
         origin=m.origin,
         smpp_user_id=m.smpp_user_id,
         receipt_requested=m.receipt_requested,
+        price_micros=m.price_micros,
+        currency=m.currency,
     )
 
 
@@ -103,6 +105,8 @@ def message_to_row(message: Message) -> dict[str, Any]:
         "origin": message.origin,
         "smpp_user_id": message.smpp_user_id,
         "receipt_requested": message.receipt_requested,
+        "price_micros": message.price_micros,
+        "currency": message.currency,
     }
 
 

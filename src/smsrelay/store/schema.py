@@ -9,6 +9,7 @@ Alembic migrations (``store/migrations``) must produce exactly this schema on bo
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -50,6 +51,11 @@ accounts = Table(
     Column("role", String(10), nullable=False, server_default=text("'tenant'")),
     # a tenant's callbacks may go to loopback/private addresses only when the operator says so
     Column("allow_private_callbacks", Boolean, nullable=False, server_default=text("false")),
+    # money (migration 0015), in micro-units (domain/pricing.py): NULL balance = no prepaid
+    # balance (postpaid, never refused); with one, a send may take it down to -credit_limit
+    Column("balance_micros", BigInteger),
+    Column("credit_limit_micros", BigInteger, nullable=False, server_default=text("0")),
+    Column("currency", String(3)),
 )
 
 api_keys = Table(
@@ -102,6 +108,11 @@ messages = Table(
     Column("origin", String(8), nullable=False, server_default=text("'api'")),
     Column("smpp_user_id", String(40)),
     Column("receipt_requested", Integer, nullable=False, server_default=text("0")),
+    # what the account's price list charged for it (segments x price), once credited back
+    # when its outcome is one the operator refunds (migration 0015)
+    Column("price_micros", BigInteger),
+    Column("currency", String(3)),
+    Column("refunded_at", Float),
     Index("ix_messages_account_id_id", "account_id", "id"),
     Index("ix_messages_account_id_client_ref", "account_id", "client_ref"),
     Index("ix_messages_account_id_to_number", "account_id", "to_number"),
@@ -494,4 +505,35 @@ country_overrides = Table(
     Column("country", String(2), primary_key=True),
     Column("overrides", Text, nullable=False),  # JSON: {"field": value}, as the API took it
     Column("updated_at", Float, nullable=False),
+)
+
+# --- prices and balances (migration 0015) ----------------------------------------------------
+
+price_rows = Table(
+    "price_rows",
+    metadata,
+    # one price list per account (sell) or connector (cost): rows per country and prefix
+    Column("owner_kind", String(10), primary_key=True),  # account | connector
+    Column("owner", String(64), primary_key=True),  # account id or connector name
+    Column("country", String(7), primary_key=True),  # ISO alpha-2 or "default"
+    Column("prefix", String(15), primary_key=True),  # E.164 digits, "" for the whole country
+    Column("price_micros", BigInteger, nullable=False),  # per segment
+    Column("currency", String(3), nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    # every movement of a balance: debit (an accepted send), refund, credit (top-up)
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", String(40)),  # debit: the first message of the send; refund: its own
+    Column("kind", String(8), nullable=False),
+    Column("amount_micros", BigInteger, nullable=False),  # signed: what the balance moved by
+    Column("messages", Integer, nullable=False, server_default=text("0")),
+    Column("at", Float, nullable=False),
+    Column("note", Text),
+    Index("ix_ledger_account_id_at", "account_id", "at"),
+    Index("uq_ledger_message_id_kind", "message_id", "kind", unique=True),
 )

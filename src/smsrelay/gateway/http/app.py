@@ -16,6 +16,7 @@ from smsrelay.gateway.http import (
     errors,
     inbound,
     messages,
+    money,
     providers,
     suppressions,
     verify,
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(verify.router)
     app.include_router(verify_admin.router)
     app.include_router(countries.router)
+    app.include_router(money.router)
 
     plain_openapi = app.openapi
 

@@ -30,7 +30,14 @@ from smsrelay.gateway.http.schemas import (
     MessageOut,
     SendBody,
 )
-from smsrelay.gateway.http.views import accepted, message_out, paged, timestamp, to_request
+from smsrelay.gateway.http.views import (
+    accepted,
+    message_out,
+    paged,
+    priced,
+    timestamp,
+    to_request,
+)
 from smsrelay.store import messages as message_store
 from smsrelay.store import smpp_parts
 
@@ -106,6 +113,9 @@ async def create_batch(
     if outcome.answer is not None:  # stored with the messages, or replayed
         return respond(outcome.answer, replayed=outcome.replayed)
     body = _batch_body(outcome.results)
+    if not outcome.accepted and _all_unpaid(outcome.results):
+        body["error"] = SmsError(ErrorCode.INSUFFICIENT_BALANCE).to_dict()
+        return JsonResponse(body, status_code=402)
     if not outcome.accepted:
         body["error"] = {
             "code": str(ErrorCode.VALIDATION_ERROR),
@@ -126,9 +136,19 @@ def _batch_body(results: Sequence[Prepared | SmsError]) -> dict[str, Any]:
             items.append({"index": index, "error": result.to_dict()})
         else:
             info = accepted(result)
-            items.append({"index": index, **{k: info[k] for k in _ITEM_FIELDS}})
+            items.append(
+                {"index": index, **{k: info[k] for k in _ITEM_FIELDS}, **priced(result.message)}
+            )
     good = sum(1 for r in results if isinstance(r, Prepared))
     return {"accepted": good, "rejected": len(results) - good, "results": items}
+
+
+def _all_unpaid(results: Sequence[Prepared | SmsError]) -> bool:
+    """The batch was refused for its price: the balance covers the whole batch or none
+    of it (the items that were valid all answer ``insufficient_balance``)."""
+    return any(
+        isinstance(r, SmsError) and r.code is ErrorCode.INSUFFICIENT_BALANCE for r in results
+    )
 
 
 def _as_request_error(error: ValidationError) -> RequestValidationError:

@@ -105,6 +105,12 @@ class Accepted(BaseModel):
     quiet_hours_source: str | None = Field(
         default=None, description="Where the quiet-hours rule that held it was read."
     )
+    price: str | None = Field(
+        default=None,
+        description="What the message costs (segments x price per segment, a decimal "
+        "string); only when the account's price list prices it.",
+    )
+    currency: str | None = Field(default=None, description="The price's currency (ISO 4217).")
 
 
 class BatchItem(BaseModel):
@@ -115,6 +121,8 @@ class BatchItem(BaseModel):
     encoding: str | None = None
     variant: str | None = None
     held_for_quiet_hours: bool | None = None
+    price: str | None = None
+    currency: str | None = None
     error: ErrorBody | None = None
 
 
@@ -159,6 +167,10 @@ class MessageOut(BaseModel):
         "message in (each got its own submit_sm_resp and receipt); null otherwise.",
     )
     events: list[Event] | None = None
+    price: str | None = Field(
+        default=None, description="What the message cost (decimal string), when priced."
+    )
+    currency: str | None = None
 
 
 class MessageList(BaseModel):
@@ -170,5 +182,5 @@ def as_json(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True)
 
 
-SEND_ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429)
+SEND_ERROR_STATUSES = (400, 401, 402, 403, 404, 409, 413, 422, 429)
 """The error statuses the sending and message endpoints document (each an ``ErrorResponse``)."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from smsrelay.domain.messages import Message, MessageEvent, request_priority
+from smsrelay.domain.pricing import money
 from smsrelay.engine.accept import Prepared, SendRequest
 from smsrelay.engine.notify import iso
 from smsrelay.gateway.http.schemas import SendBody
@@ -55,7 +56,16 @@ def accepted(prepared: Prepared) -> dict[str, Any]:
         "replaced_characters": [list(pair) for pair in prepared.replaced],
         "held_for_quiet_hours": prepared.hold is not None,
         "quiet_hours_source": prepared.hold.source if prepared.hold else None,
+        **priced(m),
     }
+
+
+def priced(m: Message) -> dict[str, Any]:
+    """``price`` (a decimal string) and ``currency`` when a price list priced the message;
+    nothing otherwise (the answers of unpriced accounts stay as they were)."""
+    if m.price_micros is None:
+        return {}
+    return {"price": money(m.price_micros), "currency": m.currency}
 
 
 def message_out(
@@ -88,6 +98,7 @@ def message_out(
         "connector": m.connector,
         "carrier_ids": list(m.carrier_ids),
         "error": ({"code": m.error_code, "message": m.error_message} if m.error_code else None),
+        **priced(m),
     }
     if events is not None:
         body["smpp_parts"] = list(smpp_parts) if smpp_parts else None
