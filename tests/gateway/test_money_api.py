@@ -15,9 +15,13 @@ from sqlalchemy import func, select
 from smsrelay.connectors.options import SimulatorOptions
 from smsrelay.domain.pricing import to_micros
 from smsrelay.engine.money import credit_account, refund_outcomes
+from smsrelay.smpp import pdu as P
+from smsrelay.smpp.client import connect
+from smsrelay.smpp.constants import BindType, CommandStatus
 from smsrelay.store import accounts as account_store
 from smsrelay.store import messages as message_store
 from smsrelay.store.schema import ledger, messages
+from tests.gateway.smpp_support import make_user, smpp_port
 from tests.support.gateway import RunningGateway, running_gateway
 from tests.support.servers import wait_for
 
@@ -193,3 +197,18 @@ async def test_a_rejected_message_is_refunded_once(tmp_path: Path, backend: str)
             )
         assert list(kinds) == ["credit", "debit", "refund"]
         assert await _balance(gw, key) == "1.00"
+
+
+async def test_an_smpp_submit_the_balance_cannot_cover_gets_submitfail(gw: RunningGateway) -> None:
+    await _tenant(gw, "esme", "0.10")
+    await make_user(gw, account="esme")
+    client = await connect("127.0.0.1", smpp_port(gw), "client1", "secret", BindType.TRANSCEIVER)
+    try:
+        submit = P.submit_sm("Acme", "4915112345678", b"hi", source_addr_ton=5, dest_addr_ton=1)
+        first = await client.submit(submit)
+        second = await client.submit(submit)
+    finally:
+        await client.unbind()
+    assert first.command_status == 0
+    assert second.command_status == CommandStatus.ESME_RSUBMITFAIL
+    assert await _stored(gw, "esme") == 1

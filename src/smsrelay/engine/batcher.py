@@ -182,21 +182,25 @@ class GroupCommitter:
 async def _charged(
     conn: AsyncConnection, now: float, accepts: Sequence[_Accept]
 ) -> Sequence[_Accept]:
-    """Debit each accept that has a price, in order; the ones whose balance covered it (and
-    every accept without a price). Run again from scratch when the write is retried."""
+    """Debit each accept that has a price; the ones whose balance covered it (and every
+    accept without a price). Run again from scratch when the write is retried.
+
+    Accounts are debited in the order of their ids (one account's accepts in arrival order):
+    on PostgreSQL, turns of several processes then lock account rows in the same order and
+    cannot deadlock on each other's debits."""
     if all(a.charge is None for a in accepts):
         return accepts
-    kept: list[_Accept] = []
+    refused: set[int] = set()
+    charged = [a for a in accepts if a.charge is not None and a.messages]
+    for accept in sorted(charged, key=lambda a: a.messages[0].account_id):
+        assert accept.charge is not None
+        ids = [m.id for m in accept.messages]
+        account = accept.messages[0].account_id
+        if not await pricing_store.charge(conn, account, accept.charge, ids, now):
+            refused.add(id(accept))
     for accept in accepts:
-        accept.refused = False
-        if accept.charge is not None and accept.messages:
-            ids = [m.id for m in accept.messages]
-            account = accept.messages[0].account_id
-            if not await pricing_store.charge(conn, account, accept.charge, ids, now):
-                accept.refused = True
-                continue
-        kept.append(accept)
-    return kept
+        accept.refused = id(accept) in refused
+    return [a for a in accepts if not a.refused]
 
 
 def _error_of(future: asyncio.Future[None]) -> BaseException | None:
