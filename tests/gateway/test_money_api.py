@@ -79,6 +79,8 @@ async def test_the_fifteenth_message_at_0_07_is_refused_from_1_00(gw: RunningGat
         "currency": "EUR",
         "prefix": None,
     }
+    raw = await gw.client.get(f"/v1/pricing?to={DE}", headers=gw.auth(key))  # + unencoded
+    assert raw.status_code == 200 and raw.json()["to"] == DE
     for n in range(14):
         r = await gw.client.post(
             "/send", json={"to": DE, "message": f"hi {n}"}, headers=gw.auth(key)

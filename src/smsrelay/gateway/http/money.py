@@ -123,7 +123,10 @@ async def get_pricing(
 ) -> JsonResponse:
     """The price per segment the account pays for ``to``; 404 when its price list has none."""
     owner = await _account(ctx, principal, account)
-    number = numbers.parse_number(to, strict=ctx.strict_numbers)
+    digits = to.strip()
+    if to.startswith(" ") and digits.isdigit():  # ?to=+49... unencoded: the + read as a space
+        digits = "+" + digits
+    number = numbers.parse_number(digits, strict=ctx.strict_numbers)
     book = _book(ctx)
     await book.fresh()
     price = book.account_price(owner.id, number.e164, number.country)
