@@ -35,6 +35,7 @@ from smsrelay.domain.fraud import FraudPolicy
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy, WebhookRetryPolicy
 from smsrelay.domain.routing import Route
+from smsrelay.domain.senders import policy_for
 from smsrelay.domain.verify import VerifyKeys
 from smsrelay.engine.accept import Acceptor, AcceptPolicy
 from smsrelay.engine.batcher import GroupCommitter
@@ -56,6 +57,7 @@ from smsrelay.engine.operations import (
 )
 from smsrelay.engine.outbox import WebhookOutbox
 from smsrelay.engine.replay import WebhookReplay
+from smsrelay.engine.senders import SenderAdapter
 from smsrelay.engine.throttle import AccountRate
 from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.engine.verify import VerifyService
@@ -310,6 +312,11 @@ class SmsRelay:
             rate=AccountRate(rate=s.rate_limit, burst=s.rate_burst, budget=self.budget),
             countries=lambda: self.countries.rules,
             prices=self.prices,
+            senders=SenderAdapter(
+                db,
+                self.clock,
+                policy_of=lambda country: policy_for(self.countries.rules.get(country)),
+            ),
         )
         self.canceller = Canceller(self.uow, self.webhooks, refund_on=refund_on)
         self.replay = WebhookReplay(self.uow, self.webhooks)

@@ -40,6 +40,8 @@ app.add_typer(routes_app, name="routes")
 smpp_users_app = typer.Typer(no_args_is_help=True, help="SMPP credentials for client binds.")
 app.add_typer(smpp_users_app, name="smpp-users")
 register_money(app, accounts_app)  # pricing import, accounts credit, accounts usage
+senders_app = typer.Typer(no_args_is_help=True, help="Accounts' sender pools.")
+app.add_typer(senders_app, name="senders")
 
 # piped output keeps whole lines (ids are long), a terminal gets its own width
 out = Console() if sys.stdout.isatty() else Console(width=240)
@@ -322,6 +324,69 @@ def smpp_users_delete(user_id: str) -> None:
     out.print(f"deleted {user_id}")
 
 
+async def _account_id(conn: AsyncConnection, name: str) -> str:
+    from smsrelay.store import accounts as store
+
+    found = await store.get_account_by_name(conn, name)
+    if found is None:
+        raise SmsError(ErrorCode.NOT_FOUND, f"no account named {name!r}")
+    return found.id
+
+
+@senders_app.command("add")
+def senders_add(
+    account: str = typer.Option(..., help="Account name."),
+    type: str = typer.Option(..., help="alphanumeric | long_code | short_code | toll_free"),
+    value: str = typer.Option(..., help="The sender id, number or short code."),
+    countries: str = typer.Option("", help="ISO codes it may be used in, e.g. US,CA; empty: any."),
+) -> None:
+    """Add a sender to an account's pool (a number also receives the account's replies)."""
+    from smsrelay.domain.senders import SenderType
+    from smsrelay.engine.senders import add_to_pool
+
+    try:
+        kind = SenderType(type)
+    except ValueError:
+        err.print(f"[red]error:[/red] --type: one of {', '.join(t.value for t in SenderType)}")
+        raise typer.Exit(2) from None
+
+    async def op(conn: AsyncConnection) -> Any:
+        account_id = await _account_id(conn, account)
+        return await add_to_pool(conn, time.time(), account_id, kind, value, countries.split(","))
+
+    sender = _run_db(op)
+    where = ",".join(sorted(sender.countries)) or "any country"
+    out.print(f"sender {sender.value} ({sender.type}, {where}) added to {account}: {sender.id}")
+
+
+@senders_app.command("list")
+def senders_list(account: str = typer.Option(..., help="Account name.")) -> None:
+    """An account's sender pool."""
+    from smsrelay.store import senders as store
+
+    async def op(conn: AsyncConnection) -> Any:
+        return await store.pool_of(conn, await _account_id(conn, account))
+
+    table = Table("id", "type", "value", "countries")
+    for s in _run_db(op, write=False):
+        table.add_row(s.id, str(s.type), s.value, ",".join(sorted(s.countries)) or "any")
+    out.print(table)
+
+
+@senders_app.command("remove")
+def senders_remove(sender_id: str, account: str = typer.Option(..., help="Account name.")) -> None:
+    """Remove a sender from an account's pool (a number stops receiving its replies)."""
+    from smsrelay.engine.senders import remove_from_pool
+
+    async def op(conn: AsyncConnection) -> bool:
+        return await remove_from_pool(conn, await _account_id(conn, account), sender_id)
+
+    if not _run_db(op):
+        err.print(f"[red]error:[/red] no sender {sender_id!r} in {account}'s pool")
+        raise typer.Exit(1)
+    out.print(f"removed {sender_id}")
+
+
 def _api_key(settings: Settings, explicit: str | None) -> str:
     key = explicit or os.environ.get("SMSRELAY_API_KEY")
     if key:
@@ -489,15 +554,9 @@ fraud_app = typer.Typer(no_args_is_help=True, help="The fraud guard of verificat
 app.add_typer(fraud_app, name="fraud")
 
 
-async def _account_id(conn: AsyncConnection, name: str | None) -> str | None:
-    from smsrelay.store import accounts as store
-
-    if name is None:
-        return None
-    account = await store.get_account_by_name(conn, name)
-    if account is None:
-        raise SmsError(ErrorCode.NOT_FOUND, f"no account named {name!r}")
-    return account.id
+async def _any_account_id(conn: AsyncConnection, name: str | None) -> str | None:
+    """The named account's id; None when no name is given (every account)."""
+    return None if name is None else await _account_id(conn, name)
 
 
 @fraud_app.command("blocks")
@@ -509,7 +568,7 @@ def fraud_blocks(account: str = typer.Option(None, help="Only this account's."))
 
     async def op(conn: AsyncConnection) -> tuple[list[Any], dict[str, str]]:
         rows = await store.list_blocks(
-            conn, time.time(), account_id=await _account_id(conn, account)
+            conn, time.time(), account_id=await _any_account_id(conn, account)
         )
         return rows, {a.id: a.name for a in await account_store.list_accounts(conn)}
 
@@ -529,7 +588,7 @@ def fraud_lift(
     from smsrelay.store import fraud as store
 
     async def op(conn: AsyncConnection) -> int:
-        account_id = await _account_id(conn, account)
+        account_id = await _any_account_id(conn, account)
         return await store.lift_blocks(conn, prefix.strip(), time.time(), account_id=account_id)
 
     lifted = _run_db(op)

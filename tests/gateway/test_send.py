@@ -98,6 +98,6 @@ def test_openapi_describes_the_send_paths_from_the_models_that_validate_them() -
     assert set(schema["required"]) == {
         name for name, field in SendBody.model_fields.items() if field.is_required()
     }
-    assert set(document["components"]["schemas"]["Accepted"]["properties"]) == set(
-        Accepted.model_fields
-    )
+    assert set(document["components"]["schemas"]["Accepted"]["properties"]) == {
+        field.serialization_alias or name for name, field in Accepted.model_fields.items()
+    }

@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     # message content
     INVALID_NUMBER = "invalid_number"
     INVALID_SENDER = "invalid_sender"
+    SENDER_NOT_ALLOWED = "sender_not_allowed"
     EMPTY_MESSAGE = "empty_message"
     MESSAGE_TOO_LONG = "message_too_long"
     SPINTAX_SYNTAX = "spintax_syntax"
@@ -119,6 +120,12 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
     ),
     ErrorCode.INVALID_SENDER: (
         "The sender is not a valid phone number, short code or alphanumeric sender ID.",
+        422,
+        False,
+        _ESME_RINVSRCADR,
+    ),
+    ErrorCode.SENDER_NOT_ALLOWED: (
+        "The destination does not allow this sender, and no sender of the pool fits.",
         422,
         False,
         _ESME_RINVSRCADR,

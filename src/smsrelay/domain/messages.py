@@ -77,6 +77,8 @@ class Message:
     client_parts: int | None = None  # an SMPP client sent it as this many parts (stored apart)
     price_micros: int | None = None  # what its account's price list charged (domain/pricing.py)
     currency: str | None = None
+    # (the requested sender, why the destination did not take it): stored apart
+    sender_adapted: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

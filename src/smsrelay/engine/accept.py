@@ -3,7 +3,8 @@ later: verifications, campaigns) calls :meth:`Acceptor.accept` and nothing else.
 
 ``accept`` owns, in this order: the Idempotency-Key (one send per key, the first answer
 replayed), the account's rate limit (``engine/throttle.AccountRate``), preparing each request
-(``engine/prepare.py``: number, sender, spintax, encoding, segments, schedule), screening
+(``engine/prepare.py``: number, sender, spintax, encoding, segments, schedule), the sender the
+destination allows (``engine/senders.py``: the requested one or one of the pool), screening
 recipients against the account's suppression list, pricing them from the account's price list
 (``engine/money.py``), and the durable commit through the group committer (accepted means
 committed), which debits the price from a prepaid balance in the same transaction: a request
@@ -32,6 +33,7 @@ from smsrelay.engine.idempotency import IdempotencyKey, IdempotencyKeys, StoredA
 from smsrelay.engine.money import PriceBook
 from smsrelay.engine.prepare import AcceptPolicy, Prepared, SendRequest, prepare
 from smsrelay.engine.screening import SuppressionScreen
+from smsrelay.engine.senders import SenderAdapter
 from smsrelay.engine.throttle import AccountRate, RateLimited
 from smsrelay.store.db import Database
 from smsrelay.store.idempotency import IdempotencyTaken
@@ -83,6 +85,7 @@ class Acceptor:
         callback_hosts: CallbackHosts | None = None,
         countries: Callable[[], CountryRules] | None = None,
         prices: PriceBook | None = None,
+        senders: SenderAdapter | None = None,
     ) -> None:
         """``db`` enables screening and idempotency keys; ``rate`` (no limit by default)
         is the gateway's account rate limit; ``callback_hosts`` resolves callback host names
@@ -92,6 +95,7 @@ class Acceptor:
         self._countries = countries
         self.prices = prices
         self._callback_hosts = callback_hosts or CallbackHosts(clock.now)
+        self.senders = senders
         self._screen = SuppressionScreen(db) if db is not None else None
         self._keys = IdempotencyKeys(db, clock) if db is not None else None
         self._committer = committer
@@ -155,6 +159,8 @@ class Acceptor:
         # the operator, or a tenant it allowed (``Account``); anything else is held to the rule
         private_ok = bool(getattr(account, "private_callbacks_allowed", False))
         results = self._prepare_all(account.id, requests, private_ok)
+        if self.senders is not None:
+            results = await self.senders.adapt(account.id, results)
         if not private_ok:
             results = await self._callback_hosts.screen(results, _callback_url)
         results = await self._screened(account.id, results)

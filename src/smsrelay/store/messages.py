@@ -37,6 +37,7 @@ from smsrelay.store.db import already_exists
 from smsrelay.store.hot import insert_rows, padded
 from smsrelay.store.schema import message_events
 from smsrelay.store.schema import messages as messages_table
+from smsrelay.store.senders import record_adaptations
 from smsrelay.store.smpp_parts import record_client_parts
 
 __all__ = [
@@ -67,6 +68,9 @@ async def insert_messages(conn: AsyncConnection, messages: Sequence[Message], no
     counts = [(m.id, m.client_parts) for m in messages if m.client_parts]
     if counts:  # long SMPP messages: their part count, for one receipt per part
         await record_client_parts(conn, counts, now)
+    adapted = [(m.id, *m.sender_adapted) for m in messages if m.sender_adapted]
+    if adapted:  # the destination did not take the requested sender
+        await record_adaptations(conn, adapted)
 
 
 async def get_message(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -330,6 +331,29 @@ numbers = Table(
     Column("number", String(20), primary_key=True),  # E.164 or a short code
     Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
     Column("created_at", Float, nullable=False),
+)
+
+# an account's sender pool (domain/senders.py): what it may send from, and where
+senders = Table(
+    "senders",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("type", String(20), nullable=False),  # alphanumeric | long_code | short_code | ...
+    Column("value", String(20), nullable=False),
+    Column("countries", String(2000), nullable=False, server_default=""),  # "US,CA"; "" = any
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("account_id", "value", name="uq_senders_account_id_value"),
+)
+
+# Messages whose requested sender the destination did not allow (migration 0016): what was
+# asked for and why another was used. Few rows; written with the message.
+sender_adaptations = Table(
+    "sender_adaptations",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("requested", String(20), nullable=False),
+    Column("reason", String(200), nullable=False),
 )
 
 inbound_messages = Table(

@@ -18,6 +18,7 @@ from smsrelay.gateway.http import (
     messages,
     money,
     providers,
+    senders,
     suppressions,
     verify,
     verify_admin,
@@ -81,6 +82,7 @@ def create_app(
     app.include_router(verify_admin.router)
     app.include_router(countries.router)
     app.include_router(money.router)
+    app.include_router(senders.router)
 
     plain_openapi = app.openapi
 

@@ -39,6 +39,7 @@ from smsrelay.gateway.http.views import (
     to_request,
 )
 from smsrelay.store import messages as message_store
+from smsrelay.store import senders as sender_store
 from smsrelay.store import smpp_parts
 
 router = APIRouter()
@@ -173,8 +174,9 @@ async def get_message(
             raise SmsError(ErrorCode.NOT_FOUND, "No such message.")
         events = await message_store.get_events(conn, message_id)
         split = await smpp_parts.client_parts_of(conn, [message_id])
+        adapted = await sender_store.adaptations_of(conn, [message_id])
     parts = smpp_parts.part_ids(message_id, split[message_id]) if message_id in split else None
-    return JsonResponse(message_out(message, events, parts))
+    return JsonResponse(message_out(message, events, parts, adapted.get(message_id)))
 
 
 @router.get(

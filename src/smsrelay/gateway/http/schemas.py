@@ -81,6 +81,11 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+class SenderAdapted(BaseModel):
+    requested: str
+    reason: str
+
+
 class Accepted(BaseModel):
     message_id: str
     status: str
@@ -111,6 +116,16 @@ class Accepted(BaseModel):
         "string); only when the account's price list prices it.",
     )
     currency: str | None = Field(default=None, description="The price's currency (ISO 4217).")
+    sender: str | None = Field(
+        default=None,
+        serialization_alias="from",
+        description="The sender the message goes with (null: the connector's default).",
+    )
+    sender_adapted: SenderAdapted | None = Field(
+        default=None,
+        description="Set when the destination did not allow the requested sender and "
+        "another of the account's sender pool is used.",
+    )
 
 
 class BatchItem(BaseModel):
@@ -166,6 +181,7 @@ class MessageOut(BaseModel):
         description="Single-message view: the ids of the parts an SMPP client sent the "
         "message in (each got its own submit_sm_resp and receipt); null otherwise.",
     )
+    sender_adapted: SenderAdapted | None = None
     events: list[Event] | None = None
     price: str | None = Field(
         default=None, description="What the message cost (decimal string), when priced."

@@ -57,7 +57,14 @@ def accepted(prepared: Prepared) -> dict[str, Any]:
         "held_for_quiet_hours": prepared.hold is not None,
         "quiet_hours_source": prepared.hold.source if prepared.hold else None,
         **priced(m),
+        "from": m.sender,
+        "sender_adapted": adapted_out(m.sender_adapted),
     }
+
+
+def adapted_out(adapted: tuple[str, str] | None) -> dict[str, str] | None:
+    """``sender_adapted``: the sender asked for and why the destination did not take it."""
+    return None if adapted is None else {"requested": adapted[0], "reason": adapted[1]}
 
 
 def priced(m: Message) -> dict[str, Any]:
@@ -72,10 +79,11 @@ def message_out(
     m: Message,
     events: Sequence[MessageEvent] | None = None,
     smpp_parts: Sequence[str] | None = None,
+    sender_adapted: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """The API's view of a message; with ``events`` (the single-message view) it also lists
     ``smpp_parts``: the ids an SMPP client knows the parts it sent the message in by (null
-    for a message that did not come in parts)."""
+    for a message that did not come in parts), and ``sender_adapted``."""
     body: dict[str, Any] = {
         "message_id": m.id,
         "status": str(m.status),
@@ -102,6 +110,7 @@ def message_out(
     }
     if events is not None:
         body["smpp_parts"] = list(smpp_parts) if smpp_parts else None
+        body["sender_adapted"] = adapted_out(sender_adapted)
         body["events"] = [
             {
                 "status": str(e.status),

@@ -1,0 +1,109 @@
+"""``/v1/senders``: the caller's account's sender pool.
+
+What the account may send from (alphanumeric ids, long codes, short codes, toll-free
+numbers) and in which countries; the accept path picks from it when a destination does not
+allow the requested sender (``engine/senders.py``). Listing needs a ``read`` key; adding and
+removing an ``admin`` key, of the account itself (a tenant manages its own pool).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.domain.senders import PoolSender, SenderType
+from smsrelay.engine.senders import add_to_pool, remove_from_pool
+from smsrelay.gateway.http.auth import Principal, require
+from smsrelay.gateway.http.context import ApiContext, get_context
+from smsrelay.gateway.http.responses import JsonResponse
+from smsrelay.gateway.http.schemas import ErrorResponse
+
+router = APIRouter(tags=["senders"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422)
+}
+
+
+class SenderBody(BaseModel):
+    type: SenderType
+    value: str = Field(max_length=64, description="The id, number or short code.")
+    countries: list[str] = Field(
+        default_factory=list,
+        max_length=300,
+        description="ISO 3166 alpha-2 codes it may be used in; empty: any country.",
+    )
+
+
+class SenderOut(BaseModel):
+    sender_id: str
+    type: SenderType
+    value: str
+    countries: list[str]
+
+
+class SenderList(BaseModel):
+    data: list[SenderOut]
+
+
+def _out(sender: PoolSender) -> dict[str, Any]:
+    return {
+        "sender_id": sender.id,
+        "type": str(sender.type),
+        "value": sender.value,
+        "countries": sorted(sender.countries),
+    }
+
+
+def _forget(ctx: ApiContext, account_id: str) -> None:
+    if ctx.acceptor.senders is not None:  # this process sees the change at once
+        ctx.acceptor.senders.forget(account_id)
+
+
+@router.get("/v1/senders", response_model=SenderList, responses=_ERRORS, summary="The pool")
+async def list_senders(
+    principal: Principal = Depends(require("read")), ctx: ApiContext = Depends(get_context)
+) -> JsonResponse:
+    adapter = ctx.acceptor.senders
+    if adapter is None:
+        return JsonResponse({"data": []})
+    adapter.forget(principal.account.id)
+    return JsonResponse({"data": [_out(s) for s in await adapter.pool(principal.account.id)]})
+
+
+@router.post(
+    "/v1/senders",
+    status_code=201,
+    response_model=SenderOut,
+    responses=_ERRORS,
+    summary="Add a sender to the pool",
+)
+async def add_sender(
+    body: SenderBody,
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
+    """A number is also assigned to the account, so replies to it reach the account."""
+    account_id = principal.account.id
+    async with ctx.db.transaction() as conn:
+        sender = await add_to_pool(
+            conn, ctx.clock.now(), account_id, body.type, body.value, body.countries
+        )
+    _forget(ctx, account_id)
+    return JsonResponse(_out(sender), status_code=201)
+
+
+@router.delete("/v1/senders/{sender_id}", responses=_ERRORS, summary="Remove a sender")
+async def remove_sender(
+    sender_id: str,
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
+    async with ctx.db.transaction() as conn:
+        removed = await remove_from_pool(conn, principal.account.id, sender_id)
+    _forget(ctx, principal.account.id)
+    if not removed:
+        raise SmsError(ErrorCode.NOT_FOUND, f"No sender {sender_id!r} in this account's pool.")
+    return JsonResponse({"removed": sender_id})
