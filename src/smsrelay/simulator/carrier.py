@@ -34,7 +34,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -226,6 +226,13 @@ class CarrierSimulator(SmscHandler):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    def set_outcomes(self, outcomes: Mapping[str, float]) -> None:
+        """Draw receipts from ``outcomes`` from now on: a carrier whose delivery changes
+        while it runs (raises ``ValueError`` for a bad mix, as the config does)."""
+        self.config = replace(self.config, outcomes=dict(outcomes))
+        self._states = [OUTCOME_STATES[name] for name in self.config.outcomes]
+        self._cum_weights = list(itertools.accumulate(self.config.outcomes.values()))
 
     def stall(self, seconds: float | None = None) -> None:
         """Stop answering submits for ``seconds`` (``None``: until :meth:`end_stall`)."""
