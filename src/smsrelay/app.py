@@ -35,6 +35,7 @@ from smsrelay.domain.fraud import FraudPolicy
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy, WebhookRetryPolicy
 from smsrelay.domain.routing import Route
+from smsrelay.domain.scoring import AdaptiveWeights
 from smsrelay.domain.senders import policy_for
 from smsrelay.domain.verify import VerifyKeys
 from smsrelay.engine.accept import Acceptor, AcceptPolicy
@@ -43,6 +44,7 @@ from smsrelay.engine.budget import budget_for
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock, SystemClock
 from smsrelay.engine.countries import CountryBook
+from smsrelay.engine.delivery_stats import DeliveryStats
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
 from smsrelay.engine.dlr import DlrProcessor
 from smsrelay.engine.fraud_guard import FraudGuard
@@ -173,6 +175,7 @@ def routes_from(settings: Settings) -> list[Route]:
             accounts=frozenset(r.accounts),
             strategy=r.strategy,
             weights=dict(r.weights),
+            adaptive=None if r.adaptive is None else AdaptiveWeights.from_dict(r.adaptive),
         )
         for r in settings.effective_routes()
     ]
@@ -248,7 +251,13 @@ class SmsRelay:
         refund_on = frozenset(s.refund_on)
         self.prices = PriceBook(db)
         await self.prices.reload()
-        self.dlr = DlrProcessor(self.uow, self.clock, outbox=self.webhooks, refund_on=refund_on)
+        # measured delivery per connector and country: counted in the turns (submit results
+        # by the dispatcher, receipts by the DLR processor), read back by adaptive routes
+        self.delivery = DeliveryStats(db, self.clock)
+        self.uow.hook(self.delivery)
+        self.dlr = DlrProcessor(
+            self.uow, self.clock, outbox=self.webhooks, refund_on=refund_on, delivery=self.delivery
+        )
         self.inbound = InboundProcessor(
             self.uow,
             self.clock,
@@ -293,6 +302,8 @@ class SmsRelay:
             },
             budget=self.budget,
             texts=SealedTexts(db, verify_keys.seal_key),
+            delivery=self.delivery,
+            adaptive=s.routing.adaptive_weights(),
         )
         self.countries = CountryBook(db, self.clock, s.country_overrides(), uow=self.uow)
         await self.countries.refresh()

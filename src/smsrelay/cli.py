@@ -1,7 +1,8 @@
 """Command line: a thin shell over the library (each command parses, calls, prints).
 
-Over 400 lines because every command group (accounts, keys, routes, SMPP users, send, fraud) is a
-few short functions of the same shape; splitting them would scatter one ``--help`` tree.
+Over 400 lines because every command group (accounts, keys, routes, connectors, SMPP users,
+send, fraud) is a few short functions of the same shape; splitting them would scatter one
+``--help`` tree.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 routes_app = typer.Typer(no_args_is_help=True, help="Routing.")
 app.add_typer(routes_app, name="routes")
+connectors_app = typer.Typer(no_args_is_help=True, help="Connectors.")
+app.add_typer(connectors_app, name="connectors")
 smpp_users_app = typer.Typer(no_args_is_help=True, help="SMPP credentials for client binds.")
 app.add_typer(smpp_users_app, name="smpp-users")
 register_money(app, accounts_app)  # pricing import, accounts credit, accounts usage
@@ -527,7 +530,7 @@ def routes_test(
     """Explain which route and connectors a message to NUMBER would use, and why."""
     from smsrelay.app import routes_from
     from smsrelay.domain import numbers
-    from smsrelay.domain.routing import explain
+    from smsrelay.domain.routing import explain, select_route
 
     settings = load_settings()
     try:
@@ -539,13 +542,20 @@ def routes_test(
         f"{parsed.e164} (country {parsed.country or 'unknown'}), kind {kind}, account {account}"
     )
     prices = {c.name: c.prices for c in settings.effective_connectors()}
+    routes, adaptive = routes_from(settings), settings.routing.adaptive_weights()
+    route = select_route(routes, to=parsed.e164, country=parsed.country, kind=kind, account=account)
+    stats = None
+    if route is not None and route.strategy == "adaptive":  # the scores as measured now
+        stats = _stats_window((route.adaptive or adaptive).window)
     for line in explain(
-        routes_from(settings),
+        routes,
         to=parsed.e164,
         country=parsed.country,
         kind=kind,
         account=account,
         prices=prices,
+        stats=stats,
+        adaptive=adaptive,
     ).lines():
         out.print(line, highlight=False)
 
@@ -656,3 +666,62 @@ def _rule_text(value: Any) -> str:
         return value.summary()
     shown = dump_value(value)
     return shown if isinstance(shown, str) else orjson.dumps(shown).decode()
+
+
+def _stats_window(seconds: float) -> Any:
+    """Measured delivery over the last ``seconds``, from the gateway's database."""
+    from smsrelay.store import stats as stats_store
+
+    since = time.time() - seconds
+    return _run_db(lambda conn: stats_store.read_window(conn, since), write=False)
+
+
+@connectors_app.command("stats")
+def connectors_stats(
+    window: str = typer.Option(None, help="e.g. 10m, 1h, 1d (default: the adaptive window)."),
+) -> None:
+    """Measured delivery per connector and destination country: delivery rate (final
+    receipts), receipt latency p50/p95 (accepted submit to final receipt), submit errors, cost."""
+    from smsrelay.domain.scoring import parse_duration
+
+    settings = load_settings()
+    try:
+        seconds = parse_duration(window) if window else settings.routing.adaptive_weights().window
+    except ValueError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    table = Table(title=f"measured delivery, last {_duration(seconds)}")
+    for column in ("connector", "country", "submitted", "submit errors", "delivered", "failed"):
+        table.add_column(column, justify="left" if column in ("connector", "country") else "right")
+    for column in ("delivery rate", "latency p50", "latency p95", "cost"):
+        table.add_column(column, justify="right")
+    for name, by_country in sorted(_stats_window(seconds).items()):
+        for country, s in sorted(by_country.items()):
+            table.add_row(
+                name,
+                country or "-",
+                str(s.submitted),
+                f"{s.submit_errors} ({_percent(s.error_rate)})",
+                str(s.delivered),
+                str(s.failed),
+                _percent(s.delivery_rate),
+                _seconds(s.latency_p50),
+                _seconds(s.latency_p95),
+                f"{s.cost:.4f}",
+            )
+    out.print(table)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"

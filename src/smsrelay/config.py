@@ -21,6 +21,7 @@ from pydantic_settings import (
 from smsrelay.connectors.options import ConnectorOptions, SimulatorOptions
 from smsrelay.connectors.registry import connector_options
 from smsrelay.domain.countries import country_code, load_shipped, parse_overrides
+from smsrelay.domain.scoring import AdaptiveWeights
 
 
 class RouteConfig(BaseModel):
@@ -31,9 +32,34 @@ class RouteConfig(BaseModel):
     prefixes: list[str] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=list)
     accounts: list[str] = Field(default_factory=list)
-    strategy: Literal["failover", "weighted", "least_cost"] = "failover"
+    strategy: Literal["failover", "weighted", "least_cost", "adaptive"] = "failover"
     connectors: list[str] = Field(min_length=1)
     weights: dict[str, float] = Field(default_factory=dict)  # for strategy = "weighted"
+    # for strategy = "adaptive": this route's own weights (else [routing.adaptive])
+    adaptive: dict[str, Any] | None = None
+
+    @field_validator("adaptive")
+    @classmethod
+    def _adaptive_weights(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            AdaptiveWeights.from_dict(value)  # a ValueError becomes a validation error
+        return value
+
+
+class RoutingConfig(BaseModel):
+    """``[routing]``: settings of the routing strategies."""
+
+    # [routing.adaptive]: the adaptive strategy's weights for routes without their own
+    adaptive: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("adaptive")
+    @classmethod
+    def _adaptive_weights(cls, value: dict[str, Any]) -> dict[str, Any]:
+        AdaptiveWeights.from_dict(value)
+        return value
+
+    def adaptive_weights(self) -> AdaptiveWeights:
+        return AdaptiveWeights.from_dict(self.adaptive)
 
 
 RefundStatus = Literal["failed", "rejected", "undelivered", "expired", "unknown", "canceled"]
@@ -147,6 +173,7 @@ class Settings(BaseSettings):
     # each [[connectors]] table is validated by its type's options model (connectors.options)
     connectors: list[ConnectorOptions] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
     # [countries.FR] quiet_hours = {...}: the operator's value of any rule of a country
     # (docs/countries.md); the admin API's override of the same field wins over this one
     countries: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -79,6 +79,7 @@ class Message:
     currency: str | None = None
     # (the requested sender, why the destination did not take it): stored apart
     sender_adapted: tuple[str, str] | None = None
+    submitted_at: float | None = None  # when a carrier accepted its last attempt
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,11 @@ of declaration. The route's strategy orders its connectors for one message:
 * ``weighted``: a weighted random order (``weights``), drawn from the message id so that every
   retry of one message walks the same order while messages spread by weight;
 * ``least_cost``: cheapest first by the connectors' price for the destination country
-  (``prices``, with ``"default"`` as the fallback; unpriced connectors last).
+  (``prices``, with ``"default"`` as the fallback; unpriced connectors last);
+* ``adaptive``: best measured first, by a score of delivery rate, receipt latency, submit
+  errors and cost over a rolling window (``domain/scoring.py``), with a small share of
+  messages exploring the others; the weights are the route's ``adaptive`` table, else the
+  gateway's ``[routing.adaptive]``.
 
 Attempt *n* of a message uses the *n*-th connector of that order (in a ring), so a retry after
 a failure goes to the next connector: failover.
@@ -24,6 +28,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from smsrelay.domain.scoring import AdaptiveWeights, Ranking, StatsTable, explore, score
+
+STRATEGIES = ("failover", "weighted", "least_cost", "adaptive")
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -35,6 +43,8 @@ class Route:
     accounts: frozenset[str] = field(default_factory=frozenset)
     strategy: str = "failover"
     weights: Mapping[str, float] = field(default_factory=dict)
+    # the adaptive strategy's weights; None: the gateway's [routing.adaptive]
+    adaptive: AdaptiveWeights | None = None
 
     def match_score(
         self, *, to: str, country: str | None, kind: str, account: str
@@ -94,14 +104,65 @@ def price_of(prices: PriceTable, connector: str, country: str | None) -> float |
     return table.get("default")
 
 
+def _seed(message_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(message_id.encode(), digest_size=8).digest(), "big")
+
+
+def ranking(
+    route: Route,
+    *,
+    message_id: str = "",
+    country: str | None = None,
+    prices: PriceTable | None = None,
+    stats: StatsTable | None = None,
+    adaptive: AdaptiveWeights | None = None,
+) -> Ranking:
+    """The adaptive order of ``route`` for one message, with each connector's score.
+
+    ``adaptive``: the weights when the route has none of its own. The exploration draw comes
+    from the message id, so every retry of a message sees the same draw.
+    """
+    table = prices or {}
+    base = score(
+        route.connectors,
+        stats or {},
+        route.adaptive or adaptive or AdaptiveWeights(),
+        country=country,
+        prices={n: price_of(table, n, country) for n in route.connectors},
+    )
+    if not message_id:  # an explanation: the order of a message that does not explore
+        return base
+    draw, pick = exploration_draw(message_id)
+    return explore(base, draw=draw, pick=pick)
+
+
+def exploration_draw(message_id: str) -> tuple[float, float]:
+    """The adaptive strategy's two draws for a message (whether it explores, and with
+    which connector), the same for every retry of it."""
+    seed = _seed(message_id)
+    return (seed >> 32) / 2**32, (seed & 0xFFFFFFFF) / 2**32
+
+
 def connector_order(
     route: Route,
     *,
     message_id: str = "",
     country: str | None = None,
     prices: PriceTable | None = None,
+    stats: StatsTable | None = None,
+    adaptive: AdaptiveWeights | None = None,
 ) -> tuple[str, ...]:
-    """The route's connectors in the order this message should try them."""
+    """The route's connectors in the order this message should try them (``stats`` and
+    ``adaptive``: the measured delivery and default weights of the adaptive strategy)."""
+    if route.strategy == "adaptive":
+        return ranking(
+            route,
+            message_id=message_id,
+            country=country,
+            prices=prices,
+            stats=stats,
+            adaptive=adaptive,
+        ).order
     if route.strategy == "least_cost":
         table = prices or {}
 
@@ -111,8 +172,7 @@ def connector_order(
 
         return tuple(sorted(route.connectors, key=cost))
     if route.strategy == "weighted":
-        seed = int.from_bytes(hashlib.blake2b(message_id.encode(), digest_size=8).digest(), "big")
-        rng = random.Random(seed)
+        rng = random.Random(_seed(message_id))
         remaining = list(route.connectors)
         order: list[str] = []
         while remaining:
@@ -147,6 +207,7 @@ class Explanation:
     route: Route | None
     order: tuple[str, ...]
     reasons: tuple[tuple[str, str], ...]  # (route name, why it matches or not)
+    ranking: Ranking | None = None  # the adaptive strategy's scores, for an adaptive route
 
     def lines(self) -> list[str]:
         out = [f"route {name}: {why}" for name, why in self.reasons]
@@ -154,6 +215,8 @@ class Explanation:
             out.append("no route matches: the message would fail with no_route")
             return out
         out.append(f"chosen: {self.route.name} (strategy {self.route.strategy})")
+        if self.ranking is not None:
+            out += self.ranking.lines()
         out += [f"  attempt {i}: {name}" for i, name in enumerate(self.order, start=1)]
         if len(self.order) > 1:
             out.append(
@@ -172,23 +235,34 @@ def explain(
     account: str,
     prices: PriceTable | None = None,
     message_id: str = "",
+    stats: StatsTable | None = None,
+    adaptive: AdaptiveWeights | None = None,
 ) -> Explanation:
-    """Which route a message would take, which connectors in which order, and why."""
+    """Which route a message would take, which connectors in which order, and why (for an
+    adaptive route: each connector's score and its parts, or that this message explores)."""
     reasons = tuple(
         (r.name, r.why(to=to, country=country, kind=kind, account=account)) for r in routes
     )
     route = select_route(routes, to=to, country=country, kind=kind, account=account)
-    order = (
-        ()
-        if route is None
-        else connector_order(route, message_id=message_id, country=country, prices=prices)
-    )
+    if route is None:
+        return Explanation(None, (), reasons)
+    if route.strategy == "adaptive":
+        chosen = ranking(
+            route,
+            message_id=message_id,
+            country=country,
+            prices=prices,
+            stats=stats,
+            adaptive=adaptive,
+        )
+        return Explanation(route, chosen.order, reasons, chosen)
+    order = connector_order(route, message_id=message_id, country=country, prices=prices)
     return Explanation(route, order, reasons)
 
 
 def route_to_dict(route: Route) -> dict[str, Any]:
     """The JSON form of a route (admin API, stored route table)."""
-    return {
+    data: dict[str, Any] = {
         "name": route.name,
         "countries": sorted(route.countries),
         "prefixes": list(route.prefixes),
@@ -198,6 +272,9 @@ def route_to_dict(route: Route) -> dict[str, Any]:
         "connectors": list(route.connectors),
         "weights": dict(route.weights),
     }
+    if route.adaptive is not None:
+        data["adaptive"] = route.adaptive.to_dict()
+    return data
 
 
 def route_from_dict(data: Mapping[str, Any]) -> Route:
@@ -206,8 +283,11 @@ def route_from_dict(data: Mapping[str, Any]) -> Route:
     if not data.get("name") or not connectors:
         raise ValueError("a route needs a name and at least one connector")
     strategy = data.get("strategy", "failover")
-    if strategy not in ("failover", "weighted", "least_cost"):
+    if strategy not in STRATEGIES:
         raise ValueError(f"unknown routing strategy {strategy!r}")
+    adaptive = data.get("adaptive")
+    if adaptive is not None and not isinstance(adaptive, Mapping):
+        raise ValueError("adaptive must be a table of weights")
     weights = {str(k): float(v) for k, v in (data.get("weights") or {}).items()}
     if any(not math.isfinite(w) or w < 0 for w in weights.values()):
         raise ValueError("route weights must be finite and not negative")
@@ -220,4 +300,5 @@ def route_from_dict(data: Mapping[str, Any]) -> Route:
         accounts=frozenset(data.get("accounts", ())),
         strategy=strategy,
         weights=weights,
+        adaptive=None if adaptive is None else AdaptiveWeights.from_dict(adaptive),
     )

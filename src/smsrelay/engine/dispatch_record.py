@@ -19,9 +19,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Message, SubmitOutcome
 from smsrelay.domain.retry import RetryPolicy
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.delivery_stats import DeliveryStats
 from smsrelay.engine.dispatch_claim import DispatchClaims
 from smsrelay.engine.dlr import apply_early_receipts
 from smsrelay.engine.money import refund_outcomes
@@ -59,9 +61,12 @@ class SubmitRecorder:
         outbox: Claimant[Any] | None,
         stats: dict[str, int],
         refund_on: frozenset[str] = frozenset(),
+        delivery: DeliveryStats | None = None,
     ) -> None:
+        """``delivery``: where the turn counts accepted and refused submits per connector."""
         self._refund_on = refund_on
         self._uow = uow
+        self._delivery = delivery
         self._clock = clock
         self._claims = claims
         self._retry = retry
@@ -107,7 +112,7 @@ class SubmitRecorder:
         claims.finished([r.message for r in batch])
 
     def _write(self, batch: Sequence[SubmitResult]) -> Write[_Recorded]:
-        claims, outbox = self._claims, self._outbox
+        claims, outbox, delivery = self._claims, self._outbox, self._delivery
 
         async def write(conn: AsyncConnection, now: float) -> _Recorded:
             done = _Recorded()
@@ -129,10 +134,20 @@ class SubmitRecorder:
                     worker=claims.worker_id,
                 )
             )
+            if delivery is not None:
+                for message in changed:
+                    if message is not None and message.connector is not None:
+                        delivery.submitted(message.connector, message, now)
             for connector, ids in carrier_ids.items():
-                changed += await apply_early_receipts(conn, connector, ids, now)
+                settled = await apply_early_receipts(conn, connector, ids, now)
+                if delivery is not None:
+                    delivery.finals(settled, now)
+                changed += settled
             for result in batch:
                 if not result.outcome.ok:
+                    if delivery is not None and _counts_against(result):
+                        assert result.connector is not None
+                        delivery.refused(result.connector, result.message, now)
                     changed.append(await self._refusal(conn, result, now, done))
             await refund_outcomes(conn, changed, now, self._refund_on)
             if await enqueue_status_callbacks(conn, changed, now) and outbox is not None:
@@ -182,3 +197,9 @@ class SubmitRecorder:
             connector=result.connector,
             worker=worker,
         )
+
+
+def _counts_against(result: SubmitResult) -> bool:
+    """Whether a refusal says something about its connector (a message that no route or
+    no defined connector could take never reached one)."""
+    return result.connector is not None and result.outcome.error is not ErrorCode.NO_ROUTE

@@ -27,8 +27,17 @@ from smsrelay.domain.circuit import CircuitBreaker, CircuitState
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Message, OutboundMessage, SubmitOutcome
 from smsrelay.domain.retry import RetryPolicy
-from smsrelay.domain.routing import PriceTable, Route, connector_order, select_route
+from smsrelay.domain.routing import (
+    PriceTable,
+    Route,
+    connector_order,
+    exploration_draw,
+    ranking,
+    select_route,
+)
+from smsrelay.domain.scoring import AdaptiveWeights, Ranking, StatsTable, explore
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.delivery_stats import DeliveryStats
 from smsrelay.engine.dispatch_claim import DispatchClaims
 from smsrelay.engine.dispatch_record import SubmitRecorder, SubmitResult
 from smsrelay.engine.housekeeping import Housekeeper
@@ -74,11 +83,16 @@ class Dispatcher:
         rng: random.Random | None = None,
         budget: RateBudget | None = None,
         texts: SealedTexts | None = None,
+        delivery: DeliveryStats | None = None,
+        adaptive: AdaptiveWeights | None = None,
     ) -> None:
         """``outbox``: the webhook outbox, which claims the callbacks these changes queue;
         ``budget``: where the lanes take the connectors' rate tokens from (shared by the
         gateway's processes when there are several; this process's memory by default);
-        ``texts``: the sealed texts of one-time-code messages (``engine/verify_texts.py``)."""
+        ``texts``: the sealed texts of one-time-code messages (``engine/verify_texts.py``);
+        ``delivery``: the measured delivery per connector, counted in the turns and read
+        back for adaptive routes (one of its own by default); ``adaptive``: the weights of
+        adaptive routes that have none of their own (``[routing.adaptive]``)."""
         self._texts = texts
         self._uow = uow
         self._budget = budget
@@ -94,6 +108,12 @@ class Dispatcher:
         self._prices: PriceTable = dict(prices or {})
         # imported connector price lists (engine/money.py): least_cost routing prefers them
         self.price_book: PriceBook | None = None
+        self.adaptive = adaptive or AdaptiveWeights()
+        self.delivery = delivery or DeliveryStats(uow.db, clock)
+        self.delivery.prices = self._prices
+        self.delivery.windows = self._windows
+        # adaptive routes' scores by (route, country), with the snapshot they were worked from
+        self._ranked: dict[tuple[int, str | None], tuple[StatsTable, Ranking]] = {}
         self._account_names = account_names or (lambda account_id: account_id)
         self.stats = {"claimed": 0, "sent": 0, "retried": 0, "failed": 0}
         self.claims = DispatchClaims(
@@ -118,6 +138,7 @@ class Dispatcher:
             outbox=outbox,
             stats=self.stats,
             refund_on=s.refund_on,
+            delivery=self.delivery,
         )
         self.housekeeper = Housekeeper(
             uow,
@@ -128,6 +149,7 @@ class Dispatcher:
             unmatched_receipt_ttl=s.unmatched_receipt_ttl,
             outbox=outbox,
             refund_on=s.refund_on,
+            delivery=self.delivery,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._submits: set[asyncio.Task[None]] = set()
@@ -136,10 +158,16 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._uow.join(self.claims)
+        self._uow.hook(self.delivery)
+        try:  # adaptive routes start from what was measured before a restart
+            await self.delivery.refresh()
+        except Exception:
+            log.exception("reading delivery stats failed; adaptive routes start unmeasured")
         self._tasks = [
             asyncio.create_task(self.claims.run(), name="dispatch-claim"),
             asyncio.create_task(self.recorder.run(), name="dispatch-record"),
             asyncio.create_task(self.housekeeper.run(), name="dispatch-housekeeping"),
+            asyncio.create_task(self.delivery.run(), name="delivery-stats"),
             *(
                 asyncio.create_task(self._lane_loop(lane), name=f"lane-{lane.name}")
                 for lane in self.lanes.values()
@@ -154,12 +182,14 @@ class Dispatcher:
         """
         self.claims.stop()
         self.housekeeper.stop()
-        claim, record, housekeeping, *lane_loops = self._tasks or (None, None, None)
+        self.delivery.stop()
+        claim, record, housekeeping, refresh, *lane_loops = self._tasks or (None,) * 4
         for task in lane_loops:  # no database work in a lane loop: safe to cancel
             task.cancel()
         await asyncio.gather(*lane_loops, return_exceptions=True)
         await finish(claim)
         await finish(housekeeping)
+        await finish(refresh)
         await self.claims.give_back([m for lane in self.lanes.values() for m in lane.drain()])
         if self._submits:  # the carriers' answers: a network boundary
             await asyncio.wait(self._submits, timeout=10)
@@ -231,18 +261,42 @@ class Dispatcher:
         """The attempt's connector in the route's order for this message, skipping connectors
         whose circuit is open while another one of the route is usable."""
         now = self._clock.now()
-        prices = self._prices
-        if self.price_book is not None:
-            prices = self.price_book.routing_prices(prices, message.to, message.country)
-        order = connector_order(
-            route, message_id=message.id, country=message.country, prices=prices
-        )
+        if route.strategy == "adaptive":
+            order = self._adaptive_order(route, message)
+        else:
+            prices = self._prices
+            if self.price_book is not None:
+                prices = self.price_book.routing_prices(prices, message.to, message.country)
+            order = connector_order(
+                route, message_id=message.id, country=message.country, prices=prices
+            )
         start = (max(message.attempts, 1) - 1) % len(order)
         for offset in range(len(order)):
             name = order[(start + offset) % len(order)]
             if self._usable(name, now):
                 return name
         return order[start]
+
+    def _adaptive_order(self, route: Route, message: Message) -> tuple[str, ...]:
+        """The adaptive order for ``message``: the route's scores for its country are worked
+        out once per stats snapshot (they are the same for every message until the next
+        refresh); only the message's exploration draw is its own."""
+        stats = self.delivery.snapshot((route.adaptive or self.adaptive).window)
+        key = (id(route), message.country)
+        cached = self._ranked.get(key)
+        if cached is not None and cached[0] is stats:
+            base = cached[1]
+        else:
+            base = ranking(
+                route,
+                country=message.country,
+                prices=self._prices,
+                stats=stats,
+                adaptive=self.adaptive,
+            )
+            self._ranked[key] = (stats, base)
+        draw, pick = exploration_draw(message.id)
+        return explore(base, draw=draw, pick=pick).order
 
     def _usable(self, name: str, now: float) -> bool:
         """Whether the circuit lets a message through this connector now.
@@ -277,6 +331,8 @@ class Dispatcher:
         self._connectors[name] = connector
         lane = self._add_lane(name, rate, country_rates)
         self._prices = {**self._prices, name: dict(prices or {})}
+        self.delivery.prices = self._prices
+        self._ranked.clear()
         if self._tasks:
             self._tasks.append(asyncio.create_task(self._lane_loop(lane), name=f"lane-{name}"))
 
@@ -298,9 +354,16 @@ class Dispatcher:
     def routes(self) -> list[Route]:
         return list(self._routes)
 
+    def _windows(self) -> set[float]:
+        """The windows the adaptive routes read (the stats refresh reads each)."""
+        return {
+            (r.adaptive or self.adaptive).window for r in self._routes if r.strategy == "adaptive"
+        }
+
     def set_routes(self, routes: Sequence[Route]) -> None:
         """Replace the route table; messages claimed from now on use it."""
         self._routes = list(routes)
+        self._ranked.clear()
 
     async def _lane_loop(self, lane: Lane) -> None:
         connector = self._connectors[lane.name]

@@ -23,6 +23,7 @@ from smsrelay.domain.messages import DeliveryReport, Message, ReceiptStatus
 from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.batch_worker import BatchWorker, clean_text
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.delivery_stats import DeliveryStats
 from smsrelay.engine.money import refund_outcomes
 from smsrelay.engine.notify import enqueue_status_callbacks
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
@@ -135,13 +136,15 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
         outbox: Claimant[Any] | None = None,
         max_batch: int = 1000,
         refund_on: frozenset[str] = frozenset(),
+        delivery: DeliveryStats | None = None,
     ) -> None:
         """``outbox``: the webhook outbox, which claims the callbacks a batch queues in the
-        same turn."""
+        same turn; ``delivery``: where the turn counts the outcomes per connector."""
         super().__init__(clock, max_batch=max_batch)
         self._uow = uow
         self._outbox = outbox
         self._refund_on = refund_on
+        self._delivery = delivery
 
     async def report(self, report: DeliveryReport) -> None:
         """The connectors' sink: returns once the receipt is stored (then it may be acked)."""
@@ -156,11 +159,13 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
     async def _apply_batch(self, batch: Sequence[DeliveryReport]) -> None:
         if not batch:
             return
-        outbox, refund_on = self._outbox, self._refund_on
+        outbox, refund_on, delivery = self._outbox, self._refund_on, self._delivery
 
         async def write(conn: AsyncConnection, now: float) -> None:
             changed = await apply_reports(conn, batch, now)
             await refund_outcomes(conn, changed, now, refund_on)
+            if delivery is not None:
+                delivery.finals(changed, now)
             if await enqueue_status_callbacks(conn, changed, now) and outbox is not None:
                 outbox.note_due()
 

@@ -5,7 +5,8 @@ extended; leases of crashed workers return their messages to the queue (and the 
 claims them in the same turn); messages whose validity passed expire; messages whose receipt
 never came within ``dlr_timeout`` settle as ``unknown``; receipts parked before their submit
 result was stored are matched. Now and then unmatched receipts and idempotency records past
-their time are purged. The callbacks these changes queue are claimed in the same turn.
+their time are purged, and so are delivery counters older than any window reads. The
+callbacks these changes queue are claimed in the same turn.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.delivery_stats import DeliveryStats
 from smsrelay.engine.dispatch_claim import DispatchClaims
 from smsrelay.engine.dlr import apply_late_matches
 from smsrelay.engine.money import refund_outcomes
@@ -25,6 +27,7 @@ from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import idempotency as idem_store
 from smsrelay.store import queue as queue_store
 from smsrelay.store import receipts as receipt_store
+from smsrelay.store import stats as stats_store
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +46,13 @@ class Housekeeper:
         unmatched_receipt_ttl: float,
         outbox: Claimant[Any] | None,
         refund_on: frozenset[str] = frozenset(),
+        delivery: DeliveryStats | None = None,
     ) -> None:
+        """``delivery``: counts the receipts matched late, and says how long its per-minute
+        counters are kept."""
         self._refund_on = refund_on
         self._uow = uow
+        self._delivery = delivery
         self._clock = clock
         self._claims = claims
         self._interval = interval
@@ -69,7 +76,7 @@ class Housekeeper:
         self._stop.set()
 
     async def tick(self, *, purge: bool = False) -> None:
-        claims, outbox = self._claims, self._outbox
+        claims, outbox, delivery = self._claims, self._outbox, self._delivery
         held = list(claims.held)  # messages waiting in a throttled lane keep their lease
 
         async def write(conn: AsyncConnection, now: float) -> int:
@@ -83,12 +90,16 @@ class Housekeeper:
             settled = await apply_late_matches(conn, now)
             finals = [*expired, *unknown, *settled]
             await refund_outcomes(conn, finals, now, self._refund_on)
+            if delivery is not None:
+                delivery.finals(settled, now)
             queued = await enqueue_status_callbacks(conn, finals, now)
             if queued and outbox is not None:
                 outbox.note_due()
             if purge:
                 await receipt_store.purge_unmatched(conn, now - self._unmatched_ttl)
                 await idem_store.purge_idempotency(conn, now)
+                if delivery is not None:
+                    await stats_store.prune(conn, now - delivery.retention())
             if returned:
                 claims.note_due()
             return returned

@@ -23,11 +23,20 @@ from smsrelay.connectors.http.connector import HttpConnector
 from smsrelay.connectors.options import ConnectorOptions
 from smsrelay.connectors.registry import Environment, build_connector, connector_options
 from smsrelay.domain.circuit import CircuitBreaker
-from smsrelay.domain.routing import Explanation, Route, explain, route_from_dict, route_to_dict
+from smsrelay.domain.routing import (
+    Explanation,
+    Route,
+    explain,
+    route_from_dict,
+    route_to_dict,
+    select_route,
+)
+from smsrelay.domain.scoring import AdaptiveWeights
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.lanes import Lane
 from smsrelay.store import accounts as account_store
 from smsrelay.store import routes as route_store
+from smsrelay.store import stats as stats_store
 from smsrelay.store.db import Database
 
 __all__ = ["AccountNames", "ConnectorCatalog", "Operations", "load_catalog", "stored_routes"]
@@ -47,6 +56,9 @@ class Dispatch(Protocol):
 
     @property
     def routes(self) -> list[Route]: ...
+
+    @property
+    def adaptive(self) -> AdaptiveWeights: ...
 
     def set_routes(self, routes: Sequence[Route]) -> None: ...
 
@@ -238,14 +250,42 @@ class Operations:
         self._dispatch.set_routes(routes)
         log.info("route table replaced: %s", ", ".join(r.name for r in routes))
 
-    def explain(self, *, to: str, country: str | None, kind: str, account: str) -> Explanation:
+    async def connector_stats(self, window: float | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Each connector's measured delivery per destination country over ``window``
+        seconds (default: the adaptive strategy's), read from the database."""
+        window = window or self._dispatch.adaptive.window
+        async with self._db.read() as conn:
+            table = await stats_store.read_window(conn, self._clock.now() - window)
+        return {
+            name: [
+                {"country": country or None, "window": window, **stats.to_dict()}
+                for country, stats in sorted(table.get(name, {}).items())
+            ]
+            for name in self._connectors
+        }
+
+    async def explain(
+        self, *, to: str, country: str | None, kind: str, account: str
+    ) -> Explanation:
+        """Why a message would take its route and connectors; for an adaptive route with
+        every connector's score as measured now."""
+        routes = self._dispatch.routes
+        adaptive = self._dispatch.adaptive
+        route = select_route(routes, to=to, country=country, kind=kind, account=account)
+        stats = None
+        if route is not None and route.strategy == "adaptive":
+            window = (route.adaptive or adaptive).window
+            async with self._db.read() as conn:
+                stats = await stats_store.read_window(conn, self._clock.now() - window)
         return explain(
-            self._dispatch.routes,
+            routes,
             to=to,
             country=country,
             kind=kind,
             account=account,
             prices=self._catalog.prices(),
+            stats=stats,
+            adaptive=adaptive,
         )
 
 

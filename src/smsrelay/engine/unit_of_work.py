@@ -8,7 +8,9 @@ taking the connection and ``now``, and awaits its outcome. One task runs the tur
 time; a turn
 
 1. reserves, before its transaction begins, the room each claimant has free;
-2. runs every write that arrived meanwhile, in arrival order, in one transaction;
+2. runs every write that arrived meanwhile, in arrival order, in one transaction, then lets
+   each hook (:class:`TurnHook`) write what the writes told it (the delivery counters of
+   ``delivery_stats.py``: one row per connector and minute, not one per message);
 3. lets each claimant whose work a write made due (:meth:`Claimant.note_due`) claim inside
    the same transaction, in its reserved room: the dispatcher claims queued messages for its
    lanes (``dispatch_claim.py``), the webhook outbox claims due callbacks (``outbox.py``);
@@ -37,7 +39,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -51,6 +53,21 @@ C = TypeVar("C")
 
 Write = Callable[[AsyncConnection, float], Awaitable[T]]
 """One writer's part of a turn: runs inside the turn's transaction at the turn's ``now``."""
+
+
+class TurnHook(Protocol):
+    """Gathers what the writes of a turn tell it and writes it once, before the commit.
+
+    ``begin`` before the turn's writes, ``flush`` after them in the same transaction,
+    ``discard`` when the transaction rolled back (the writes are then retried one by one,
+    each with its own begin/flush).
+    """
+
+    def begin(self) -> None: ...
+
+    async def flush(self, conn: AsyncConnection, now: float) -> None: ...
+
+    def discard(self) -> None: ...
 
 
 class Claimant(Generic[C]):
@@ -125,6 +142,7 @@ class UnitOfWork:
         self._clock = clock
         self._max_weight = max_weight
         self._claimants: list[Claimant[Any]] = []
+        self._hooks: list[TurnHook] = []
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -141,6 +159,11 @@ class UnitOfWork:
         """Claim for ``claimant`` in the turns to come."""
         if claimant not in self._claimants:
             self._claimants.append(claimant)
+
+    def hook(self, hook: TurnHook) -> None:
+        """Let ``hook`` write at the end of every turn's writes (see :class:`TurnHook`)."""
+        if hook not in self._hooks:
+            self._hooks.append(hook)
 
     def leave(self, claimant: Claimant[Any]) -> None:
         if claimant in self._claimants:
@@ -214,9 +237,13 @@ class UnitOfWork:
         results: list[Any] = []
         try:
             now = self._clock.now()
+            for hook in self._hooks:
+                hook.begin()
             async with self._db.transaction() as conn:
                 for pending in batch:
                     results.append(await pending.write(conn, now))
+                for hook in self._hooks:
+                    await hook.flush(conn, now)
                 written = True
                 for claimant, room in rooms:
                     if not claimant.due:
@@ -230,6 +257,8 @@ class UnitOfWork:
                     claimant.full = len(claimed) >= room
                     claims.append((claimant, claimed))
         except Exception as error:
+            for hook in self._hooks:
+                hook.discard()
             for claimant, room in rooms:
                 claimant.unreserve(room)
             for claimant in asked:  # rolled back: claim again
@@ -242,6 +271,8 @@ class UnitOfWork:
             _handed(batch)
             return
         except BaseException:
+            for hook in self._hooks:
+                hook.discard()
             for claimant, room in rooms:
                 claimant.unreserve(room)
             raise
@@ -272,9 +303,15 @@ class UnitOfWork:
         for pending in batch:
             try:
                 now = self._clock.now()
+                for hook in self._hooks:
+                    hook.begin()
                 async with self._db.transaction() as conn:
                     result = await pending.write(conn, now)
+                    for hook in self._hooks:
+                        await hook.flush(conn, now)
             except Exception as single_error:
+                for hook in self._hooks:
+                    hook.discard()
                 log.warning("a write failed on its own: %s", single_error)
                 _settle(pending, None, single_error)
             else:

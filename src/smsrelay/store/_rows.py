@@ -69,6 +69,7 @@ def message_from_row(row: Any, carrier_ids: Sequence[str] = ()) -> Message:
         receipt_requested=m.receipt_requested,
         price_micros=m.price_micros,
         currency=m.currency,
+        submitted_at=m.submitted_at,
     )
 
 

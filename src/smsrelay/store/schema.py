@@ -561,3 +561,26 @@ ledger = Table(
     Index("ix_ledger_account_id_at", "account_id", "at"),
     Index("uq_ledger_message_id_kind", "message_id", "kind", unique=True),
 )
+
+# --- measured delivery per connector and country (migration 0011) ---------------------------
+
+#: the receipt-latency histogram's columns, one per bucket of ``domain.scoring.LATENCY_BOUNDS``
+#: (and one for slower receipts)
+LATENCY_COLUMNS = tuple(f"latency_{i:02d}" for i in range(16))
+
+connector_stats = Table(
+    "connector_stats",
+    metadata,
+    # counters of one minute (``bucket``: its start, unix seconds) for one connector and
+    # destination country ("" when unknown); the window a score reads is a sum of minutes
+    Column("connector", String(64), primary_key=True),
+    Column("country", String(2), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("submitted", Integer, nullable=False, server_default=text("0")),
+    Column("submit_errors", Integer, nullable=False, server_default=text("0")),
+    Column("delivered", Integer, nullable=False, server_default=text("0")),
+    Column("failed", Integer, nullable=False, server_default=text("0")),
+    Column("cost", Float, nullable=False, server_default=text("0")),
+    *(Column(name, Integer, nullable=False, server_default=text("0")) for name in LATENCY_COLUMNS),
+    Index("ix_connector_stats_bucket", "bucket"),
+)

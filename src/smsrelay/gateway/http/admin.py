@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, ValidationError
 
 from smsrelay.domain import numbers
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.routing import Route, route_from_dict, route_to_dict
+from smsrelay.domain.scoring import parse_duration
 from smsrelay.engine.notify import iso
 from smsrelay.gateway.http.auth import Principal, check_own_account, require, require_operator
 from smsrelay.gateway.http.context import ApiContext, Operations, get_context
@@ -31,9 +32,14 @@ class RouteBody(BaseModel):
     prefixes: list[str] = Field(default_factory=list)
     kinds: list[Literal["otp", "transactional", "marketing"]] = Field(default_factory=list)
     accounts: list[str] = Field(default_factory=list)
-    strategy: Literal["failover", "weighted", "least_cost"] = "failover"
+    strategy: Literal["failover", "weighted", "least_cost", "adaptive"] = "failover"
     connectors: list[str] = Field(min_length=1)
     weights: dict[str, float] = Field(default_factory=dict)
+    adaptive: dict[str, Any] | None = Field(
+        default=None,
+        description="Weights of the adaptive strategy for this route: delivery, latency, "
+        "errors, cost, exploration, window (e.g. '10m'), min_samples.",
+    )
 
 
 class RouteTable(BaseModel):
@@ -70,11 +76,53 @@ def _ops(ctx: ApiContext) -> Operations:
     return ctx.operations
 
 
-@router.get("/connectors", summary="Connectors with their health, circuit and queue")
+def _window(window: str | None) -> float | None:
+    if window is None:
+        return None
+    try:
+        return parse_duration(window)
+    except ValueError as error:
+        raise SmsError(ErrorCode.VALIDATION_ERROR, f"{error}.", field="window") from None
+
+
+_WINDOW = Query(
+    default=None,
+    max_length=20,
+    description="How far back the stats look, e.g. 10m, 1h, 1d (default: the adaptive "
+    "strategy's window).",
+)
+
+
+@router.get(
+    "/connectors",
+    summary="Connectors with their health, circuit, queue and measured delivery per country",
+)
 async def list_connectors(
-    principal: Principal = Depends(require_operator), ctx: ApiContext = Depends(get_context)
+    window: str | None = _WINDOW,
+    principal: Principal = Depends(require_operator),
+    ctx: ApiContext = Depends(get_context),
 ) -> JsonResponse:
-    return JsonResponse({"data": _ops(ctx).connector_status()})
+    ops = _ops(ctx)
+    stats = await ops.connector_stats(_window(window))
+    rows = [{**row, "stats": stats.get(row["name"], [])} for row in ops.connector_status()]
+    return JsonResponse({"data": rows})
+
+
+@router.get(
+    "/connectors/stats",
+    summary="Measured delivery per connector and destination country",
+)
+async def connector_stats(
+    window: str | None = _WINDOW,
+    principal: Principal = Depends(require_operator),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
+    """Delivery rate (final receipts), receipt latency p50/p95 in seconds (accepted submit
+    to final receipt), submit error rate and cost, per connector and country."""
+    stats = await _ops(ctx).connector_stats(_window(window))
+    return JsonResponse(
+        {"data": [{"connector": name, "stats": rows} for name, rows in stats.items()]}
+    )
 
 
 @router.post(
@@ -161,7 +209,7 @@ async def test_route(
     ctx: ApiContext = Depends(get_context),
 ) -> JsonResponse:
     number = numbers.parse_number(body.to, strict=False)
-    explanation = _ops(ctx).explain(
+    explanation = await _ops(ctx).explain(
         to=number.e164,
         country=number.country,
         kind=body.kind,

@@ -6,7 +6,7 @@ they were sent for. ``verify_settings``, ``verify_traffic``, ``fraud_blocks`` an
 ``verify_refusals`` hold the fraud guard's settings, counts, blocks and refusals.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
