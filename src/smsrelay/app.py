@@ -308,6 +308,7 @@ class SmsRelay:
         self.countries = CountryBook(db, self.clock, s.country_overrides(), uow=self.uow)
         await self.countries.refresh()
         self.dispatcher.price_book = self.prices
+        self.dispatcher.delivery.price_book = self.prices  # measured cost per connector
         self.committer = GroupCommitter(self.uow, dispatch=self.dispatcher.claims)
         self.acceptor = Acceptor(
             self.committer,

@@ -22,10 +22,12 @@ from collections.abc import Callable, Iterable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import Message
+from smsrelay.domain.pricing import MICROS
 from smsrelay.domain.routing import PriceTable, price_of
 from smsrelay.domain.scoring import StatsTable, latency_bucket
 from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.money import PriceBook
 from smsrelay.store import stats as stats_store
 from smsrelay.store.db import Database
 
@@ -56,6 +58,8 @@ class DeliveryStats:
         self._db = db
         self._clock = clock
         self.prices: PriceTable = dict(prices or {})
+        # the connectors' imported price lists (``engine/money.py``), when the gateway has them
+        self.price_book: PriceBook | None = None
         self.windows = windows
         self._refresh = refresh
         self._pending: dict[tuple[str, str, int], stats_store.Counts] = {}
@@ -75,7 +79,12 @@ class DeliveryStats:
         """The carrier accepted ``message``: count it and what its segments cost."""
         counts = self._counts(connector, message.country, now)
         counts.submitted += 1
-        price = price_of(self.prices, connector, message.country)
+        price = None
+        if self.price_book is not None:  # an imported list (prefix-aware) comes first
+            listed = self.price_book.connector_price(connector, message.to, message.country)
+            price = None if listed is None else listed.price_micros / MICROS
+        if price is None:
+            price = price_of(self.prices, connector, message.country)
         if price is not None:
             counts.cost += price * message.segments
 
