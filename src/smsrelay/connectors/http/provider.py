@@ -86,6 +86,13 @@ class SendContext:
     def credential(self, key: str) -> str:
         return self.options.credentials.get(key, "")
 
+    def validity_left(self, message: OutboundMessage) -> float | None:
+        """Seconds of ``message``'s validity left (None: no validity, or none left: the
+        engine never submits an expired message), for the provider's own expiry field."""
+        if message.expires_at is None or message.expires_at <= self.now:
+            return None
+        return message.expires_at - self.now
+
 
 @dataclass(frozen=True, slots=True)
 class Callback:

@@ -115,10 +115,9 @@ class Infobip:
         sender = message.sender or context.options.default_sender
         if sender:  # without one, Infobip uses the account's default
             entry["from"] = digits(sender)
-        if message.expires_at is not None:
-            minutes = int((message.expires_at - context.now) // 60)
-            if minutes > 0:
-                entry["validityPeriod"] = min(minutes, MAX_VALIDITY_MINUTES)
+        left = context.validity_left(message)
+        if left is not None and left >= 60:
+            entry["validityPeriod"] = min(int(left // 60), MAX_VALIDITY_MINUTES)
         return ProviderCall(
             "POST",
             f"{context.base_url}/sms/2/text/advanced",

@@ -145,11 +145,9 @@ class Plivo:
             body["powerpack_uuid"] = sender
         else:
             body["src"] = sender
-        if message.expires_at is not None:
-            # validity left, in whole seconds; the engine never submits an expired message
-            seconds = int(message.expires_at - context.now)
-            if seconds > 0:
-                body["message_expiry"] = max(_MIN_EXPIRY, min(seconds, _MAX_EXPIRY))
+        left = context.validity_left(message)
+        if left is not None and left >= 1:
+            body["message_expiry"] = max(_MIN_EXPIRY, min(int(left), _MAX_EXPIRY))
         return ProviderCall(
             "POST",
             f"{context.base_url}/v1/Account/{quote(auth_id, safe='')}/Message/",

@@ -159,11 +159,9 @@ class Telnyx:
             body["messaging_profile_id"] = sender
         else:
             body["from"] = sender
-        if message.expires_at is not None:
-            # validity left, in whole seconds; the engine never submits an expired message
-            seconds = int(message.expires_at - context.now)
-            if seconds > 0:
-                body["validity_period"] = max(_MIN_VALIDITY, min(seconds, _MAX_VALIDITY))
+        left = context.validity_left(message)
+        if left is not None and left >= 1:
+            body["validity_period"] = max(_MIN_VALIDITY, min(int(left), _MAX_VALIDITY))
         return ProviderCall(
             "POST",
             f"{context.base_url}/v2/messages",

@@ -121,11 +121,9 @@ class Twilio:
             form["From"] = sender
         else:
             raise ValueError("Twilio needs a sender: set default_sender or the message's from")
-        if message.expires_at is not None:
-            # validity left, in whole seconds; the engine never submits an expired message
-            seconds = int(message.expires_at - context.now)
-            if seconds > 0:
-                form["ValidityPeriod"] = str(min(seconds, MAX_VALIDITY))
+        left = context.validity_left(message)
+        if left is not None and left >= 1:
+            form["ValidityPeriod"] = str(min(int(left), MAX_VALIDITY))
         return ProviderCall(
             "POST",
             f"{context.base_url}/2010-04-01/Accounts/{quote(sid, safe='')}/Messages.json",

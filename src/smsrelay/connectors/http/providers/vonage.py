@@ -157,10 +157,9 @@ class Vonage:
         }
         if message.encoding is Encoding.UCS2:
             form["type"] = "unicode"
-        if message.expires_at is not None:
-            ms = int((message.expires_at - context.now) * 1000)
-            if ms > 0:
-                form["ttl"] = str(min(max(ms, MIN_TTL_MS), MAX_TTL_MS))
+        left = context.validity_left(message)
+        if left is not None:
+            form["ttl"] = str(min(max(int(left * 1000), MIN_TTL_MS), MAX_TTL_MS))
         return ProviderCall(
             "POST",
             f"{context.base_url}/sms/json",
