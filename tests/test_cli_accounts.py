@@ -84,3 +84,26 @@ def test_a_tenants_webhooks_refuse_private_addresses_until_allowed(
         app, ["accounts", "create", "ops", "--operator", "--webhook-url", "http://127.0.0.1/cb"]
     )
     assert ops.exit_code == 0, ops.output
+
+
+def test_transliteration_is_off_until_turned_on(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["accounts", "create", "acme"]).exit_code == 0
+    assert not _account(tmp_path, "acme").transliterate
+    on = runner.invoke(app, ["accounts", "update", "acme", "--transliterate"])
+    assert on.exit_code == 0, on.output
+    assert _account(tmp_path, "acme").transliterate
+    off = runner.invoke(app, ["accounts", "update", "acme", "--no-transliterate"])
+    assert off.exit_code == 0, off.output
+    assert not _account(tmp_path, "acme").transliterate
+
+
+def test_national_language_is_set_checked_and_cleared(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["accounts", "create", "acme"]).exit_code == 0
+    set_ = runner.invoke(app, ["accounts", "update", "acme", "--national-language", "tr"])
+    assert set_.exit_code == 0, set_.output
+    assert _account(tmp_path, "acme").national_language == "tr"
+    bad = runner.invoke(app, ["accounts", "update", "acme", "--national-language", "xx"])
+    assert bad.exit_code == 1 and "unknown national language" in bad.output
+    cleared = runner.invoke(app, ["accounts", "update", "acme", "--national-language", "none"])
+    assert cleared.exit_code == 0, cleared.output
+    assert _account(tmp_path, "acme").national_language is None

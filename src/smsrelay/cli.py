@@ -143,8 +143,18 @@ def accounts_update(
         "--allow-private-callbacks/--no-allow-private-callbacks",
         help="Let a tenant's callbacks go to loopback and private addresses.",
     ),
+    transliterate: bool = typer.Option(
+        None,
+        "--transliterate/--no-transliterate",
+        help="Let encoding=auto write letters outside GSM-7 as their closest GSM-7 form.",
+    ),
+    national_language: str = typer.Option(
+        None,
+        help="GSM-7 national shift tables its messages may use (tr, es, pt, ...; none clears).",
+    ),
 ) -> None:
-    """Change an account's webhook URLs, rate limit, opt-out exemption or callback rule."""
+    """Change an account's webhook URLs, rate limit, opt-out exemption, callback rule,
+    transliteration or national language."""
     from smsrelay.store import accounts as store
 
     changes: dict[str, Any] = {
@@ -156,9 +166,13 @@ def accounts_update(
             "inbound_webhook_url": inbound_webhook_url,
             "optout_exempt_otp": optout_exempt_otp,
             "allow_private_callbacks": allow_private_callbacks,
+            "transliterate": transliterate,
+            "national_language": national_language,
         }.items()
         if v is not None
     }
+    if changes.get("national_language") == "none":
+        changes["national_language"] = None
 
     async def update(conn: AsyncConnection) -> store.Account:
         account = await store.get_account_by_name(conn, name)

@@ -8,7 +8,7 @@ from typing import Any
 
 from smsrelay.connectors.options import SmppOptions
 from smsrelay.connectors.smpp import SmppConnector
-from smsrelay.domain.encoding import analyze
+from smsrelay.domain.encoding_choice import analyze
 from smsrelay.domain.messages import DeliveryReport, InboundMessage, OutboundMessage
 from smsrelay.simulator import CarrierConfig, CarrierSimulator, Faults
 

@@ -7,9 +7,7 @@ from hypothesis import strategies as st
 from smsrelay.domain.encoding import (
     GSM_BASIC,
     GSM_EXTENSION,
-    TRANSLITERATIONS,
     InformationElement,
-    analyze,
     build_udh,
     concat_udh,
     decode_gsm7,
@@ -20,11 +18,19 @@ from smsrelay.domain.encoding import (
     pack_septets,
     parse_udh,
     split_segments,
-    transliterate,
     unpack_septets,
 )
+from smsrelay.domain.encoding_choice import analyze
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.messages import Encoding
+from smsrelay.domain.transliterate import LOOKALIKES as TRANSLITERATIONS
+from smsrelay.domain.transliterate import transliterate as _transliterate
+
+
+def transliterate(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Look-alikes only, towards the default alphabet (the operator's smart encoding)."""
+    return _transliterate(text, keep=is_gsm7)
+
 
 GSM_CHARS = [c for c in GSM_BASIC if c != "\x1b"] + list(GSM_EXTENSION)
 LIMITS = {Encoding.GSM7: (160, 153), Encoding.UCS2: (70, 67)}

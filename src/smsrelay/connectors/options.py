@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES
+
 __all__ = [
     "PROVIDERS",
     "VONAGE_SIGNATURE_METHODS",
@@ -89,6 +91,17 @@ class SmppOptions(ConnectorOptions):
     continuation_retries: int = Field(default=3, ge=0)
     # how often session timers (response timeouts, keep-alive) are checked
     tick_interval: float = Field(default=0.5, gt=0)
+    # GSM-7 national shift tables the carrier delivers (TS 23.038 Annex A): e.g. ["tr", "pt"]
+    national_languages: tuple[str, ...] = ()
+
+    @field_validator("national_languages")
+    @classmethod
+    def _known_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(NATIONAL_LANGUAGES))
+        if unknown:
+            known = ", ".join(NATIONAL_LANGUAGES)
+            raise ValueError(f"unknown national language(s) {unknown}: use {known}")
+        return value
 
 
 class SimulatorOptions(ConnectorOptions):

@@ -150,6 +150,7 @@ class SmppConnector:
             gsm7_packing=options.gsm7_packing,
             service_type=options.service_type,
             default_sender=options.default_sender,
+            national_languages=frozenset(options.national_languages),
         )
         self.pacer = Pacer(options.throughput)
         self._slots = [t for _ in range(options.binds) for t in BIND_SLOTS[options.bind]]

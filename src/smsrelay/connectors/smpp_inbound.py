@@ -29,7 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from smsrelay.domain.encoding import decode_gsm7, decode_ucs2, parse_udh, unpack_septets
+from smsrelay.domain.encoding import (
+    DEFAULT_ALPHABET,
+    Alphabet,
+    decode_gsm7,
+    decode_ucs2,
+    parse_udh,
+    unpack_septets,
+)
 from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
 from smsrelay.smpp.constants import TON, DataCoding, EsmClass, MessageState
 from smsrelay.smpp.pdu import Pdu
@@ -143,12 +150,20 @@ class MoPart:
         return self.source, self.destination, self.ref, self.total
 
 
-def _decode(data: bytes, coding: int, *, packed: bool, fill_bits: int = 0) -> str:
-    """Text of a short_message by data_coding (§5.2.19); unknown codings read as Latin-1."""
+def _decode(
+    data: bytes,
+    coding: int,
+    *,
+    packed: bool,
+    fill_bits: int = 0,
+    alphabet: Alphabet = DEFAULT_ALPHABET,
+) -> str:
+    """Text of a short_message by data_coding (§5.2.19); unknown codings read as Latin-1.
+    GSM-7 is read with the national shift tables the UDH names (TS 23.038 Annex A)."""
     if coding in (DataCoding.DEFAULT,) or (coding & 0xF0 == 0xF0 and not coding & 0x04):
         if packed:
             data = unpack_septets(data, (len(data) * 8 - fill_bits) // 7, fill_bits)
-        return decode_gsm7(data)
+        return decode_gsm7(data, alphabet)
     if coding == DataCoding.UCS2:
         return decode_ucs2(data)
     if coding == DataCoding.IA5:
@@ -174,7 +189,9 @@ def mo_part_from_pdu(pdu: Pdu, *, gsm7_packing: bool = False) -> MoPart:
     if pdu.int_field("esm_class") & EsmClass.UDHI:
         udh, rest = parse_udh(data)
         if udh is not None:
-            text = _decode(rest, coding, packed=packed, fill_bits=udh.fill_bits)
+            text = _decode(
+                rest, coding, packed=packed, fill_bits=udh.fill_bits, alphabet=udh.alphabet
+            )
             concat = udh.concat
             if concat is not None and concat.total > 1:
                 return MoPart(source, destination, text, concat.ref, concat.total, concat.seq)

@@ -15,6 +15,17 @@ customer was told about and billed for. A long message goes out in one of three 
     payload  one submit_sm carrying the whole text in message_payload (§5.3.2.32); the MC
              splits it and answers with one message id, so the message has one carrier part
 
+National languages. A message counted at accept with a national language's shift tables
+(``OutboundMessage.language``, TS 23.038 Annex A) goes out with them when the connector lists
+the language in ``national_languages``: the same tables (:func:`~smsrelay.domain.
+encoding_choice.national_alphabet` finds them again from the text), data_coding 0, and in
+every segment's UDH the locking shift IE 0x25 and/or single shift IE 0x24 (TS 23.040
+§9.2.3.24.15-16, after the concatenation IE), esm_class UDHI. A long message goes as UDH
+segments even under ``payload`` (an MC that splits a payload would not repeat the IEs), and
+under ``sar`` each segment carries a UDH of the shift IEs alone. A connector that does not
+list the language sends the text with the default tables when they can write it, else as
+UCS-2, which may take more segments than the message was counted for (docs/encoding.md).
+
 data_coding (§5.2.19): UCS-2 texts go as 8. GSM-7 texts go as 0 (the SMSC default alphabet,
 one unpacked septet per octet; packed septets with ``gsm7_packing``), or, when the connector
 is configured for it and the text fits, as 1 (IA5/ASCII) or 3 (Latin-1) for carriers whose
@@ -33,6 +44,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from smsrelay.domain.encoding import (
+    DEFAULT_ALPHABET,
+    Alphabet,
+    build_udh,
     concat_udh,
     encode_gsm7,
     encode_ucs2,
@@ -40,6 +54,7 @@ from smsrelay.domain.encoding import (
     pack_septets,
     split_segments,
 )
+from smsrelay.domain.encoding_choice import national_alphabet
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Encoding, OutboundMessage
 from smsrelay.domain.numbers import SenderKind, parse_sender
@@ -105,6 +120,7 @@ class SubmitOptions:
     gsm7_packing: bool = False
     service_type: str = ""
     default_sender: str = ""
+    national_languages: frozenset[str] = frozenset()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -136,14 +152,21 @@ def _data_coding(text: str, encoding: Encoding, options: SubmitOptions) -> int:
     return DataCoding.DEFAULT
 
 
-def _encode(text: str, coding: int, *, packed: bool, fill_bits: int = 0) -> bytes:
+def _encode(
+    text: str,
+    coding: int,
+    *,
+    packed: bool,
+    fill_bits: int = 0,
+    alphabet: Alphabet = DEFAULT_ALPHABET,
+) -> bytes:
     if coding == DataCoding.UCS2:
         return encode_ucs2(text)
     if coding == DataCoding.IA5:
         return text.encode("ascii")
     if coding == DataCoding.LATIN1:
         return text.encode("latin-1")
-    septets = encode_gsm7(text)
+    septets = encode_gsm7(text, alphabet)
     return pack_septets(septets, fill_bits) if packed else septets
 
 
@@ -154,13 +177,16 @@ def build_submits(message: OutboundMessage, options: SubmitOptions, ref: int) ->
     Raises ``SmsError(INVALID_SENDER)`` (see :func:`source_address`).
     """
     text, encoding = message.body, message.encoding
-    if encoding is Encoding.GSM7 and not is_gsm7(text):
+    alphabet = _alphabet(message, options)
+    if encoding is Encoding.GSM7 and not is_gsm7(text, alphabet):
         encoding = Encoding.UCS2  # stored as GSM-7 but is not: send it whole rather than fail
+        alphabet = DEFAULT_ALPHABET
     if len(text) <= 70 and (encoding is Encoding.GSM7 or len(text.encode("utf-16-be")) <= 140):
-        segments = [text]  # fits one segment in either alphabet: the common, hot case
+        segments = [text]  # fits one segment in any alphabet: the common, hot case
     else:
-        segments = split_segments(text, encoding) or [""]
-    coding = _data_coding(text, encoding, options)
+        segments = split_segments(text, encoding, alphabet) or [""]
+    shifts = alphabet.elements if encoding is Encoding.GSM7 else ()
+    coding = DataCoding.DEFAULT if shifts else _data_coding(text, encoding, options)
     packed = coding == DataCoding.DEFAULT and options.gsm7_packing
     src, src_ton, src_npi = source_address(message.sender, options.default_sender)
     dst = message.to.lstrip("+")
@@ -183,10 +209,17 @@ def build_submits(message: OutboundMessage, options: SubmitOptions, ref: int) ->
             data_coding=coding,
         )
 
+    def with_udh(udh: bytes, segment: str) -> bytes:
+        # Packed septets after a UDH start on a septet boundary (TS 23.040 §9.2.3.24).
+        fill = (7 - len(udh) * 8 % 7) % 7
+        return udh + _encode(segment, coding, packed=packed, fill_bits=fill, alphabet=alphabet)
+
     total = len(segments)
     if total == 1:
+        if shifts:
+            return [submit(with_udh(build_udh(shifts), text), esm_class=int(EsmClass.UDHI))]
         return [submit(_encode(text, coding, packed=packed))]
-    if options.long_messages == "payload":
+    if options.long_messages == "payload" and not shifts:
         return [submit(b"", {"message_payload": _encode(text, coding, packed=packed)})]
     pdus = []
     for seq, segment in enumerate(segments, start=1):
@@ -196,12 +229,21 @@ def build_submits(message: OutboundMessage, options: SubmitOptions, ref: int) ->
                 "sar_total_segments": total,
                 "sar_segment_seqnum": seq,
             }
-            body = _encode(segment, coding, packed=packed)
-            pdus.append(submit(body, tlvs))
+            if shifts:
+                body = with_udh(build_udh(shifts), segment)
+                pdus.append(submit(body, tlvs, esm_class=int(EsmClass.UDHI)))
+            else:
+                pdus.append(submit(_encode(segment, coding, packed=packed), tlvs))
         else:
-            udh = concat_udh(ref & 0xFF, total, seq)
-            # Packed septets after a UDH start on a septet boundary (TS 23.040 §9.2.3.24).
-            fill = (7 - len(udh) * 8 % 7) % 7
-            body = udh + _encode(segment, coding, packed=packed, fill_bits=fill)
-            pdus.append(submit(body, esm_class=int(EsmClass.UDHI)))
+            udh = concat_udh(ref & 0xFF, total, seq, extra=shifts)
+            pdus.append(submit(with_udh(udh, segment), esm_class=int(EsmClass.UDHI)))
     return pdus
+
+
+def _alphabet(message: OutboundMessage, options: SubmitOptions) -> Alphabet:
+    """The tables the message was counted with, when this connector's carrier has them."""
+    if message.encoding is not Encoding.GSM7 or message.language is None:
+        return DEFAULT_ALPHABET
+    if message.language not in options.national_languages:
+        return DEFAULT_ALPHABET  # the text is sent with the default tables or as UCS-2
+    return national_alphabet(message.body, message.language) or DEFAULT_ALPHABET

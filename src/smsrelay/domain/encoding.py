@@ -1,36 +1,51 @@
-"""GSM 03.38 / UCS-2 text: choosing the encoding, counting and splitting segments, codecs, UDH.
+"""GSM 03.38 / UCS-2 text: the alphabets, counting and splitting segments, codecs, UDH.
 
-The accept pipeline calls :func:`analyze` to price a message (segments) and to tell the client
-which encoding it will travel in; connectors call :func:`split_segments`, the codecs and
-:func:`concat_udh` to build what goes on the wire; inbound code calls the decoders and
-:func:`parse_udh` on what carriers send, which is why every decoder is tolerant and never raises.
+Connectors call :func:`split_segments`, the codecs and :func:`concat_udh` to build what goes
+on the wire; inbound code calls the decoders and :func:`parse_udh` on what carriers send,
+which is why every decoder is tolerant and never raises. Which encoding a message travels in
+is chosen by ``domain/encoding_choice.py`` from what this module counts.
 
-Limits (3GPP TS 23.040 §9.2.3.24.1, TS 23.038 §6.2.1):
+A GSM-7 text is written with an :class:`Alphabet`: the default tables (TS 23.038 §6.2.1), or a
+national language's locking shift table (the base table) and/or single shift table (the
+extension table) from ``domain/gsm_national.py``, announced in every segment's UDH.
 
-    encoding  unit                 one segment   per segment when concatenated
-    gsm7      septet               160           153  (6-octet UDH = 48 bits + 1 fill bit)
-    ucs2      UTF-16 code unit      70            67  (6-octet UDH = 3 units)
+Limits (3GPP TS 23.040 §9.2.3.24.1, TS 23.038 §6.2.1): 140 octets of user data, of which a UDH
+(UDHL + its IEs) takes its length and GSM-7 text the septets that fit after it:
 
-A GSM extension character (``€ [ ] { } \\ ^ ~ |`` and form feed) costs two septets (ESC +
-code), a character outside the BMP costs two UTF-16 units, and neither pair is ever split
-across segments, so counting follows the actual split rather than a ceiling division.
+    alphabet              one segment   per segment when concatenated (8-bit ref, 5 octets)
+    gsm7 default          160           153  (UDH 6 octets = 48 bits + 1 fill bit)
+    gsm7 one shift IE     155           149  (UDH 4 / 9 octets)
+    gsm7 both shift IEs   152           146  (UDH 7 / 12 octets)
+    ucs2                   70            67  (UTF-16 code units; UDH 6 octets = 3 units)
+
+An escaped character (extension table: ``€ [ ] { } \\ ^ ~ |`` and form feed by default) costs
+two septets (ESC + code), a character outside the BMP costs two UTF-16 units, and neither pair
+is ever split across segments, so counting follows the actual split rather than a ceiling
+division.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES, UNDEFINED
 from smsrelay.domain.messages import Encoding
 
+if TYPE_CHECKING:
+    from smsrelay.domain.encoding_choice import TextInfo
+
 __all__ = [
+    "DEFAULT_ALPHABET",
     "GSM_BASIC",
     "GSM_EXTENSION",
-    "TRANSLITERATIONS",
+    "IEI_LOCKING_SHIFT",
+    "IEI_SINGLE_SHIFT",
+    "Alphabet",
     "Concat",
     "InformationElement",
-    "TextInfo",
     "Udh",
     "analyze",
     "build_udh",
@@ -42,8 +57,9 @@ __all__ = [
     "is_gsm7",
     "pack_septets",
     "parse_udh",
+    "segment_limits",
     "split_segments",
-    "transliterate",
+    "units",
     "unpack_septets",
 ]
 
@@ -72,185 +88,208 @@ GSM_EXTENSION: dict[str, int] = {
 """The extension table: each character is sent as ESC followed by its code."""
 # fmt: on
 
-_ENCODE: dict[str, bytes] = {c: bytes([i]) for i, c in enumerate(GSM_BASIC) if i != ESC}
-_ENCODE.update({c: bytes([ESC, code]) for c, code in GSM_EXTENSION.items()})
-_EXT_DECODE: dict[int, str] = {code: c for c, code in GSM_EXTENSION.items()}
-# The same table for C-speed checks and encoding of whole strings (every message is checked
-# when accepted and encoded when submitted): the alphabet as a set, and each character's
-# septets as a str of code points < 128, so that ``translate`` then ``encode("latin-1")``
-# gives the bytes.
-_GSM_CHARS = frozenset(_ENCODE)
-_TO_SEPTETS = str.maketrans({c: code.decode("latin-1") for c, code in _ENCODE.items()})
-
-_LIMITS: dict[Encoding, tuple[int, int]] = {Encoding.GSM7: (160, 153), Encoding.UCS2: (70, 67)}
-"""(units in a single segment, units per segment of a concatenated message)."""
-
-# fmt: off
-TRANSLITERATIONS: dict[str, str] = {
-    # quotes and apostrophes
-    "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "´": "'", "`": "'",
-    "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
-    # dashes and minus
-    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
-    # ellipsis, bullets
-    "…": "...", "•": "-", "‣": "-", "⁃": "-", "·": ".",
-    # spaces and line breaks
-    "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ",
-    "\u202f": " ", "\t": " ", "\u2028": "\n", "\u2029": "\n",
-    # invisible characters: dropped
-    "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u00ad": "",
-    # look-alikes of extension characters
-    "ˆ": "^", "˜": "~",
-}
-"""Look-alikes that word processors and phones insert, mapped to GSM text (smart encoding).
-
-Every key is outside the GSM alphabet and every value inside it; one curly quote would otherwise
-turn a 160-character message into three UCS-2 segments.
-"""
-# fmt: on
-
-# ---------------------------------------------------------------------------------------------
-# Encoding choice and segmentation
+IEI_SINGLE_SHIFT = 0x24
+IEI_LOCKING_SHIFT = 0x25
+"""UDH information elements naming a national language (TS 23.040 §9.2.3.24.15-16)."""
 
 
 @dataclass(frozen=True, slots=True)
-class TextInfo:
-    """What :func:`analyze` found.
+class Alphabet:
+    """The two GSM-7 tables a text is written with.
 
-    ``units`` counts septets (GSM-7) or UTF-16 code units (UCS-2); ``per_segment`` is the
-    limit that applied (160/70 for one segment, 153/67 when concatenated); ``replaced`` lists
-    the (original, replacement) pairs smart encoding applied, once each in order of first use;
-    ``text`` is the text to send: the input, or its transliteration when ``replaced`` is not
-    empty.
+    ``locking``: the national language (``gsm_national`` code) whose locking shift table is
+    the base table, or None for the default alphabet; ``single``: the one whose single shift
+    table is the extension table, or None for the default extension table. Raises
+    ``ValueError`` for an unknown language or one without a locking shift table.
     """
 
-    encoding: Encoding
-    units: int
-    segments: int
-    per_segment: int
-    replaced: tuple[tuple[str, str], ...]
-    text: str
+    locking: str | None = None
+    single: str | None = None
+
+    def __post_init__(self) -> None:
+        for code in (self.locking, self.single):
+            if code is not None and code not in NATIONAL_LANGUAGES:
+                raise ValueError(f"unknown national language {code!r}")
+        if self.locking is not None and NATIONAL_LANGUAGES[self.locking].locking is None:
+            raise ValueError(f"{self.locking!r} has no locking shift table")
+
+    @property
+    def language(self) -> str | None:
+        """The national language in use, if any."""
+        return self.locking or self.single
+
+    @property
+    def elements(self) -> tuple[InformationElement, ...]:
+        """The UDH IEs that announce these tables (none for the default alphabet)."""
+        out = []
+        if self.locking is not None:
+            out.append(
+                InformationElement(IEI_LOCKING_SHIFT, bytes([NATIONAL_LANGUAGES[self.locking].id]))
+            )
+        if self.single is not None:
+            out.append(
+                InformationElement(IEI_SINGLE_SHIFT, bytes([NATIONAL_LANGUAGES[self.single].id]))
+            )
+        return tuple(out)
 
 
-def is_gsm7(text: str) -> bool:
-    """Whether every character of ``text`` is in the GSM default or extension table."""
-    return _GSM_CHARS.issuperset(text)
+DEFAULT_ALPHABET = Alphabet()
 
 
-def _units(text: str, encoding: Encoding) -> int:
-    """Septets (GSM-7, extension characters two) or UTF-16 code units (UCS-2) of ``text``;
-    the per-character costs of :func:`_cost`, summed in C."""
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """One alphabet's codec tables, built once (:func:`_tables`).
+
+    ``encode`` gives each character's septets (ESC + code for the extension table, the lower
+    code where a table lists a character twice, the base table before the extension); the
+    same as a set for C-speed checks and as a ``str.translate`` table whose output, encoded as
+    latin-1, is the septets (every message is checked when accepted and encoded when
+    submitted).
+    """
+
+    base: str
+    extension: dict[int, str]
+    encode: dict[str, bytes]
+    chars: frozenset[str]
+    to_septets: dict[int, str]
+
+
+def _tables(alphabet: Alphabet) -> _Tables:
+    """The alphabet's tables: the default ones without a cache lookup (every message)."""
+    return _DEFAULT_TABLES if alphabet is DEFAULT_ALPHABET else _build_tables(alphabet)
+
+
+@functools.cache
+def _build_tables(alphabet: Alphabet) -> _Tables:
+    if alphabet.locking is None:
+        base = GSM_BASIC
+    else:
+        base = NATIONAL_LANGUAGES[alphabet.locking].locking or GSM_BASIC
+    if alphabet.single is None:
+        extension = {code: c for c, code in GSM_EXTENSION.items()}
+    else:
+        extension = dict(NATIONAL_LANGUAGES[alphabet.single].single_shift)
+    encode: dict[str, bytes] = {}
+    for code, c in sorted(extension.items(), reverse=True):
+        encode[c] = bytes([ESC, code])
+    for code in range(127, -1, -1):
+        c = base[code]
+        if code != ESC and c != UNDEFINED:
+            encode[c] = bytes([code])
+    translate = str.maketrans({c: septets.decode("latin-1") for c, septets in encode.items()})
+    return _Tables(base, extension, encode, frozenset(encode), translate)
+
+
+_DEFAULT_TABLES = _build_tables(DEFAULT_ALPHABET)
+
+
+_LIMITS: dict[Encoding, tuple[int, int]] = {Encoding.GSM7: (160, 153), Encoding.UCS2: (70, 67)}
+"""(units in a single segment, units per segment of a concatenated message), no shift IEs."""
+_CONCAT_IE_OCTETS = 5  # IEI 0x00, length 3, ref, total, seq
+_USER_DATA_BITS = 140 * 8
+
+
+def segment_limits(encoding: Encoding, alphabet: Alphabet = DEFAULT_ALPHABET) -> tuple[int, int]:
+    """(units in a message of one segment, units per segment of a concatenated message).
+
+    A national shift IE takes 3 octets of every segment's UDH (and a one-segment message then
+    needs a UDH of its own); what is left holds whole septets after the fill bits.
+    """
+    if encoding is Encoding.UCS2 or alphabet.language is None:
+        return _LIMITS[encoding]
+    shift_octets = 3 * len(alphabet.elements)
+
+    def septets(udh_octets: int) -> int:
+        return (_USER_DATA_BITS - 8 * udh_octets) // 7
+
+    return septets(1 + shift_octets), septets(1 + _CONCAT_IE_OCTETS + shift_octets)
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting and segmentation
+
+
+def is_gsm7(text: str, alphabet: Alphabet = DEFAULT_ALPHABET) -> bool:
+    """Whether every character of ``text`` is in the alphabet's base or extension table."""
+    return _tables(alphabet).chars.issuperset(text)
+
+
+def units(text: str, encoding: Encoding, alphabet: Alphabet = DEFAULT_ALPHABET) -> int:
+    """Septets (GSM-7, escaped characters two) or UTF-16 code units (UCS-2) of ``text``, in C.
+    For GSM-7 the text must be in the alphabet (see :func:`is_gsm7`)."""
     if encoding is Encoding.GSM7:
-        return len(text.translate(_TO_SEPTETS))
+        return len(text.translate(_tables(alphabet).to_septets))
     return len(text.encode("utf-16-be", "surrogatepass")) // 2
 
 
-def _cost(encoding: Encoding) -> Callable[[str], int]:
+def _cost(encoding: Encoding, alphabet: Alphabet) -> Callable[[str], int]:
     if encoding is Encoding.GSM7:
-        return lambda c: len(_ENCODE[c])
+        encode = _tables(alphabet).encode
+        return lambda c: len(encode[c])
     return lambda c: 2 if ord(c) > 0xFFFF else 1
 
 
-def transliterate(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """Replace the :data:`TRANSLITERATIONS` look-alikes in ``text``.
-
-    Returns the new text and the (original, replacement) pairs applied, each once, in order of
-    first occurrence. Characters without an entry are kept as they are.
-    """
-    out: list[str] = []
-    replaced: dict[str, str] = {}
-    for c in text:
-        sub = TRANSLITERATIONS.get(c)
-        if sub is None:
-            out.append(c)
-        else:
-            out.append(sub)
-            replaced.setdefault(c, sub)
-    return "".join(out), tuple(replaced.items())
-
-
-def split_segments(text: str, encoding: Encoding) -> list[str]:
+def split_segments(
+    text: str, encoding: Encoding, alphabet: Alphabet = DEFAULT_ALPHABET
+) -> list[str]:
     """The text of each segment ``text`` is sent as; ``[]`` for the empty text.
 
-    One segment when it fits 160 septets / 70 units, else greedy segments of at most 153 / 67
-    that never split an escape pair or a surrogate pair. Joining the result gives ``text``.
-    Raises ``ValueError`` when ``encoding`` is GSM-7 and ``text`` is not (see :func:`is_gsm7`).
+    One segment when it fits (:func:`segment_limits`), else greedy segments of at most the
+    concatenated limit that never split an escape pair or a surrogate pair. Joining the result
+    gives ``text``. Raises ``ValueError`` when ``encoding`` is GSM-7 and ``text`` is not in
+    ``alphabet`` (see :func:`is_gsm7`).
     """
-    if encoding is Encoding.GSM7 and not is_gsm7(text):
+    if encoding is Encoding.GSM7 and not is_gsm7(text, alphabet):
         raise ValueError("text has characters outside the GSM 03.38 alphabet")
     if not text:
         return []
-    cost = _cost(encoding)
-    single, multi = _LIMITS[encoding]
-    costs = [cost(c) for c in text]
-    if sum(costs) <= single:
+    single, multi = segment_limits(encoding, alphabet)
+    if units(text, encoding, alphabet) <= single:
         return [text]
+    cost = _cost(encoding, alphabet)
     segments: list[str] = []
     start = used = 0
-    for i, c in enumerate(costs):
-        if used + c > multi:
+    for i, c in enumerate(text):
+        n = cost(c)
+        if used + n > multi:
             segments.append(text[start:i])
             start, used = i, 0
-        used += c
+        used += n
     segments.append(text[start:])
     return segments
 
 
 def analyze(text: str, *, max_segments: int = 10, smart: bool = False) -> TextInfo:
-    """Choose the encoding of ``text`` and count its units and segments.
+    """:func:`smsrelay.domain.encoding_choice.analyze`, under the name callers had before the
+    choice moved there (imported here, not at the top: that module builds on this one)."""
+    from smsrelay.domain import encoding_choice
 
-    GSM-7 when every character is in the GSM tables, else UCS-2. With ``smart``, a text that is
-    not GSM-7 is transliterated (:func:`transliterate`) and the result is used only if it is
-    GSM-7 and not empty: replacing a curly quote in a message that stays UCS-2 would change the
-    text for nothing (and ``…`` → ``...`` would even cost two more units).
-
-    Raises ``SmsError(EMPTY_MESSAGE)`` for a text that is empty or only whitespace (it would be
-    billed and delivered as nothing) and ``SmsError(MESSAGE_TOO_LONG)`` when it needs more than
-    ``max_segments`` segments; both on field ``message``.
-    """
-    if max_segments < 1:
-        raise ValueError("max_segments must be at least 1")
-    if not text.strip():
-        raise SmsError(ErrorCode.EMPTY_MESSAGE, field="message")
-    replaced: tuple[tuple[str, str], ...] = ()
-    if smart and not is_gsm7(text):
-        candidate, pairs = transliterate(text)
-        if candidate.strip() and is_gsm7(candidate):
-            text, replaced = candidate, pairs
-    encoding = Encoding.GSM7 if is_gsm7(text) else Encoding.UCS2
-    units = _units(text, encoding)
-    single, multi = _LIMITS[encoding]
-    segments = 1 if units <= single else len(split_segments(text, encoding))
-    if segments > max_segments:
-        raise SmsError(
-            ErrorCode.MESSAGE_TOO_LONG,
-            f"the message needs {segments} {encoding} segments ({units} units); "
-            f"the maximum is {max_segments}",
-            field="message",
-        )
-    return TextInfo(encoding, units, segments, single if segments == 1 else multi, replaced, text)
+    return encoding_choice.analyze(text, max_segments=max_segments, smart=smart)
 
 
 # ---------------------------------------------------------------------------------------------
 # Codecs
 
 
-def encode_gsm7(text: str) -> bytes:
+def encode_gsm7(text: str, alphabet: Alphabet = DEFAULT_ALPHABET) -> bytes:
     """One septet per byte (unpacked, as SMPP's short_message carries it), extension characters
     as ESC + code. Raises ``ValueError`` naming the first character outside the alphabet."""
-    if not _GSM_CHARS.issuperset(text):
-        position, char = next((i, c) for i, c in enumerate(text) if c not in _ENCODE)
+    tables = _tables(alphabet)
+    if not tables.chars.issuperset(text):
+        position, char = next((i, c) for i, c in enumerate(text) if c not in tables.encode)
         raise ValueError(f"{char!r} at position {position} is not in the GSM 03.38 alphabet")
-    return text.translate(_TO_SEPTETS).encode("latin-1")
+    return text.translate(tables.to_septets).encode("latin-1")
 
 
-def decode_gsm7(data: bytes) -> str:
+def decode_gsm7(data: bytes, alphabet: Alphabet = DEFAULT_ALPHABET) -> str:
     """Unpacked septets to text; never raises, whatever a carrier sends.
 
-    ESC + an unknown code gives the default-table character of that code (TS 23.038 §6.2.1.1);
+    ESC + an unknown code gives the base-table character of that code (TS 23.038 §6.2.1.1);
     ESC + ESC and a trailing ESC give a space (the reserved second extension); a byte with its
-    high bit set, which no septet has, gives U+FFFD.
+    high bit set, which no septet has, and a code the table leaves undefined give U+FFFD.
     """
+    tables = _tables(alphabet)
+    base, extension = tables.base, tables.extension
     out: list[str] = []
     i, n = 0, len(data)
     while i < n:
@@ -259,14 +298,14 @@ def decode_gsm7(data: bytes) -> str:
         if b > 0x7F:
             out.append("\ufffd")
         elif b != ESC:
-            out.append(GSM_BASIC[b])
+            out.append(base[b])
         elif i >= n or data[i] == ESC:
             out.append(" ")
             i += 1
         else:
             code = data[i]
             i += 1
-            out.append(_EXT_DECODE.get(code) or (GSM_BASIC[code] if code <= 0x7F else "\ufffd"))
+            out.append(extension.get(code) or (base[code] if code <= 0x7F else "\ufffd"))
     return "".join(out)
 
 
@@ -359,6 +398,22 @@ class Udh:
         return None
 
     @property
+    def alphabet(self) -> Alphabet:
+        """The GSM-7 tables the national shift IEs name (the last of each counts); the default
+        tables for none, or for a language identifier TS 23.038 does not define."""
+        codes = {lang.id: code for code, lang in NATIONAL_LANGUAGES.items()}
+        locking = single = None
+        for ie in self.elements:
+            if len(ie.data) == 1 and ie.data[0] in codes:
+                if ie.iei == IEI_LOCKING_SHIFT and NATIONAL_LANGUAGES[codes[ie.data[0]]].locking:
+                    locking = codes[ie.data[0]]
+                elif ie.iei == IEI_SINGLE_SHIFT:
+                    single = codes[ie.data[0]]
+        if locking is None and single is None:
+            return DEFAULT_ALPHABET
+        return Alphabet(locking, single)
+
+    @property
     def length(self) -> int:
         """Octets the header takes, UDHL included."""
         return 1 + sum(2 + len(ie.data) for ie in self.elements)
@@ -382,16 +437,24 @@ def build_udh(elements: Iterable[InformationElement]) -> bytes:
     return bytes([len(body)]) + bytes(body)
 
 
-def concat_udh(ref: int, total: int, seq: int, *, ref16: bool = False) -> bytes:
+def concat_udh(
+    ref: int,
+    total: int,
+    seq: int,
+    *,
+    ref16: bool = False,
+    extra: Iterable[InformationElement] = (),
+) -> bytes:
     """The concatenation header for part ``seq`` of ``total``: ``05 00 03 ref total seq``, or
-    with ``ref16`` ``06 08 04 refhi reflo total seq``. Raises ``ValueError`` out of range."""
+    with ``ref16`` ``06 08 04 refhi reflo total seq``; ``extra`` IEs (e.g. an alphabet's
+    national shift IEs) follow. Raises ``ValueError`` out of range."""
     if not (0 <= ref <= (0xFFFF if ref16 else 0xFF) and 1 <= seq <= total <= 0xFF):
         raise ValueError(f"bad concatenation ref={ref} total={total} seq={seq}")
     if ref16:
         ie = InformationElement(IEI_CONCAT_16, ref.to_bytes(2, "big") + bytes([total, seq]))
     else:
         ie = InformationElement(IEI_CONCAT_8, bytes([ref, total, seq]))
-    return build_udh([ie])
+    return build_udh([ie, *extra])
 
 
 def parse_udh(data: bytes) -> tuple[Udh | None, bytes]:

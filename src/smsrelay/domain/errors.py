@@ -34,6 +34,7 @@ class ErrorCode(StrEnum):
     INVALID_CALLBACK_URL = "invalid_callback_url"
     INVALID_SCHEDULE = "invalid_schedule"
     RECIPIENT_OPTED_OUT = "recipient_opted_out"
+    INVALID_ENCODING = "invalid_encoding"
     # access
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
@@ -145,6 +146,12 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
         _ESME_RSUBMITFAIL,
     ),
     ErrorCode.INVALID_SCHEDULE: ("send_at or validity is not usable.", 422, False, _ESME_RINVSCHED),
+    ErrorCode.INVALID_ENCODING: (
+        "The text cannot be sent in the encoding asked for.",
+        400,
+        False,
+        _ESME_RSUBMITFAIL,
+    ),
     ErrorCode.RECIPIENT_OPTED_OUT: (
         "The recipient has opted out of messages from this account.",
         422,

@@ -80,6 +80,7 @@ class Message:
     # (the requested sender, why the destination did not take it): stored apart
     sender_adapted: tuple[str, str] | None = None
     submitted_at: float | None = None  # when a carrier accepted its last attempt
+    language: str | None = None  # GSM-7 with this national language's shift tables (TS 23.038)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ class OutboundMessage:
     kind: MessageKind = MessageKind.TRANSACTIONAL
     attempt: int = 1
     expires_at: float | None = None
+    language: str | None = None  # GSM-7 national language counted at accept (Message.language)
 
 
 class ReceiptStatus(StrEnum):

@@ -158,7 +158,11 @@ class Acceptor:
             await self.check_rate(account, count)
         # the operator, or a tenant it allowed (``Account``); anything else is held to the rule
         private_ok = bool(getattr(account, "private_callbacks_allowed", False))
-        results = self._prepare_all(account.id, requests, private_ok)
+        # the account lets ``auto`` transliterate letters, and may name a national language
+        # for requests that name none (``Account.transliterate``, ``.national_language``)
+        letters = bool(getattr(account, "transliterate", False))
+        language = getattr(account, "national_language", None)
+        results = self._prepare_all(account.id, requests, private_ok, letters, language)
         if self.senders is not None:
             results = await self.senders.adapt(account.id, results)
         if not private_ok:
@@ -192,7 +196,12 @@ class Acceptor:
         return AcceptOutcome(results, answer)
 
     def _prepare_all(
-        self, account_id: str, requests: Sequence[SendRequest | SmsError], private_ok: bool
+        self,
+        account_id: str,
+        requests: Sequence[SendRequest | SmsError],
+        private_ok: bool,
+        letters: bool,
+        language: str | None,
     ) -> list[Result]:
         now = self._clock.now()
         countries = self._countries() if self._countries is not None else None
@@ -211,6 +220,8 @@ class Acceptor:
                         rng=self._rng,
                         private_callbacks=private_ok,
                         countries=countries,
+                        transliterate=letters,
+                        national_language=language,
                     )
                 )
             except SmsError as error:

@@ -434,4 +434,5 @@ def _outbound(message: Message) -> OutboundMessage:
         kind=message.kind,
         attempt=message.attempts,
         expires_at=message.expires_at,
+        language=message.language,
     )

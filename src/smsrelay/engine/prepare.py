@@ -12,9 +12,11 @@ import random
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from smsrelay.domain import encoding, numbers, spintax
+from smsrelay.domain import numbers, spintax
 from smsrelay.domain.countries import CountryRules
+from smsrelay.domain.encoding_choice import EncodingMode, choose
 from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES
 from smsrelay.domain.ids import new_id
 from smsrelay.domain.messages import (
     DEFAULT_PRIORITY,
@@ -50,6 +52,8 @@ class SendRequest:
     receipt_requested: int = 0  # SMPP registered_delivery bits 1-0 (smpp origin only)
     client_parts: int | None = None  # an SMPP client sent it as this many parts (one id each)
     message_id: str | None = None  # pre-allocated (SMPP parts answered before the join)
+    encoding: str = "auto"  # auto | gsm7 | ucs2 | transliterate (domain/encoding_choice.py)
+    national_language: str | None = None  # GSM-7 national shift tables allowed (e.g. "tr")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +124,19 @@ def prepare(
     rng: random.Random,
     private_callbacks: bool = False,
     countries: CountryRules | None = None,
+    transliterate: bool = False,
+    national_language: str | None = None,
 ) -> Prepared:
     """Validate and shape one request into a queued (or scheduled) message.
 
     ``private_callbacks``: whether the account may have callbacks sent to loopback and private
     addresses (the operator, or a tenant the operator allowed). ``countries``: the rules in
     force, for the quiet hours of marketing messages (none: nothing is held).
+    ``transliterate``: whether the account lets ``auto`` transliterate letters to save
+    segments; ``national_language``: the account's national language for a request that
+    names none. Both apply to REST messages (origin ``api``) only: an SMPP client's text is its
+    own, and a verification's stored text (its code masked) must count like the sealed text
+    the connector sends.
 
     Raises :class:`SmsError` with the field at fault; nothing is stored here.
     """
@@ -139,7 +150,21 @@ def prepare(
         else None
     )
     text, variant = _render(request.message, request.spintax, rng)
-    info = encoding.analyze(text, max_segments=policy.max_segments, smart=policy.smart_encoding)
+    mode, language = _encoding_request(request)
+    if request.origin != "api":
+        # what an SMPP client sent is its own text; a verification's stored text is masked
+        # and must count like the sealed text the connector sends: no account-level changes
+        transliterate = False
+    elif language is None and national_language in NATIONAL_LANGUAGES:
+        language = national_language
+    info = choose(
+        text,
+        mode=mode,
+        language=language,
+        lookalikes=policy.smart_encoding,
+        letters=transliterate,
+        max_segments=policy.max_segments,
+    )
     text = info.text
 
     not_before = now
@@ -200,6 +225,7 @@ def prepare(
         smpp_user_id=request.smpp_user_id,
         receipt_requested=request.receipt_requested,
         client_parts=request.client_parts,
+        language=info.language,
     )
     return Prepared(message, info.replaced, hold)
 
@@ -217,3 +243,23 @@ def _held_expiry(request: SendRequest, hold: Hold, expires_at: float, validity: 
             field="validity",
         )
     return expires_at
+
+
+def _encoding_request(request: SendRequest) -> tuple[EncodingMode, str | None]:
+    """The request's ``encoding`` and ``national_language``, checked."""
+    try:
+        mode = EncodingMode(request.encoding)
+    except ValueError:
+        raise SmsError(
+            ErrorCode.INVALID_ENCODING,
+            f"encoding must be one of {', '.join(EncodingMode)}",
+            field="encoding",
+        ) from None
+    language = request.national_language
+    if language is not None and language not in NATIONAL_LANGUAGES:
+        raise SmsError(
+            ErrorCode.INVALID_ENCODING,
+            f"national_language must be one of {', '.join(NATIONAL_LANGUAGES)}",
+            field="national_language",
+        )
+    return mode, language

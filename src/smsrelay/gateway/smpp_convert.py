@@ -193,6 +193,8 @@ def send_request(
         smpp_user_id=smpp_user_id,
         receipt_requested=1 if registered == 3 else registered,
         message_id=message_id,
+        # a client that sent UCS-2 gets UCS-2: its text is sent as it chose (docs/encoding.md)
+        encoding="ucs2" if pdu.int_field("data_coding") == 8 else "auto",
     )
 
 

@@ -47,7 +47,7 @@ def message_from_row(row: Any, carrier_ids: Sequence[str] = ()) -> Message:
         country=m.country,
         sender=m.sender,
         body=m.body,
-        encoding=Encoding(m.encoding),
+        encoding=Encoding(m.encoding.partition("-")[0]),
         segments=m.segments,
         kind=MessageKind(m.kind),
         priority=m.priority,
@@ -70,6 +70,7 @@ def message_from_row(row: Any, carrier_ids: Sequence[str] = ()) -> Message:
         price_micros=m.price_micros,
         currency=m.currency,
         submitted_at=m.submitted_at,
+        language=m.encoding.partition("-")[2] or None,
     )
 
 
@@ -82,7 +83,12 @@ def message_to_row(message: Message) -> dict[str, Any]:
         "country": message.country,
         "sender": message.sender,
         "body": message.body,
-        "encoding": message.encoding.value,
+        # a national language rides in the same column: "gsm7-tr" (String(8) holds it)
+        "encoding": (
+            f"{message.encoding.value}-{message.language}"
+            if message.language
+            else message.encoding.value
+        ),
         "segments": message.segments,
         "kind": message.kind.value,
         "priority": message.priority,

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES
 from smsrelay.domain.ids import new_id
 from smsrelay.store import hot
 from smsrelay.store.db import already_exists
@@ -96,6 +97,8 @@ class Account:
     optout_exempt_otp: bool = True
     role: str = TENANT
     allow_private_callbacks: bool = False
+    transliterate: bool = False  # encoding=auto may transliterate letters to GSM-7
+    national_language: str | None = None  # GSM-7 national tables allowed by default ("tr")
 
     @property
     def is_operator(self) -> bool:
@@ -139,6 +142,8 @@ def _account(row: Row[Any]) -> Account:
         optout_exempt_otp=bool(row.optout_exempt_otp),
         role=row.role,
         allow_private_callbacks=bool(row.allow_private_callbacks),
+        transliterate=bool(row.transliterate),
+        national_language=row.national_language,
     )
 
 
@@ -236,8 +241,18 @@ async def update_account(
     disabled: bool | _Unset = UNSET,
     optout_exempt_otp: bool | _Unset = UNSET,
     allow_private_callbacks: bool | _Unset = UNSET,
+    transliterate: bool | _Unset = UNSET,
+    national_language: str | _Unset | None = UNSET,
 ) -> Account:
-    """Change the given settings of account ``name`` (None clears one); NOT_FOUND if missing."""
+    """Change the given settings of account ``name`` (None clears one); NOT_FOUND if missing,
+    VALIDATION_ERROR for a national language TS 23.038 does not define."""
+    if isinstance(national_language, str) and national_language not in NATIONAL_LANGUAGES:
+        raise SmsError(
+            ErrorCode.VALIDATION_ERROR,
+            f"unknown national language {national_language!r}; "
+            f"known: {', '.join(NATIONAL_LANGUAGES)}",
+            field="national_language",
+        )
     given = {
         "webhook_url": webhook_url,
         "inbound_webhook_url": inbound_webhook_url,
@@ -246,6 +261,8 @@ async def update_account(
         "disabled": disabled,
         "optout_exempt_otp": optout_exempt_otp,
         "allow_private_callbacks": allow_private_callbacks,
+        "transliterate": transliterate,
+        "national_language": national_language,
     }
     values = {k: v for k, v in given.items() if not isinstance(v, _Unset)}
     if values:

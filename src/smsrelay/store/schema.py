@@ -57,6 +57,10 @@ accounts = Table(
     Column("balance_micros", BigInteger),
     Column("credit_limit_micros", BigInteger, nullable=False, server_default=text("0")),
     Column("currency", String(3)),
+    # encoding=auto may transliterate letters to GSM-7 when that saves segments (migration 0017)
+    Column("transliterate", Boolean, nullable=False, server_default=text("false")),
+    # GSM-7 national shift tables its messages may use unless a request names a language
+    Column("national_language", String(2)),
 )
 
 api_keys = Table(

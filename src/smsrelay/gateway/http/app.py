@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from smsrelay import __version__
 from smsrelay.gateway.http import (
     admin,
+    admin_accounts,
     admin_numbers,
     countries,
     errors,
@@ -83,6 +84,7 @@ def create_app(
     app.include_router(countries.router)
     app.include_router(money.router)
     app.include_router(senders.router)
+    app.include_router(admin_accounts.router)
 
     plain_openapi = app.openapi
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from smsrelay.domain.messages import MessageKind
+
+NationalLanguage = Literal[
+    "tr", "es", "pt", "bn", "gu", "hi", "kn", "ml", "or", "pa", "ta", "te", "ur"
+]
+"""The languages of ``domain/gsm_national.py`` (3GPP TS 23.038 Annex A), for OpenAPI."""
 
 
 class SendBody(BaseModel):
@@ -55,6 +60,18 @@ class SendBody(BaseModel):
         "text is well-formed spintax.",
     )
 
+    encoding: Literal["auto", "gsm7", "ucs2", "transliterate"] = Field(
+        default="auto",
+        description="auto: the fewest segments the account allows; gsm7: GSM-7 or refuse "
+        "(invalid_encoding); transliterate: GSM-7 with letters outside it written as their "
+        "closest GSM-7 form (á → a), or refuse; ucs2: UCS-2 as given.",
+    )
+    national_language: NationalLanguage | None = Field(
+        default=None,
+        description="Allow GSM-7 with this language's national shift tables (3GPP TS 23.038 "
+        "Annex A) when that takes fewer segments; carriers without them get UCS-2.",
+    )
+
     @model_validator(mode="after")
     def _no_nul(self) -> SendBody:
         """PostgreSQL cannot store a NUL character, and no SMS or URL needs one."""
@@ -86,6 +103,11 @@ class SenderAdapted(BaseModel):
     reason: str
 
 
+class CharacterChange(BaseModel):
+    from_: str = Field(alias="from", serialization_alias="from")
+    to: str
+
+
 class Accepted(BaseModel):
     message_id: str
     status: str
@@ -100,7 +122,17 @@ class Accepted(BaseModel):
     send_at: str | None
     expires_at: str | None
     replaced_characters: list[list[str]] = Field(
-        default_factory=list, description="Look-alike characters replaced to keep GSM-7."
+        default_factory=list,
+        description="The pairs of characters_changed as [from, to] lists (the older form).",
+    )
+    characters_changed: list[CharacterChange] = Field(
+        default_factory=list,
+        description="Characters replaced to send GSM-7 (look-alikes, transliterated "
+        'letters), each once: [{"from": "á", "to": "a"}].',
+    )
+    national_language: str | None = Field(
+        default=None,
+        description="Present when the GSM-7 text uses this language's national shift tables.",
     )
     held_for_quiet_hours: bool = Field(
         default=False,
@@ -161,6 +193,7 @@ class MessageOut(BaseModel):
     sender: str | None = Field(serialization_alias="from")
     message: str
     encoding: str
+    national_language: str | None = None
     segments: int
     kind: str
     priority: int

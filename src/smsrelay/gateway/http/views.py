@@ -35,12 +35,14 @@ def to_request(body: SendBody) -> SendRequest:
         validity=None if body.validity is None else float(body.validity),
         send_at=timestamp(body.send_at),
         spintax=body.spintax,
+        encoding=body.encoding,
+        national_language=body.national_language,
     )
 
 
 def accepted(prepared: Prepared) -> dict[str, Any]:
     m = prepared.message
-    return {
+    body: dict[str, Any] = {
         "message_id": m.id,
         "status": str(m.status),
         "segments": m.segments,
@@ -59,7 +61,11 @@ def accepted(prepared: Prepared) -> dict[str, Any]:
         **priced(m),
         "from": m.sender,
         "sender_adapted": adapted_out(m.sender_adapted),
+        "characters_changed": [{"from": a, "to": b} for a, b in prepared.replaced],
     }
+    if m.language:
+        body["national_language"] = m.language
+    return body
 
 
 def adapted_out(adapted: tuple[str, str] | None) -> dict[str, str] | None:
@@ -91,6 +97,7 @@ def message_out(
         "from": m.sender,
         "message": m.body,
         "encoding": str(m.encoding),
+        "national_language": m.language,
         "segments": m.segments,
         "kind": str(m.kind),
         "priority": request_priority(m.priority),
