@@ -9,6 +9,9 @@ engine writer joins (``engine/unit_of_work.py``) and the consumers of work (comm
 outbox, receipt processor), then the connectors that produce receipts, then the dispatcher that
 feeds the connectors. Stopping runs the other way, the unit of work last, so nothing accepted
 is dropped on a clean shutdown and a crash leaves only leases that expire.
+
+Over 400 lines because it is the one place that builds every part in order; splitting the
+wiring would scatter that order, which is what this module exists to show.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ An escaped character (extension table: ``€ [ ] { } \\ ^ ~ |`` and form feed by
 two septets (ESC + code), a character outside the BMP costs two UTF-16 units, and neither pair
 is ever split across segments, so counting follows the actual split rather than a ceiling
 division.
+
+Over 400 lines because the default alphabet, its septet packing, the national tables' use
+and the segment counting are one piece of arithmetic: each counts what the other writes.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ It is three rooms around the connectors' send lanes, sharing one in-flight budge
 * housekeeping (``housekeeping.py``) returns leases of crashed workers, expires messages whose
   validity passed, settles those whose receipt never came as ``unknown``, matches late
   receipts and purges.
+
+This module stays over 400 lines because routing a claim, the lanes and the submit tasks share
+the in-flight state (leases, lanes, circuits) that each step reads and changes.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ returns instead of raising, so it never rolls back the other writes of its turn.
 Status changes after creation (approved, canceled, expired, max_attempts_reached) queue a
 signed callback in the same write, through the webhook outbox, with the body
 ``{"verification_id", "status", "timestamp", ...}``.
+
+Just over 400 lines: create, check, resend and cancel share the guarded-update rule above;
+expiry and events are already apart (``engine/verify_events.py``).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ Times are unix seconds as floats (UTC): they compare and index the same way on S
 PostgreSQL, and the domain works in them. Ids are the time-ordered strings of
 ``smsrelay.domain.ids``, so ``ORDER BY id`` is creation order and a cursor is just an id.
 Alembic migrations (``store/migrations``) must produce exactly this schema on both databases.
+Every table is here, over 400 lines, so that one file is the schema to compare them with.
 """
 
 from __future__ import annotations
