@@ -34,9 +34,9 @@ async def reaches(gw: RunningGateway, message_id: str, status: str) -> dict[str,
     return await message(gw, message_id)
 
 
-async def stop_is_suppressed(gw: RunningGateway, fake_url: str, phone: str, ours: str) -> None:
+async def stop_is_suppressed(gw: RunningGateway, fake_url: str, phone: str, ours: str) -> Any:
     """A STOP from ``phone`` to our number, through the fake's inbound injection, reaches the
-    suppression list of the number's account."""
+    suppression list of the number's account; what our endpoint answered the fake."""
     r = await gw.client.post("/v1/admin/numbers", headers=gw.auth(), json={"number": ours})
     assert r.status_code in (200, 201), r.text
     async with httpx.AsyncClient(timeout=10) as client:
@@ -51,3 +51,4 @@ async def stop_is_suppressed(gw: RunningGateway, fake_url: str, phone: str, ours
         return any(s["number"] == phone for s in page["data"])
 
     await wait_for(suppressed)
+    return injected.json()["answer"]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
 import pytest
 from plivo.utils.signature_v3 import (
     construct_get_url,
@@ -23,6 +21,7 @@ from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Encoding, OutboundMessage, ReceiptStatus
 from smsrelay.httpclient import HttpResponse
 from smsrelay.simulator.providers.plivo import sign
+from tests.connectors.http import journeys
 from tests.connectors.http.support import gateway_with, provider_fake
 from tests.support.servers import wait_for
 
@@ -214,26 +213,18 @@ async def test_send_status_and_stop_through_the_local_plivo(tmp_path: Path, back
             fake.config.inbound_url = f"{gw.base_url}/v1/providers/plivo-us/inbound"
             status_url = f"{gw.base_url}/v1/providers/plivo-us/status"
 
-            async def send(text: str) -> str:
-                r = await gw.client.post(
-                    "/send", headers=gw.auth(), json={"to": "+14155550101", "message": text}
-                )
-                assert r.status_code == 202, r.text
-                return str(r.json()["message_id"])
-
             async def status(message_id: str) -> str:
-                got = await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())
-                return str(got.json()["status"])
+                return str((await journeys.message(gw, message_id))["status"])
 
-            first = await send("Your code is 1234")
-            await wait_for(lambda: _is(status(first), "delivered"))
+            first = await journeys.send(gw, "+14155550101", "Your code is 1234")
+            await journeys.reaches(gw, first, "delivered")
             [sent] = fake.sent
             assert (sent.to, sent.sender, sent.text) == (
                 "+14155550101",
                 "+14155550100",
                 "Your code is 1234",
             )
-            got = (await gw.client.get(f"/v1/messages/{first}", headers=gw.auth())).json()
+            got = await journeys.message(gw, first)
             assert got["carrier_ids"] == [sent.id]
             words = [dict(_form(o.body))["Status"] for o, _ in fake.callbacks]
             assert words == ["queued", "sent", "delivered"]
@@ -258,7 +249,7 @@ async def test_send_status_and_stop_through_the_local_plivo(tmp_path: Path, back
 
             # the documented callback, signed by Plivo's SDK, for a message not yet final
             fake.config.dlr_delay_ms = 600_000
-            second = await send("Second")
+            second = await journeys.send(gw, "+14155550101", "Second")
             await wait_for(lambda: len(fake.callbacks) == 5)
             assert await status(second) == "sent"
             documented = {**DOCUMENTED_REPORT, "MessageUUID": fake.sent[1].id}
@@ -270,32 +261,15 @@ async def test_send_status_and_stop_through_the_local_plivo(tmp_path: Path, back
                 headers={"X-Plivo-Signature-V3": signature, "X-Plivo-Signature-V3-Nonce": nonce},
             )
             assert replayed.status_code == 200, replayed.text
-            await wait_for(lambda: _is(status(second), "delivered"))
+            await journeys.reaches(gw, second, "delivered")
 
             # STOP from the phone reaches the suppression list of the number's account
-            await gw.client.post(
-                "/v1/admin/numbers", headers=gw.auth(), json={"number": "+14155550100"}
-            )
-            async with httpx.AsyncClient(timeout=10) as client:
-                injected = await client.post(
-                    f"{fake_url}/_fake/inbound",
-                    json={"from": "+14155550101", "to": "+14155550100", "text": "STOP"},
-                )
-            assert injected.status_code == 200 and injected.json()["answer"] == 200
-
-            async def suppressed() -> bool:
-                page = (await gw.client.get("/v1/suppressions", headers=gw.auth())).json()
-                return any(s["number"] == "+14155550101" for s in page["data"])
-
-            await wait_for(suppressed)
+            answer = await journeys.stop_is_suppressed(gw, fake_url, "+14155550101", "+14155550100")
+            assert answer == 200
 
 
 def _form(body: bytes) -> list[tuple[str, str]]:
     return parse_qsl(body.decode())
-
-
-async def _is(status: Any, wanted: str) -> bool:
-    return bool(await status == wanted)
 
 
 async def test_status_callbacks_by_get_are_signed_and_read(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from smsrelay.httpclient import HttpResponse
 from smsrelay.simulator.providers import FakeConfig
 from smsrelay.simulator.providers.base import Sent
 from smsrelay.simulator.providers.telnyx import TelnyxFake, sign
+from tests.connectors.http import journeys
 from tests.connectors.http.support import gateway_with, provider_fake
 from tests.support.servers import wait_for
 
@@ -304,26 +305,18 @@ async def test_send_status_and_stop_through_the_local_telnyx(tmp_path: Path, bac
         async with gateway_with(tmp_path, backend, [_options(fake_url, public_key)]) as gw:
             fake.config.inbound_url = f"{gw.base_url}/v1/providers/telnyx-us/inbound"
 
-            async def send(text: str) -> str:
-                r = await gw.client.post(
-                    "/send", headers=gw.auth(), json={"to": "+14155550101", "message": text}
-                )
-                assert r.status_code == 202, r.text
-                return str(r.json()["message_id"])
-
             async def status(message_id: str) -> str:
-                got = await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())
-                return str(got.json()["status"])
+                return str((await journeys.message(gw, message_id))["status"])
 
-            first = await send("Your code is 1234")
-            await wait_for(lambda: _is(status(first), "delivered"))
+            first = await journeys.send(gw, "+14155550101", "Your code is 1234")
+            await journeys.reaches(gw, first, "delivered")
             [sent] = fake.sent
             assert (sent.to, sent.sender, sent.text) == (
                 "+14155550101",
                 "+14155550100",
                 "Your code is 1234",
             )
-            got = (await gw.client.get(f"/v1/messages/{first}", headers=gw.auth())).json()
+            got = await journeys.message(gw, first)
             assert got["carrier_ids"] == [sent.id]
             events = [json.loads(o.body)["data"]["event_type"] for o, _ in fake.callbacks]
             assert events == ["message.sent", "message.finalized"]
@@ -348,7 +341,7 @@ async def test_send_status_and_stop_through_the_local_telnyx(tmp_path: Path, bac
 
             # the documented webhook, for a message Telnyx has sent but not yet finalized
             fake.config.dlr_delay_ms = 600_000
-            second = await send("Second")
+            second = await journeys.send(gw, "+14155550101", "Second")
             await wait_for(lambda: len(fake.callbacks) == 3)
             assert await status(second) == "sent"
             second_id = fake.sent[1].id
@@ -357,28 +350,11 @@ async def test_send_status_and_stop_through_the_local_telnyx(tmp_path: Path, bac
                 url, content=documented, headers=_signed(documented, now, fake.private_key)
             )
             assert replayed.status_code == 200, replayed.text
-            await wait_for(lambda: _is(status(second), "delivered"))
+            await journeys.reaches(gw, second, "delivered")
 
             # STOP from the phone reaches the suppression list of the number's account
-            await gw.client.post(
-                "/v1/admin/numbers", headers=gw.auth(), json={"number": "+14155550100"}
-            )
-            async with httpx.AsyncClient(timeout=10) as client:
-                injected = await client.post(
-                    f"{fake_url}/_fake/inbound",
-                    json={"from": "+14155550101", "to": "+14155550100", "text": "STOP"},
-                )
-            assert injected.status_code == 200 and injected.json()["answer"] == 200
-
-            async def suppressed() -> bool:
-                page = (await gw.client.get("/v1/suppressions", headers=gw.auth())).json()
-                return any(s["number"] == "+14155550101" for s in page["data"])
-
-            await wait_for(suppressed)
-
-
-async def _is(status: Any, wanted: str) -> bool:
-    return bool(await status == wanted)
+            answer = await journeys.stop_is_suppressed(gw, fake_url, "+14155550101", "+14155550100")
+            assert answer == 200
 
 
 async def test_the_documented_inbound_webhook_is_taken(tmp_path: Path) -> None:

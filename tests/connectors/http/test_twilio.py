@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
@@ -16,6 +15,7 @@ from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import ReceiptStatus
 from smsrelay.httpclient import HttpResponse
 from smsrelay.simulator.providers.twilio import sign
+from tests.connectors.http import journeys
 from tests.connectors.http.support import all_in_status, gateway_with, provider_fake
 from tests.support.servers import wait_for
 
@@ -149,27 +149,19 @@ async def test_send_status_and_stop_through_the_local_twilio(tmp_path: Path, bac
     ) as (fake, fake_url):
         async with gateway_with(tmp_path, backend, [_options(fake_url)]) as gw:
             fake.config.inbound_url = f"{gw.base_url}/v1/providers/twilio-us/inbound"
-            r = await gw.client.post(
-                "/send",
-                headers=gw.auth(),
-                json={"to": "+14155550101", "message": "Your code is 1234"},
-            )
-            assert r.status_code == 202, r.text
-            message_id = r.json()["message_id"]
+            message_id = await journeys.send(gw, "+14155550101", "Your code is 1234")
 
             async def status() -> str:
-                got = await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())
-                return str(got.json()["status"])
+                return str((await journeys.message(gw, message_id))["status"])
 
-            await wait_for(lambda: status())  # the API answers
-            await wait_for(lambda: _is(status, "delivered"))
+            await journeys.reaches(gw, message_id, "delivered")
             [sent] = fake.sent
             assert (sent.to, sent.sender, sent.text) == (
                 "+14155550101",
                 "+14155550100",
                 "Your code is 1234",
             )
-            got = (await gw.client.get(f"/v1/messages/{message_id}", headers=gw.auth())).json()
+            got = await journeys.message(gw, message_id)
             assert got["carrier_ids"] == [sent.id]
             assert all(answer == 204 for _, answer in fake.callbacks)
 
@@ -188,25 +180,7 @@ async def test_send_status_and_stop_through_the_local_twilio(tmp_path: Path, bac
             assert await status() == "delivered"
 
             # STOP from the phone reaches the suppression list of the number's account
-            await gw.client.post(
-                "/v1/admin/numbers", headers=gw.auth(), json={"number": "+14155550100"}
-            )
-            async with httpx.AsyncClient(timeout=10) as client:
-                injected = await client.post(
-                    f"{fake_url}/_fake/inbound",
-                    json={"from": "+14155550101", "to": "+14155550100", "text": "STOP"},
-                )
-            assert injected.status_code == 200
-
-            async def suppressed() -> bool:
-                page = (await gw.client.get("/v1/suppressions", headers=gw.auth())).json()
-                return any(s["number"] == "+14155550101" for s in page["data"])
-
-            await wait_for(suppressed)
-
-
-async def _is(status, wanted: str) -> bool:  # type: ignore[no-untyped-def]
-    return await status() == wanted
+            await journeys.stop_is_suppressed(gw, fake_url, "+14155550101", "+14155550100")
 
 
 async def test_refused_credentials_open_the_circuit_without_a_retry_storm(tmp_path: Path) -> None:
