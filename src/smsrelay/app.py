@@ -307,11 +307,10 @@ class SmsRelay:
             texts=SealedTexts(db, verify_keys.seal_key),
             delivery=self.delivery,
             adaptive=s.routing.adaptive_weights(),
+            price_book=self.prices,
         )
         self.countries = CountryBook(db, self.clock, s.country_overrides(), uow=self.uow)
         await self.countries.refresh()
-        self.dispatcher.price_book = self.prices
-        self.dispatcher.delivery.price_book = self.prices  # measured cost per connector
         self.committer = GroupCommitter(self.uow, dispatch=self.dispatcher.claims)
         self.acceptor = Acceptor(
             self.committer,

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.errors import SmsError
 from smsrelay.domain.messages import Message
-from smsrelay.engine.money import refund_outcomes
-from smsrelay.engine.notify import enqueue_status_callbacks
+from smsrelay.engine.money import settle_changes
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import messages as message_store
 
@@ -45,9 +44,9 @@ class Canceller:
                 # returned, not raised: the refusal changed nothing, and a raise would roll
                 # back (and replay one by one) every other write of the turn
                 return refused
-            await refund_outcomes(conn, [message], now, self._refund_on)
-            if await enqueue_status_callbacks(conn, [message], now) and self._outbox:
-                self._outbox.note_due()
+            await settle_changes(
+                conn, [message], now, refund_on=self._refund_on, outbox=self._outbox
+            )
             return message
 
         outcome = await self._uow.run(write)

@@ -26,8 +26,7 @@ from smsrelay.engine.clock import Clock
 from smsrelay.engine.delivery_stats import DeliveryStats
 from smsrelay.engine.dispatch_claim import DispatchClaims
 from smsrelay.engine.dlr import apply_early_receipts
-from smsrelay.engine.money import refund_outcomes
-from smsrelay.engine.notify import enqueue_status_callbacks
+from smsrelay.engine.money import settle_changes
 from smsrelay.engine.tasks import record_batches
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork, Write
 from smsrelay.store import queue as queue_store
@@ -149,9 +148,7 @@ class SubmitRecorder:
                         assert result.connector is not None
                         delivery.refused(result.connector, result.message, now)
                     changed.append(await self._refusal(conn, result, now, done))
-            await refund_outcomes(conn, changed, now, self._refund_on)
-            if await enqueue_status_callbacks(conn, changed, now) and outbox is not None:
-                outbox.note_due()
+            await settle_changes(conn, changed, now, refund_on=self._refund_on, outbox=outbox)
             if claims.full:  # more were due than the last claim took: claim in this room
                 claims.note_due()
             return done

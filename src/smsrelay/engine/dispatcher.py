@@ -88,6 +88,7 @@ class Dispatcher:
         texts: SealedTexts | None = None,
         delivery: DeliveryStats | None = None,
         adaptive: AdaptiveWeights | None = None,
+        price_book: PriceBook | None = None,
     ) -> None:
         """``outbox``: the webhook outbox, which claims the callbacks these changes queue;
         ``budget``: where the lanes take the connectors' rate tokens from (shared by the
@@ -110,10 +111,12 @@ class Dispatcher:
         self._routes = list(routes)
         self._prices: PriceTable = dict(prices or {})
         # imported connector price lists (engine/money.py): least_cost routing prefers them
-        self.price_book: PriceBook | None = None
+        # the connectors' imported price lists: least-cost order and the measured cost
+        self.price_book = price_book
         self.adaptive = adaptive or AdaptiveWeights()
         self.delivery = delivery or DeliveryStats(uow.db, clock)
         self.delivery.prices = self._prices
+        self.delivery.price_book = price_book
         self.delivery.windows = self._windows
         # adaptive routes' scores by (route, country), with the snapshot they were worked from
         self._ranked: dict[tuple[int, str | None], tuple[StatsTable, Ranking]] = {}
@@ -268,7 +271,8 @@ class Dispatcher:
             order = self._adaptive_order(route, message)
         else:
             prices = self._prices
-            if self.price_book is not None:
+            if self.price_book is not None and route.strategy == "least_cost":
+                # only least-cost routing reads prices: no lookups for the other strategies
                 prices = self.price_book.routing_prices(prices, message.to, message.country)
             order = connector_order(
                 route, message_id=message.id, country=message.country, prices=prices

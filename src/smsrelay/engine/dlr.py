@@ -24,8 +24,7 @@ from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.batch_worker import BatchWorker, clean_text
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.delivery_stats import DeliveryStats
-from smsrelay.engine.money import refund_outcomes
-from smsrelay.engine.notify import enqueue_status_callbacks
+from smsrelay.engine.money import settle_changes
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import messages as message_store
 from smsrelay.store import receipts as receipt_store
@@ -163,10 +162,8 @@ class DlrProcessor(BatchWorker[DeliveryReport]):
 
         async def write(conn: AsyncConnection, now: float) -> None:
             changed = await apply_reports(conn, batch, now)
-            await refund_outcomes(conn, changed, now, refund_on)
             if delivery is not None:
                 delivery.finals(changed, now)
-            if await enqueue_status_callbacks(conn, changed, now) and outbox is not None:
-                outbox.note_due()
+            await settle_changes(conn, changed, now, refund_on=refund_on, outbox=outbox)
 
         await self._uow.run(write, weight=len(batch))

@@ -21,8 +21,7 @@ from smsrelay.engine.clock import Clock
 from smsrelay.engine.delivery_stats import DeliveryStats
 from smsrelay.engine.dispatch_claim import DispatchClaims
 from smsrelay.engine.dlr import apply_late_matches
-from smsrelay.engine.money import refund_outcomes
-from smsrelay.engine.notify import enqueue_status_callbacks
+from smsrelay.engine.money import settle_changes
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork
 from smsrelay.store import idempotency as idem_store
 from smsrelay.store import queue as queue_store
@@ -89,12 +88,9 @@ class Housekeeper:
             unknown = await queue_store.time_out_unconfirmed(conn, now)
             settled = await apply_late_matches(conn, now)
             finals = [*expired, *unknown, *settled]
-            await refund_outcomes(conn, finals, now, self._refund_on)
             if delivery is not None:
                 delivery.finals(settled, now)
-            queued = await enqueue_status_callbacks(conn, finals, now)
-            if queued and outbox is not None:
-                outbox.note_due()
+            await settle_changes(conn, finals, now, refund_on=self._refund_on, outbox=outbox)
             if purge:
                 await receipt_store.purge_unmatched(conn, now - self._unmatched_ttl)
                 await idem_store.purge_idempotency(conn, now)

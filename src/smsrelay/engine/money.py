@@ -18,12 +18,14 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import Message
 from smsrelay.domain.pricing import DEFAULT, MICROS, Price, PriceError, PriceList, PriceRow
 from smsrelay.domain.routing import PriceTable
+from smsrelay.engine.notify import enqueue_status_callbacks
 from smsrelay.store import accounts as account_store
 from smsrelay.store import pricing as store
 from smsrelay.store.db import Database
@@ -108,6 +110,28 @@ class PriceBook:
             price = prices.lookup(to, country)
             table[name] = {} if price is None else {country or DEFAULT: price.price_micros / MICROS}
         return table
+
+
+class _Due(Protocol):
+    def note_due(self) -> None: ...
+
+
+async def settle_changes(
+    conn: AsyncConnection,
+    changed: Sequence[Message | None],
+    now: float,
+    *,
+    refund_on: Collection[str],
+    outbox: _Due | None,
+) -> int:
+    """What every status change sets off, in the transaction that made it: the refund of
+    the statuses the operator refunds, the status callbacks (and SMPP receipts) it owes, and
+    a word to the outbox that callbacks are due. The number of callbacks queued."""
+    await refund_outcomes(conn, changed, now, refund_on)
+    queued = await enqueue_status_callbacks(conn, changed, now)
+    if queued and outbox is not None:
+        outbox.note_due()
+    return queued
 
 
 async def refund_outcomes(

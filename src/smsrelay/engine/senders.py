@@ -80,22 +80,28 @@ class SenderAdapter:
         if not any(isinstance(r, Prepared) for r in results):
             return results
         pool = await self.pool(account_id)
+        # a batch repeats its sender and countries: each is parsed and looked up once
+        senders: dict[str, numbers.Sender] = {}
+        policies: dict[str | None, SenderPolicy] = {}
         out: list[Prepared | SmsError] = []
         for result in results:
             if not isinstance(result, Prepared):
                 out.append(result)
                 continue
             message = result.message
-            requested = numbers.parse_sender(message.sender) if message.sender else None
-            if requested is None and not pool:
+            if message.sender is None and not pool:
                 out.append(result)
                 continue
+            requested = None
+            if message.sender is not None:
+                if message.sender not in senders:
+                    senders[message.sender] = numbers.parse_sender(message.sender)
+                requested = senders[message.sender]
+            if message.country not in policies:
+                policies[message.country] = self.policy_of(message.country)
             try:
                 choice = choose(
-                    requested,
-                    country=message.country,
-                    policy=self.policy_of(message.country),
-                    pool=pool,
+                    requested, country=message.country, policy=policies[message.country], pool=pool
                 )
             except SmsError as error:
                 out.append(error)

@@ -322,10 +322,7 @@ class VerifyService:
 
     async def get(self, account: Account, verification_id: str) -> Verification:
         """The verification as it is now (a pending one past its expiry reads ``expired``)."""
-        async with self._db.read() as conn:
-            ver = await store.get_verification(conn, verification_id, account.id)
-        if ver is None:
-            raise SmsError(ErrorCode.VERIFICATION_NOT_FOUND, field="verification_id")
+        ver = await self._stored(account, verification_id)
         return replace(ver, status=ver.state.status_at(self._clock.now()))
 
     async def _stored(self, account: Account, verification_id: str) -> Verification:
