@@ -128,7 +128,7 @@ class HttpClient:
                 conn, _ = await self._connection(key, fresh=True)
                 try:
                     response, keep = await self._exchange(conn, request, method)
-                except (OSError, asyncio.IncompleteReadError) as retry_error:
+                except (OSError, asyncio.IncompleteReadError, HttpError) as retry_error:
                     conn.writer.close()
                     raise HttpError(str(retry_error) or type(retry_error).__name__) from None
             except BaseException:

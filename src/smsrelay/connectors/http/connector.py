@@ -33,6 +33,7 @@ from smsrelay.connectors.http.provider import (
     Provider,
     SendContext,
     retry_after,
+    same_secret,
 )
 from smsrelay.connectors.http.providers import provider_for
 from smsrelay.connectors.options import HttpOptions
@@ -87,9 +88,12 @@ class HttpConnector:
         base = f"{public_url.rstrip('/')}/v1/providers/{quote(self.name, safe='')}"
         self.status_url = base + "/status"
         self.inbound_url = base + "/inbound"
-        if not self.provider.signs(options):
-            self.status_url += f"?token={callback_token(options)}"
-            self.inbound_url += f"?token={callback_token(options)}"
+        # the options are frozen: whether callbacks are signed, and the token, never change
+        self._signs = self.provider.signs(options)
+        self._token = "" if self._signs else callback_token(options)
+        if not self._signs:
+            self.status_url += f"?token={self._token}"
+            self.inbound_url += f"?token={self._token}"
         self.stats = {
             "calls": 0,
             "submitted": 0,
@@ -210,7 +214,6 @@ class HttpConnector:
         return self.provider.reply(kind)
 
     def _authentic(self, callback: Callback) -> bool:
-        if self.provider.signs(self.options):
+        if self._signs:
             return self.provider.authentic(callback, self.options)
-        given = callback.query.get("token", "")
-        return hmac.compare_digest(given.encode(), callback_token(self.options).encode())
+        return same_secret(callback.query.get("token", ""), self._token)

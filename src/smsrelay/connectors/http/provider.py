@@ -27,7 +27,7 @@ import base64
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
@@ -86,6 +86,16 @@ class SendContext:
     def credential(self, key: str) -> str:
         return self.options.credentials.get(key, "")
 
+    def sender(self, message: OutboundMessage, *, required_by: str | None = None) -> str:
+        """The message's sender, else the connector's ``default_sender`` ("" for none).
+        ``required_by`` names a provider that cannot send without one: ValueError then."""
+        sender = message.sender or self.options.default_sender
+        if not sender and required_by:
+            raise ValueError(
+                f"{required_by} needs a sender: set default_sender or the message's from"
+            )
+        return sender
+
     def validity_left(self, message: OutboundMessage) -> float | None:
         """Seconds of ``message``'s validity left (None: no validity, or none left: the
         engine never submits an expired message), for the provider's own expiry field."""
@@ -106,7 +116,6 @@ class Callback:
     url: str
     headers: Mapping[str, str]  # names lower-cased
     body: bytes = b""
-    _form: dict[str, str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def query(self) -> dict[str, str]:
@@ -137,6 +146,13 @@ class Callback:
         except (ValueError, UnicodeDecodeError):
             raise CallbackRefused(400, "the body is not valid JSON") from None
 
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object; :class:`CallbackRefused` (400) for anything else."""
+        data = self.json()
+        if not isinstance(data, dict):
+            raise CallbackRefused(400, "the body is not a JSON object")
+        return data
+
 
 @dataclass(frozen=True, slots=True)
 class CallbackReply:
@@ -161,8 +177,6 @@ class Provider(Protocol):
     """One provider's API, as pure functions of the request and the answer."""
 
     name: ClassVar[str]
-    #: the provider's public API address; ``base_url`` in the options overrides it
-    default_base_url: ClassVar[str]
 
     def signs(self, options: HttpOptions) -> bool:
         """Whether this provider signs its callbacks with what ``options`` hold. When it

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["digits", "e164"]
+import re
+
+__all__ = ["UUID", "digits", "e164"]
+
+#: a UUID: the form of Telnyx's messaging profile ids and Plivo's powerpack ids, which
+#: stand in a message's sender place
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def digits(number: str) -> str:

@@ -80,7 +80,6 @@ def find(data: Any, path: str) -> str | None:
 
 class Generic:
     name: ClassVar[str] = "generic"
-    default_base_url: ClassVar[str] = ""
 
     def __init__(self, spec: GenericHttp) -> None:
         self.spec = spec
@@ -99,7 +98,7 @@ class Generic:
         values = {
             "to": message.to,
             "to_digits": digits(message.to),
-            "from": message.sender or context.options.default_sender,
+            "from": context.sender(message),
             "text": message.body,
             "message_id": message.message_id,
             "status_url": context.status_url,

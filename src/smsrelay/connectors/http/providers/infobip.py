@@ -99,7 +99,6 @@ def _results(callback: Callback) -> list[dict[str, Any]]:
 
 class Infobip:
     name: ClassVar[str] = "infobip"
-    default_base_url: ClassVar[str] = "https://api.infobip.com"
 
     def signs(self, options: HttpOptions) -> bool:
         return False
@@ -112,7 +111,7 @@ class Infobip:
             "notifyContentType": "application/json",
             "callbackData": message.message_id,
         }
-        sender = message.sender or context.options.default_sender
+        sender = context.sender(message)
         if sender:  # without one, Infobip uses the account's default
             entry["from"] = digits(sender)
         left = context.validity_left(message)

@@ -50,7 +50,7 @@ from smsrelay.connectors.http.provider import (
     json_body,
     same_secret,
 )
-from smsrelay.connectors.http.providers.addresses import digits
+from smsrelay.connectors.http.providers.addresses import UUID, digits
 from smsrelay.connectors.options import HttpOptions
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import (
@@ -83,10 +83,6 @@ _NO_ERROR = frozenset({"", "0", "000"})
 
 # a 400 whose error names the destination parameter
 _BAD_DESTINATION = re.compile(r"\bdst\b|destination", re.IGNORECASE)
-
-_POWERPACK = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
 
 EMPTY_XML = b'<?xml version="1.0" encoding="utf-8"?><Response></Response>'
 
@@ -124,16 +120,13 @@ def plivo_signature_v3(
 
 class Plivo:
     name: ClassVar[str] = "plivo"
-    default_base_url: ClassVar[str] = "https://api.plivo.com"
 
     def signs(self, options: HttpOptions) -> bool:
         return True
 
     def send(self, message: OutboundMessage, context: SendContext) -> ProviderCall:
         auth_id = context.credential("auth_id")
-        sender = message.sender or context.options.default_sender
-        if not sender:
-            raise ValueError("Plivo needs a sender: set default_sender or the message's from")
+        sender = context.sender(message, required_by="Plivo")
         body: dict[str, Any] = {
             "dst": digits(message.to),
             "text": message.body,
@@ -141,7 +134,7 @@ class Plivo:
             "url": context.status_url,
             "method": "POST",
         }
-        if _POWERPACK.match(sender):
+        if UUID.match(sender):
             body["powerpack_uuid"] = sender
         else:
             body["src"] = sender

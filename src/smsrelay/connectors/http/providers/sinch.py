@@ -31,7 +31,6 @@ from urllib.parse import quote
 from smsrelay.connectors.http.provider import (
     Callback,
     CallbackKind,
-    CallbackRefused,
     CallbackReply,
     ProviderCall,
     SendContext,
@@ -84,7 +83,6 @@ def _iso(seconds: float) -> str:
 
 class Sinch:
     name: ClassVar[str] = "sinch"
-    default_base_url: ClassVar[str] = "https://us.sms.api.sinch.com"
 
     def signs(self, options: HttpOptions) -> bool:
         return False
@@ -97,7 +95,7 @@ class Sinch:
             "callback_url": context.status_url,
             "client_reference": message.message_id,
         }
-        sender = message.sender or context.options.default_sender
+        sender = context.sender(message)
         if sender:  # without one, Sinch uses the service plan's default originator
             batch["from"] = sender
         if message.expires_at is not None and message.expires_at > context.now:
@@ -136,7 +134,7 @@ class Sinch:
         return False  # never asked: the connector checks its token
 
     def reports(self, callback: Callback, connector: str, now: float) -> Sequence[DeliveryReport]:
-        data = _object(callback)
+        data = callback.json_object()
         kind = data.get("type", "")
         batch_id = data.get("batch_id")
         if not isinstance(batch_id, str) or not batch_id:
@@ -161,7 +159,7 @@ class Sinch:
         return out
 
     def inbound(self, callback: Callback, connector: str, now: float) -> Sequence[InboundMessage]:
-        data = _object(callback)
+        data = callback.json_object()
         sender, body = data.get("from"), data.get("body")
         if data.get("type") != "mo_text" or not isinstance(sender, str) or not sender:
             return []
@@ -182,13 +180,6 @@ class Sinch:
 
     def reply(self, kind: CallbackKind) -> CallbackReply:
         return CallbackReply(200)
-
-
-def _object(callback: Callback) -> dict[str, Any]:
-    data = callback.json()
-    if not isinstance(data, dict):
-        raise CallbackRefused(400, "the body is not a JSON object")
-    return data
 
 
 def _field_words(data: dict[str, Any]) -> set[str]:

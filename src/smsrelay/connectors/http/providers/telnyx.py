@@ -33,7 +33,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -50,6 +49,7 @@ from smsrelay.connectors.http.provider import (
     failed,
     json_body,
 )
+from smsrelay.connectors.http.providers.addresses import UUID
 from smsrelay.connectors.options import HttpOptions
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import (
@@ -94,10 +94,6 @@ _EXPIRED_CODES = frozenset({"40005", "40014"})
 
 _STATUS_EVENTS = frozenset({"message.sent", "message.finalized"})
 
-_PROFILE_ID = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
-
 # Telnyx accepts validity_period between 60 seconds and 14 days
 _MIN_VALIDITY, _MAX_VALIDITY = 60, 14 * 24 * 3600
 
@@ -133,7 +129,6 @@ def _address(value: Any) -> str:
 
 class Telnyx:
     name: ClassVar[str] = "telnyx"
-    default_base_url: ClassVar[str] = "https://api.telnyx.com"
 
     def __init__(
         self, *, tolerance: float = TOLERANCE, now: Callable[[], float] = time.time
@@ -146,16 +141,14 @@ class Telnyx:
         return bool(options.credentials.get("public_key"))
 
     def send(self, message: OutboundMessage, context: SendContext) -> ProviderCall:
-        sender = message.sender or context.options.default_sender
-        if not sender:
-            raise ValueError("Telnyx needs a sender: set default_sender or the message's from")
+        sender = context.sender(message, required_by="Telnyx")
         body: dict[str, Any] = {
             "to": message.to,
             "text": message.body,
             "webhook_url": context.status_url,
             "use_profile_webhooks": False,
         }
-        if _PROFILE_ID.match(sender):
+        if UUID.match(sender):
             body["messaging_profile_id"] = sender
         else:
             body["from"] = sender

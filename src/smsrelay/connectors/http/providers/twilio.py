@@ -106,21 +106,15 @@ def _url_variants(url: str) -> list[str]:
 
 class Twilio:
     name: ClassVar[str] = "twilio"
-    default_base_url: ClassVar[str] = "https://api.twilio.com"
 
     def signs(self, options: HttpOptions) -> bool:
         return True
 
     def send(self, message: OutboundMessage, context: SendContext) -> ProviderCall:
         sid = context.credential("account_sid")
-        sender = message.sender or context.options.default_sender
+        sender = context.sender(message, required_by="Twilio")
         form = {"To": message.to, "Body": message.body, "StatusCallback": context.status_url}
-        if sender.startswith("MG"):
-            form["MessagingServiceSid"] = sender
-        elif sender:
-            form["From"] = sender
-        else:
-            raise ValueError("Twilio needs a sender: set default_sender or the message's from")
+        form["MessagingServiceSid" if sender.startswith("MG") else "From"] = sender
         left = context.validity_left(message)
         if left is not None and left >= 1:
             form["ValidityPeriod"] = str(min(int(left), MAX_VALIDITY))

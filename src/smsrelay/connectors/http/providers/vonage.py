@@ -119,10 +119,7 @@ def callback_params(callback: Callback) -> dict[str, str]:
     """A callback's parameters, from the query, a form or a JSON object (scalars as text)."""
     params = callback.params
     if "json" in callback.headers.get("content-type", "") and callback.body:
-        data = callback.json()
-        if not isinstance(data, dict):
-            raise CallbackRefused(400, "the body is not a JSON object")
-        for key, value in data.items():
+        for key, value in callback.json_object().items():
             if isinstance(value, bool):
                 params[key] = "true" if value else "false"
             elif isinstance(value, (str, int, float)):
@@ -132,7 +129,6 @@ def callback_params(callback: Callback) -> dict[str, str]:
 
 class Vonage:
     name: ClassVar[str] = "vonage"
-    default_base_url: ClassVar[str] = "https://rest.nexmo.com"
 
     def __init__(self, wall: Callable[[], float] = time.time) -> None:
         self._wall = wall  # for the signed timestamp's freshness
@@ -143,9 +139,7 @@ class Vonage:
         return bool(options.credentials.get("signature_secret"))
 
     def send(self, message: OutboundMessage, context: SendContext) -> ProviderCall:
-        sender = message.sender or context.options.default_sender
-        if not sender:
-            raise ValueError("Vonage needs a sender: set default_sender or the message's from")
+        sender = context.sender(message, required_by="Vonage")
         form = {
             "api_key": context.credential("api_key"),
             "api_secret": context.credential("api_secret"),
