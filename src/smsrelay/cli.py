@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import orjson
@@ -24,6 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsrelay.cli_money import register as register_money
 from smsrelay.config import Settings, load_settings
 from smsrelay.domain.errors import ErrorCode, SmsError
+
+if TYPE_CHECKING:
+    from smsrelay.store.accounts import Account
 
 T = TypeVar("T")
 
@@ -175,9 +178,7 @@ def accounts_update(
         changes["national_language"] = None
 
     async def update(conn: AsyncConnection) -> store.Account:
-        account = await store.get_account_by_name(conn, name)
-        if account is None:
-            raise SmsError(ErrorCode.NOT_FOUND, f"no account named {name!r}", field="account")
+        account = await _account(conn, name)
         allowed = account.is_operator or changes.get(
             "allow_private_callbacks", account.allow_private_callbacks
         )
@@ -231,9 +232,7 @@ def keys_create(
     from smsrelay.store import accounts as store
 
     async def op(conn: AsyncConnection) -> str:
-        found = await store.get_account_by_name(conn, account)
-        if found is None:
-            raise SmsError(ErrorCode.NOT_FOUND, f"no account named {account!r}")
+        found = await _account(conn, account)
         _, key = await store.create_api_key(
             conn, found.id, scope.split(","), time.time(), name=name
         )
@@ -290,13 +289,10 @@ def smpp_users_create(
     throughput: float = typer.Option(0.0, help="submit_sm/s per bind; 0 = no limit."),
 ) -> None:
     """Create SMPP credentials for an account (the password is stored hashed)."""
-    from smsrelay.store import accounts as store
     from smsrelay.store import smpp_users
 
     async def op(conn: AsyncConnection) -> Any:
-        found = await store.get_account_by_name(conn, account)
-        if found is None:
-            raise SmsError(ErrorCode.NOT_FOUND, f"no account named {account!r}")
+        found = await _account(conn, account)
         return await smpp_users.create_smpp_user(
             conn,
             found.id,
@@ -341,13 +337,18 @@ def smpp_users_delete(user_id: str) -> None:
     out.print(f"deleted {user_id}")
 
 
-async def _account_id(conn: AsyncConnection, name: str) -> str:
+async def _account(conn: AsyncConnection, name: str) -> Account:
+    """The account named ``name``; NOT_FOUND (printed as the command's error) without it."""
     from smsrelay.store import accounts as store
 
     found = await store.get_account_by_name(conn, name)
     if found is None:
-        raise SmsError(ErrorCode.NOT_FOUND, f"no account named {name!r}")
-    return found.id
+        raise SmsError(ErrorCode.NOT_FOUND, f"no account named {name!r}", field="account")
+    return found
+
+
+async def _account_id(conn: AsyncConnection, name: str) -> str:
+    return (await _account(conn, name)).id
 
 
 @senders_app.command("add")

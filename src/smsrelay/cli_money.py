@@ -11,7 +11,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +28,7 @@ from smsrelay.domain.pricing import (
     parse_csv,
     to_micros,
 )
+from smsrelay.domain.routing import price_of
 from smsrelay.store.db import Database
 
 T = TypeVar("T")
@@ -103,13 +103,11 @@ def pricing_import(
 
 async def _connector_names(db: Database, settings: Settings) -> set[str]:
     """The configured connectors and those added through the admin API."""
-    from sqlalchemy import select
-
-    from smsrelay.store.schema import connector_defs
+    from smsrelay.store import routes as routes_store
 
     names = {c.name for c in settings.effective_connectors()}
     async with db.read() as conn:
-        names |= set((await conn.execute(select(connector_defs.c.name))).scalars())
+        names |= {d["name"] for d in await routes_store.load_connectors(conn)}
     return names
 
 
@@ -168,7 +166,7 @@ def accounts_usage(
 ) -> None:
     """Per country: messages, segments, what the account paid (sell), what the connectors
     that carried them charge (cost, from their price lists) and the margin."""
-    from smsrelay.engine.money import CONNECTOR
+    from smsrelay.engine.money import PriceBook
     from smsrelay.store import accounts as account_store
     from smsrelay.store import pricing as store
 
@@ -180,10 +178,10 @@ def accounts_usage(
             if account is None:
                 raise LookupError(f"no account named {name!r}")
             rows = await store.usage_rows(conn, account.id, start)
-            lists = await store.load_price_lists(conn)
-        costs = {o: PriceList(r) for (k, o), r in lists.items() if k == CONNECTOR}
+        book = PriceBook(db)  # the connectors' price lists, as the running gateway reads them
+        await book.reload()
         configured = {c.name: c.prices for c in settings.effective_connectors()}
-        return _usage(rows, costs, configured)
+        return _usage(rows, book.connectors, configured)
 
     try:
         report = _with_db(run)
@@ -241,12 +239,11 @@ def _usage(
             entry["cost"] += price.of(r.segments)
             entry["cost_cur"].add(price.currency)
             continue
-        table = configured.get(r.connector) or {}
-        value = table.get(r.country or "", table.get("default"))
+        value = price_of(configured, r.connector, r.country)
         if value is None:
             entry["unpriced"] += 1
             continue
-        entry["cost"] += to_micros(Decimal(str(value))) * r.segments
+        entry["cost"] += to_micros(str(value)) * r.segments
     report = []
     for country, e in sorted(per.items()):
         sell_cur, cost_cur = e["sell_cur"], e["cost_cur"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,15 @@ from smsrelay.connectors.options import ConnectorOptions, SimulatorOptions
 from smsrelay.connectors.registry import connector_options
 from smsrelay.domain.countries import country_code, load_shipped, parse_overrides
 from smsrelay.domain.scoring import AdaptiveWeights
+
+
+def _adaptive_weights(value: dict[str, Any]) -> dict[str, Any]:
+    AdaptiveWeights.from_dict(value)  # a ValueError becomes a validation error
+    return value
+
+
+AdaptiveTable = Annotated[dict[str, Any], AfterValidator(_adaptive_weights)]
+"""The adaptive strategy's weights as written in the file, checked when it is loaded."""
 
 
 class RouteConfig(BaseModel):
@@ -36,27 +45,14 @@ class RouteConfig(BaseModel):
     connectors: list[str] = Field(min_length=1)
     weights: dict[str, float] = Field(default_factory=dict)  # for strategy = "weighted"
     # for strategy = "adaptive": this route's own weights (else [routing.adaptive])
-    adaptive: dict[str, Any] | None = None
-
-    @field_validator("adaptive")
-    @classmethod
-    def _adaptive_weights(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None:
-            AdaptiveWeights.from_dict(value)  # a ValueError becomes a validation error
-        return value
+    adaptive: AdaptiveTable | None = None
 
 
 class RoutingConfig(BaseModel):
     """``[routing]``: settings of the routing strategies."""
 
     # [routing.adaptive]: the adaptive strategy's weights for routes without their own
-    adaptive: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("adaptive")
-    @classmethod
-    def _adaptive_weights(cls, value: dict[str, Any]) -> dict[str, Any]:
-        AdaptiveWeights.from_dict(value)
-        return value
+    adaptive: AdaptiveTable = Field(default_factory=dict)
 
     def adaptive_weights(self) -> AdaptiveWeights:
         return AdaptiveWeights.from_dict(self.adaptive)

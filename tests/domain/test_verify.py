@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsrelay.domain import encoding
+from smsrelay.domain import encoding_choice
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.verify import (
     MAX_CHECKS,
@@ -64,8 +64,8 @@ def test_every_template_names_the_app_and_the_code_once(locale: str) -> None:
     assert "123456" not in masked and masked.count("******") == 1
     assert len(text) == len(masked)
     # the stored row counts the segments the carrier gets
-    assert encoding.analyze(text).segments == encoding.analyze(masked).segments
-    assert encoding.analyze(text).encoding == encoding.analyze(masked).encoding
+    assert encoding_choice.analyze(text).segments == encoding_choice.analyze(masked).segments
+    assert encoding_choice.analyze(text).encoding == encoding_choice.analyze(masked).encoding
 
 
 def test_web_otp_line_is_last_and_the_app_hash_is_on_its_own_line() -> None:

@@ -32,13 +32,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES, UNDEFINED
 from smsrelay.domain.messages import Encoding
-
-if TYPE_CHECKING:
-    from smsrelay.domain.encoding_choice import TextInfo
 
 __all__ = [
     "DEFAULT_ALPHABET",
@@ -50,7 +46,6 @@ __all__ = [
     "Concat",
     "InformationElement",
     "Udh",
-    "analyze",
     "build_udh",
     "concat_udh",
     "decode_gsm7",
@@ -260,14 +255,6 @@ def split_segments(
         used += n
     segments.append(text[start:])
     return segments
-
-
-def analyze(text: str, *, max_segments: int = 10, smart: bool = False) -> TextInfo:
-    """:func:`smsrelay.domain.encoding_choice.analyze`, under the name callers had before the
-    choice moved there (imported here, not at the top: that module builds on this one)."""
-    from smsrelay.domain import encoding_choice
-
-    return encoding_choice.analyze(text, max_segments=max_segments, smart=smart)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ the same tokens. A bucket whose rate or burst changed starts full at the new val
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsrelay.store.db import dialect_insert
 from smsrelay.store.schema import rate_budgets
 
 __all__ = ["take_tokens"]
@@ -23,7 +23,7 @@ async def take_tokens(
     """Take up to ``want`` tokens from bucket ``key``; returns how many were taken (0 when
     it is empty). Runs in the caller's write transaction."""
     t = rate_budgets
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(conn)
     await conn.execute(
         insert(t)
         .values(key=key, tokens=burst, rate=rate, burst=burst, updated_at=now)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -362,3 +363,9 @@ def migration_engine(url: str) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def dialect_insert(conn: AsyncConnection) -> Any:
+    """The INSERT of ``conn``'s dialect (``postgresql.insert`` or ``sqlite.insert``): the one
+    with ``on_conflict_do_*`` for upserts, which core's ``insert`` lacks."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert

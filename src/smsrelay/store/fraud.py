@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.fraud import Traffic
+from smsrelay.store.db import dialect_insert
 from smsrelay.store.schema import fraud_blocks, verify_refusals, verify_traffic
 
 __all__ = [
@@ -37,10 +37,6 @@ __all__ = [
 MINUTE, HOUR = 60, 3600
 t = verify_traffic
 b = fraud_blocks
-
-
-def _insert(conn: AsyncConnection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 async def count_traffic(
@@ -68,7 +64,7 @@ async def count_traffic(
     ]
     if not rows:
         return
-    stmt = _insert(conn)(t)
+    stmt = dialect_insert(conn)(t)
     stmt = stmt.on_conflict_do_update(
         index_elements=[t.c.account_id, t.c.scope, t.c.key, t.c.width, t.c.bucket],
         set_={
@@ -226,7 +222,9 @@ async def count_refusal(
     conn: AsyncConnection, account_id: str, reason: str, now: float, count: int = 1
 ) -> None:
     r = verify_refusals
-    stmt = _insert(conn)(r).values(account_id=account_id, reason=reason, count=count, last_at=now)
+    stmt = dialect_insert(conn)(r).values(
+        account_id=account_id, reason=reason, count=count, last_at=now
+    )
     await conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[r.c.account_id, r.c.reason],

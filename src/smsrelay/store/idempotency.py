@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsrelay.store.db import dialect_insert
 from smsrelay.store.schema import idempotency_keys
 
 __all__ = [
@@ -87,7 +87,7 @@ async def put_idempotency(
         "expires_at": now + ttl,
     }
     # both dialects spell the upsert the same way, but it is a dialect construct
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(conn)
     stmt = insert(idempotency_keys).values(values)
     upsert = stmt.on_conflict_do_update(
         index_elements=[idempotency_keys.c.account_id, idempotency_keys.c.key],

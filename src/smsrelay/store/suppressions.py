@@ -8,10 +8,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.store import hot
+from smsrelay.store.db import dialect_insert
 from smsrelay.store.hot import padded
 from smsrelay.store.schema import suppressions
 
@@ -40,7 +40,7 @@ async def add_suppression(
     conn: AsyncConnection, account_id: str, number: str, *, reason: str, source: str, now: float
 ) -> bool:
     """Suppress ``number`` for the account; False when it already was (the first entry stays)."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(conn)
     stmt = (
         insert(t)
         .values(account_id=account_id, number=number, reason=reason, source=source, created_at=now)

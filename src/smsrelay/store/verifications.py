@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, case, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.verify import VerificationState, VerificationStatus
+from smsrelay.store.db import dialect_insert
 from smsrelay.store.schema import conversions, verification_sends, verifications, verify_settings
 
 __all__ = [
@@ -234,7 +234,7 @@ async def add_conversion(
     conn: AsyncConnection, account_id: str, message_id: str, source: str, now: float
 ) -> ConversionRow:
     """Record that the message converted; the first record stays (asked again, it answers it)."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(conn)
     await conn.execute(
         insert(conversions)
         .values(message_id=message_id, account_id=account_id, source=source, converted_at=now)
@@ -311,7 +311,7 @@ async def put_settings(
     countries = None
     if settings.allowed_countries is not None:
         countries = ",".join(settings.allowed_countries)
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(conn)
     stmt = insert(verify_settings).values(
         account_id=account_id,
         app_name=settings.app_name,
