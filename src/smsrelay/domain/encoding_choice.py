@@ -31,6 +31,7 @@ import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
+from smsrelay.domain.countries.limits import NO_LIMITS, TextLimits
 from smsrelay.domain.encoding import (
     DEFAULT_ALPHABET,
     Alphabet,
@@ -127,11 +128,11 @@ def national_alphabet(text: str, language: str) -> Alphabet | None:
     return None if best is None else best[2]
 
 
-def _too_long(info: TextInfo, max_segments: int) -> SmsError:
+def _too_long(info: TextInfo, max_segments: int, reason: str | None) -> SmsError:
     return SmsError(
         ErrorCode.MESSAGE_TOO_LONG,
         f"the message needs {info.segments} {info.encoding} segments ({info.units} units); "
-        f"the maximum is {max_segments}",
+        f"the maximum is {max_segments}" + (f": {reason}" if reason else ""),
         field="message",
     )
 
@@ -144,17 +145,20 @@ def choose(
     lookalikes: bool = True,
     letters: bool = False,
     max_segments: int = 10,
+    limits: TextLimits = NO_LIMITS,
 ) -> TextInfo:
     """Choose how ``text`` is sent (see the module docstring for the rule).
 
     ``language``: a national language (``gsm_national`` code) the request allows;
     ``lookalikes``: the operator's smart encoding; ``letters``: the account allows letters to
-    be transliterated when ``mode`` is auto.
+    be transliterated when ``mode`` is auto; ``limits``: the destination's rules, which may
+    lower ``max_segments`` and take UCS-2 out of the candidates (``countries/limits.py``).
 
     Raises ``SmsError`` on field ``message``: ``EMPTY_MESSAGE`` for a text that is empty or
     only whitespace (it would be billed and delivered as nothing), ``MESSAGE_TOO_LONG`` when
     the cheapest way needs more than ``max_segments``; on field ``encoding``:
-    ``INVALID_ENCODING`` when ``mode`` asks for GSM-7 and no allowed way gives it. Raises
+    ``INVALID_ENCODING`` when ``mode`` asks for GSM-7 and no allowed way gives it, or UCS-2
+    is the only way (or the one asked for) and the destination does not deliver it. Raises
     ``ValueError`` for an unknown ``language`` (callers validate it first).
     """
     if max_segments < 1:
@@ -163,6 +167,12 @@ def choose(
         raise SmsError(ErrorCode.EMPTY_MESSAGE, field="message")
     alphabets = (DEFAULT_ALPHABET, *(national_alphabets(language) if language else ()))
     if mode is EncodingMode.UCS2:
+        if not limits.ucs2:
+            raise SmsError(
+                ErrorCode.INVALID_ENCODING,
+                f"{limits.ucs2_reason}: send it with encoding auto, gsm7 or transliterate",
+                field="encoding",
+            )
         best = _info(text, (), Encoding.UCS2, DEFAULT_ALPHABET)
     elif language is None and is_gsm7(text):
         # the common case: no other candidate can cost fewer segments (an escaped character
@@ -170,12 +180,16 @@ def choose(
         best = _info(text, (), Encoding.GSM7, DEFAULT_ALPHABET)
     else:
         translit = mode is EncodingMode.TRANSLITERATE or (mode is EncodingMode.AUTO and letters)
-        cheapest = _cheapest(text, alphabets, lookalikes, translit, mode is EncodingMode.AUTO)
+        ucs2 = mode is EncodingMode.AUTO and limits.ucs2
+        cheapest = _cheapest(text, alphabets, lookalikes, translit, ucs2)
         if cheapest is None:
-            raise _not_gsm7(text, alphabets, lookalikes, translit)
+            raise _not_gsm7(text, alphabets, lookalikes, translit, limits.ucs2_reason)
         best = cheapest
+    reason = None
+    if limits.max_segments is not None and limits.max_segments < max_segments:
+        max_segments, reason = limits.max_segments, limits.segments_reason
     if best.segments > max_segments:
-        raise _too_long(best, max_segments)
+        raise _too_long(best, max_segments, reason)
     return best
 
 
@@ -216,9 +230,14 @@ def _cheapest(
 
 
 def _not_gsm7(
-    text: str, alphabets: tuple[Alphabet, ...], lookalikes: bool, letters: bool
+    text: str,
+    alphabets: tuple[Alphabet, ...],
+    lookalikes: bool,
+    letters: bool,
+    no_ucs2: str | None = None,
 ) -> SmsError:
-    """``invalid_encoding`` naming the characters that no allowed way writes in GSM-7."""
+    """``invalid_encoding`` naming the characters that no allowed way writes in GSM-7;
+    ``no_ucs2``: why UCS-2 was no way out either (the destination's rule)."""
 
     def writable(c: str, alphabet: Alphabet) -> bool:
         if is_gsm7(c, alphabet):
@@ -230,10 +249,14 @@ def _not_gsm7(
 
     missing = list(dict.fromkeys(c for c in text if not any(writable(c, a) for a in alphabets)))
     shown = ", ".join(repr(c) for c in missing[:5]) or "the text (nothing would remain)"
+    advice = (
+        f"and {no_ucs2}; allow transliteration (encoding transliterate) or rewrite it"
+        if no_ucs2
+        else "send it with encoding auto or ucs2"
+    )
     return SmsError(
         ErrorCode.INVALID_ENCODING,
-        f"the text cannot be sent as GSM-7: no GSM-7 form for {shown}; "
-        "send it with encoding auto or ucs2",
+        f"the text cannot be sent as GSM-7: no GSM-7 form for {shown}; {advice}",
         field="encoding",
     )
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from smsrelay.domain import numbers, spintax
 from smsrelay.domain.countries import CountryRules
+from smsrelay.domain.countries.limits import NO_LIMITS
 from smsrelay.domain.encoding_choice import EncodingMode, choose
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES
@@ -131,7 +132,8 @@ def prepare(
 
     ``private_callbacks``: whether the account may have callbacks sent to loopback and private
     addresses (the operator, or a tenant the operator allowed). ``countries``: the rules in
-    force, for the quiet hours of marketing messages (none: nothing is held).
+    force, for the quiet hours of marketing messages and the destination's segment and UCS-2
+    bounds (none: nothing is held or bounded).
     ``transliterate``: whether the account lets ``auto`` transliterate letters to save
     segments; ``national_language``: the account's national language for a request that
     names none. Both apply to REST messages (origin ``api``) only: an SMPP client's text is its
@@ -164,6 +166,7 @@ def prepare(
         lookalikes=policy.smart_encoding,
         letters=transliterate,
         max_segments=policy.max_segments,
+        limits=countries.text_limits(number.country) if countries is not None else NO_LIMITS,
     )
     text = info.text
 

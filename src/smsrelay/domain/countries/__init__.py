@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from smsrelay.domain.countries.limits import NO_LIMITS, TextLimits, text_limits
 from smsrelay.domain.countries.model import (
     FIELDS,
     NO_SOURCE,
@@ -52,6 +53,7 @@ __all__ = [
     "Reading",
     "Rule",
     "TemplateRegistration",
+    "TextLimits",
     "Window",
     "country_code",
     "load_shipped",
@@ -95,6 +97,8 @@ class CountryRules:
 
     def __init__(self, countries: Mapping[str, Country]) -> None:
         self._countries = dict(countries)
+        # the accept path asks for every message: each country's answer is worked out once
+        self._limits: dict[str, TextLimits] = {}
 
     def get(self, iso: str | None) -> Country | None:
         return self._countries.get(iso.upper()) if iso else None
@@ -112,6 +116,15 @@ class CountryRules:
             return None
         rule = country.rule("quiet_hours")
         return rule if rule.value is not None else None
+
+    def text_limits(self, iso: str | None) -> TextLimits:
+        """The segment and UCS-2 bounds of ``iso`` (``countries/limits.py``)."""
+        if not iso:
+            return NO_LIMITS
+        limits = self._limits.get(iso)
+        if limits is None:
+            limits = self._limits[iso] = text_limits(self._countries.get(iso))
+        return limits
 
     def overridden(
         self,
