@@ -36,6 +36,7 @@ FIELDS = (
     "quiet_hours",
     "opt_out_text_required",
     "template_registration",
+    "marketing_sender_tag",
 )
 NAMES = {"XK": "Kosovo", "AC": "Ascension Island", "TA": "Tristan da Cunha"}
 

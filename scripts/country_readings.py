@@ -94,6 +94,12 @@ SENTDM_SA = "https://www.sent.dm/resources/sa-sms-guidance"
 SENTDM_SA_FR = "https://www.sent.dm/fr/resources/sms-compliance/sa-sms-guidance"
 UNIFONIC_SA = "https://docs.unifonic.com/docs/compliance-sms"
 AMEEX_SA = "https://ameex-mobile.com/189/"
+TELERIVET_AE = "https://www.telerivet.com/blog/tag/middle-east"
+SINCH_SA = (
+    "https://community.sinch.com/t5/SMS-365-enterprise-service/"
+    "Saudi-Arabian-Operators-implement-tighter-controls-over-A2P/ta-p/3990"
+)
+CLICKSEND_SA = "https://help.clicksend.com/article/f2sfjgelmt-saudi-arabia"
 TAWASOL_SA = "https://tawasolsms.com/en/sms-regulations-you-must-know"
 CLICKATELL_GB = "https://www.clickatell.com/sms-country-regulations/united-kingdom/"
 SMSTOOLS_GB = "https://help.smstools.com/en/article/sms-regulations-you-must-know-to-send-sms-in-the-uk-u58pp1"
@@ -709,6 +715,14 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
             r(True, EASYSEND_AE, "opt-out text in the message (unless a written opt-in database)"),
             r(True, CLICKSEND_AE, "every marketing message must offer an opt-out"),
         ],
+        "marketing_sender_tag": [
+            r(
+                {"prefix": "AD-", "max_length": 11},
+                TELERIVET_AE,
+                "TDRA: every promotional sender id carries AD- (since 2020-11-03)",
+            ),
+            r({"prefix": "AD-", "max_length": 11}, NEXMO_AE, "at most 11 characters with AD-"),
+        ],
     },
     "KR": {
         "alphanumeric_sender": [r("not_supported", SDM_KR, "only numeric sender IDs")],
@@ -743,6 +757,23 @@ CURATED: dict[str, dict[str, list[dict[str, Any]]]] = {
             r(daily("08:00", "22:00"), TAWASOL_SA),
         ],
         "opt_out_text_required": [r(True, AMEEX_SA, "every promotional message")],
+        "marketing_sender_tag": [
+            r(
+                {"suffix": "-AD", "max_length": 11},
+                SINCH_SA,
+                "promotional senders end in -AD (not 'AD' or ' AD'), 11 characters with it",
+            ),
+            r(
+                {"suffix": "-AD", "max_length": 11},
+                AMEEX_SA,
+                "advertising senders carry the -AD postfix within 11 characters",
+            ),
+            r(
+                {"suffix": " AD", "max_length": 11},
+                CLICKSEND_SA,
+                "'-AD' or ' AD' accepted",
+            ),
+        ],
     },
     "FR": {
         "alphanumeric_sender": [

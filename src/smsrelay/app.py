@@ -35,6 +35,7 @@ from smsrelay.connectors.base import Connector
 from smsrelay.connectors.embedded import EmbeddedSimulatorConnector
 from smsrelay.connectors.registry import Environment, build_connectors
 from smsrelay.domain.fraud import FraudPolicy
+from smsrelay.domain.marketing_tags import marketing_tag
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy, WebhookRetryPolicy
 from smsrelay.domain.routing import Route
@@ -330,6 +331,7 @@ class SmsRelay:
                 db,
                 self.clock,
                 policy_of=lambda country: policy_for(self.countries.rules.get(country)),
+                tag_of=lambda country: marketing_tag(self.countries.rules.get(country)),
             ),
         )
         self.canceller = Canceller(self.uow, self.webhooks, refund_on=refund_on)

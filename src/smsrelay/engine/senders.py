@@ -16,8 +16,11 @@ from collections.abc import Callable, Iterable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain import numbers
+from smsrelay.domain.countries import Rule
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.ids import new_id
+from smsrelay.domain.marketing_tags import mark
+from smsrelay.domain.messages import Message, MessageKind
 from smsrelay.domain.senders import (
     UNKNOWN,
     PoolSender,
@@ -36,10 +39,15 @@ from smsrelay.store.db import Database
 __all__ = ["SenderAdapter", "add_to_pool", "remove_from_pool"]
 
 PolicyOf = Callable[[str | None], SenderPolicy]
+TagOf = Callable[[str | None], Rule | None]
 
 
 def _unknown(country: str | None) -> SenderPolicy:
     return UNKNOWN
+
+
+def _untagged(country: str | None) -> Rule | None:
+    return None
 
 
 class SenderAdapter:
@@ -51,11 +59,15 @@ class SenderAdapter:
         clock: Clock,
         *,
         policy_of: PolicyOf = _unknown,
+        tag_of: TagOf = _untagged,
         refresh: float = 10.0,
     ) -> None:
+        """``policy_of`` and ``tag_of``: a destination's sender policy and its marketing
+        sender mark (``domain/marketing_tags.py``), from the country rules in force."""
         self._db = db
         self._clock = clock
         self.policy_of = policy_of
+        self.tag_of = tag_of
         self._refresh = refresh
         self._pools: dict[str, tuple[float, list[PoolSender]]] = {}
 
@@ -103,20 +115,36 @@ class SenderAdapter:
                 choice = choose(
                     requested, country=message.country, policy=policies[message.country], pool=pool
                 )
+                sender, reason = self._marked(message, choice.sender, choice.reason)
             except SmsError as error:
                 out.append(error)
                 continue
-            if choice.sender == message.sender:
+            if sender == message.sender:
                 out.append(result)
                 continue
             adapted = (
-                (message.sender, choice.reason)
-                if message.sender is not None and choice.reason is not None
+                (message.sender, reason)
+                if message.sender is not None and reason is not None
                 else None
             )
-            changed = dataclasses.replace(message, sender=choice.sender, sender_adapted=adapted)
+            changed = dataclasses.replace(message, sender=sender, sender_adapted=adapted)
             out.append(dataclasses.replace(result, message=changed))
         return out
+
+    def _marked(
+        self, message: Message, sender: str | None, reason: str | None
+    ) -> tuple[str | None, str | None]:
+        """``sender`` with the destination's marketing mark when ``message`` is marketing,
+        and the reasons it differs from the one asked for (joined)."""
+        if sender is None or message.kind is not MessageKind.MARKETING:
+            return sender, reason
+        rule = self.tag_of(message.country)
+        if rule is None:
+            return sender, reason
+        marked = mark(sender, rule, message.country or "the destination")
+        if marked.reason is None:
+            return sender, reason
+        return marked.sender, marked.reason if reason is None else f"{reason}; {marked.reason}"
 
 
 async def add_to_pool(

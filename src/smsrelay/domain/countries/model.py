@@ -97,6 +97,21 @@ class TemplateRegistration(_Strict):
     sender_types: tuple[str, ...] = ()
 
 
+class MarketingTag(_Strict):
+    """The mark a marketing message's alphanumeric sender must carry (UAE ``AD-`` before it,
+    Saudi Arabia ``-AD`` after it), and the longest the marked sender may be."""
+
+    prefix: str = Field(default="", max_length=5)
+    suffix: str = Field(default="", max_length=5)
+    max_length: int = Field(default=11, ge=3, le=11)
+
+    @model_validator(mode="after")
+    def _one_mark(self) -> MarketingTag:
+        if bool(self.prefix) == bool(self.suffix):
+            raise ValueError("a marketing tag is a prefix or a suffix (one of them)")
+        return self
+
+
 AlphanumericSender = Literal["allowed", "registration_required", "not_supported"]
 
 FIELDS: dict[str, Any] = {
@@ -109,11 +124,22 @@ FIELDS: dict[str, Any] = {
     "quiet_hours": QuietHours | None,
     "opt_out_text_required": bool | None,
     "template_registration": TemplateRegistration | None,
+    "marketing_sender_tag": MarketingTag | None,
 }
 """Every rule a country has, with the type of its value (``None``: unknown)."""
 
 _ADAPTERS = {name: TypeAdapter(kind) for name, kind in FIELDS.items()}
-_TYPE_NAMES = {"QuietHours", "TemplateRegistration", "Window", "bool", "int", "str", "none"}
+_TYPE_NAMES = {
+    "MarketingTag",
+    "QuietHours",
+    "TemplateRegistration",
+    "Window",
+    "bool",
+    "int",
+    "str",
+    "none",
+}
+_MODELS = ("quiet_hours", "template_registration", "marketing_sender_tag")
 
 
 def minutes(hhmm: str) -> int:
@@ -127,7 +153,7 @@ def parse_value(name: str, raw: Any) -> Any:
     if adapter is None:
         raise ValueError(f"unknown rule {name!r}; known: {', '.join(FIELDS)}")
     # scalars strictly (no "yes" for true), models from their JSON form (lists for tuples)
-    strict = name not in ("quiet_hours", "template_registration")
+    strict = name not in _MODELS
     try:
         value = adapter.validate_python(raw, strict=strict)
     except ValidationError as error:

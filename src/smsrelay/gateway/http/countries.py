@@ -49,6 +49,7 @@ class CountryOut(BaseModel):
     quiet_hours: Rule
     opt_out_text_required: Rule
     template_registration: Rule
+    marketing_sender_tag: Rule
     api_override: dict[str, Any] | None = Field(
         default=None, description="The fields the admin API overrides (null: none)."
     )
