@@ -357,6 +357,9 @@ def senders_add(
     type: str = typer.Option(..., help="alphanumeric | long_code | short_code | toll_free"),
     value: str = typer.Option(..., help="The sender id, number or short code."),
     countries: str = typer.Option("", help="ISO codes it may be used in, e.g. US,CA; empty: any."),
+    registration: str = typer.Option(
+        "", help="A number's registration as TYPE:ID: 10dlc:CAMPAIGN (long code), toll_free:ID."
+    ),
 ) -> None:
     """Add a sender to an account's pool (a number also receives the account's replies)."""
     from smsrelay.domain.senders import SenderType
@@ -367,14 +370,26 @@ def senders_add(
     except ValueError:
         err.print(f"[red]error:[/red] --type: one of {', '.join(t.value for t in SenderType)}")
         raise typer.Exit(2) from None
+    registered: tuple[str, str] | None = None
+    if registration:
+        reg_type, colon, reg_id = registration.partition(":")
+        if not colon:
+            err.print("[red]error:[/red] --registration: TYPE:ID, e.g. 10dlc:C1A2B3C")
+            raise typer.Exit(2)
+        registered = (reg_type, reg_id)
 
     async def op(conn: AsyncConnection) -> Any:
         account_id = await _account_id(conn, account)
-        return await add_to_pool(conn, time.time(), account_id, kind, value, countries.split(","))
+        return await add_to_pool(
+            conn, time.time(), account_id, kind, value, countries.split(","), registered
+        )
 
     sender = _run_db(op)
     where = ",".join(sorted(sender.countries)) or "any country"
-    out.print(f"sender {sender.value} ({sender.type}, {where}) added to {account}: {sender.id}")
+    extra = f", {sender.registration}" if sender.registration else ""
+    out.print(
+        f"sender {sender.value} ({sender.type}, {where}{extra}) added to {account}: {sender.id}"
+    )
 
 
 @senders_app.command("list")
@@ -385,9 +400,10 @@ def senders_list(account: str = typer.Option(..., help="Account name.")) -> None
     async def op(conn: AsyncConnection) -> Any:
         return await store.pool_of(conn, await _account_id(conn, account))
 
-    table = Table("id", "type", "value", "countries")
+    table = Table("id", "type", "value", "countries", "registration")
     for s in _run_db(op, write=False):
-        table.add_row(s.id, str(s.type), s.value, ",".join(sorted(s.countries)) or "any")
+        where = ",".join(sorted(s.countries)) or "any"
+        table.add_row(s.id, str(s.type), s.value, where, str(s.registration or "-"))
     out.print(table)
 
 

@@ -28,6 +28,7 @@ from smsrelay.domain.senders import (
     SenderType,
     choose,
     pool_countries,
+    pool_registration,
     pool_sender_value,
 )
 from smsrelay.engine.clock import Clock
@@ -154,15 +155,19 @@ async def add_to_pool(
     type: SenderType,
     value: str,
     countries: Iterable[str] = (),
+    registration: tuple[str, str] | None = None,
 ) -> PoolSender:
     """Add a sender to the account's pool, in the caller's transaction (API and CLI alike).
 
-    A number (long code, short code, toll-free) is also assigned to the account for inbound
-    messages, so replies to it reach the account; one another account owns is refused
-    (``already_exists``), as is a value the pool holds already.
+    ``registration`` is a number's (type, id): ``("10dlc", campaign id)`` for a long code,
+    ``("toll_free", verification id)`` for a toll-free number (``domain/senders.py`` checks
+    that it fits the sender). A number (long code, short code, toll-free) is also assigned to
+    the account for inbound messages, so replies to it reach the account; one another account
+    owns is refused (``already_exists``), as is a value the pool holds already.
     """
     stored = pool_sender_value(type, value)
     listed = pool_countries(countries)
+    registered = pool_registration(type, *registration) if registration is not None else None
     if type is not SenderType.ALPHANUMERIC:
         owner = (await number_store.owners_of(conn, [stored])).get(stored)
         if owner is not None and owner != account_id:
@@ -181,6 +186,7 @@ async def add_to_pool(
         value=stored,
         countries=listed,
         now=now,
+        registration=registered,
     )
 
 

@@ -348,6 +348,10 @@ senders = Table(
     Column("value", String(20), nullable=False),
     Column("countries", String(2000), nullable=False, server_default=""),  # "US,CA"; "" = any
     Column("created_at", Float, nullable=False),
+    # a number's registration (migration 0019): "10dlc" + campaign id, "toll_free" + its
+    # verification id; NULL: none (alphanumeric ids and short codes never have one)
+    Column("registration_type", String(20)),
+    Column("registration_id", String(64)),
     UniqueConstraint("account_id", "value", name="uq_senders_account_id_value"),
 )
 

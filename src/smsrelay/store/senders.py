@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsrelay.domain.senders import PoolSender, SenderType
+from smsrelay.domain.senders import PoolSender, Registration, RegistrationType, SenderType
 from smsrelay.store.db import already_exists
 from smsrelay.store.schema import sender_adaptations, senders
 
@@ -21,8 +22,14 @@ __all__ = [
 ]
 
 
-def _countries(text: str) -> frozenset[str]:
-    return frozenset(c for c in text.split(",") if c)
+def _sender(row: Row[Any]) -> PoolSender:
+    registration = (
+        Registration(RegistrationType(row.registration_type), row.registration_id)
+        if row.registration_type is not None
+        else None
+    )
+    countries = frozenset(c for c in row.countries.split(",") if c)
+    return PoolSender(row.id, SenderType(row.type), row.value, countries, registration)
 
 
 async def add_sender(
@@ -34,6 +41,7 @@ async def add_sender(
     value: str,
     countries: Iterable[str],
     now: float,
+    registration: Registration | None = None,
 ) -> PoolSender:
     """Add one sender to the account's pool; ALREADY_EXISTS when it holds that value."""
     listed = frozenset(c.upper() for c in countries)
@@ -47,9 +55,11 @@ async def add_sender(
                     value=value,
                     countries=",".join(sorted(listed)),
                     created_at=now,
+                    registration_type=str(registration.type) if registration else None,
+                    registration_id=registration.id if registration else None,
                 )
             )
-    return PoolSender(sender_id, type, value, listed)
+    return PoolSender(sender_id, type, value, listed, registration)
 
 
 async def pool_of(conn: AsyncConnection, account_id: str) -> list[PoolSender]:
@@ -59,7 +69,7 @@ async def pool_of(conn: AsyncConnection, account_id: str) -> list[PoolSender]:
         .where(senders.c.account_id == account_id)
         .order_by(senders.c.created_at, senders.c.id)
     )
-    return [PoolSender(r.id, SenderType(r.type), r.value, _countries(r.countries)) for r in rows]
+    return [_sender(r) for r in rows]
 
 
 async def get_sender(conn: AsyncConnection, account_id: str, sender_id: str) -> PoolSender | None:
@@ -70,7 +80,7 @@ async def get_sender(conn: AsyncConnection, account_id: str, sender_id: str) -> 
     ).first()
     if row is None:
         return None
-    return PoolSender(row.id, SenderType(row.type), row.value, _countries(row.countries))
+    return _sender(row)
 
 
 async def remove_sender(conn: AsyncConnection, account_id: str, sender_id: str) -> bool:

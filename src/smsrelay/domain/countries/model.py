@@ -83,6 +83,12 @@ class QuietHours(_Strict):
         return ", ".join(parts) + (", not on holidays" if self.holidays == "closed" else "")
 
 
+SenderTypeName = Literal["10dlc", "toll_free", "short_code"]
+"""The sender types a registration scheme may name: the ones sender adaptation knows how to
+match with a pool sender (``domain/senders.py``); another name is refused when the rule is
+read, where it would otherwise match no sender and refuse every number."""
+
+
 class TemplateRegistration(_Strict):
     """A registration scheme senders must go through before messages are delivered.
 
@@ -94,7 +100,7 @@ class TemplateRegistration(_Strict):
 
     scheme: str = Field(min_length=1, max_length=40)
     fields: tuple[str, ...] = ()
-    sender_types: tuple[str, ...] = ()
+    sender_types: tuple[SenderTypeName, ...] = ()
 
 
 class MarketingTag(_Strict):

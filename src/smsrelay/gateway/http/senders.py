@@ -1,9 +1,11 @@
 """``/v1/senders``: the caller's account's sender pool.
 
 What the account may send from (alphanumeric ids, long codes, short codes, toll-free
-numbers) and in which countries; the accept path picks from it when a destination does not
-allow the requested sender (``engine/senders.py``). Listing needs a ``read`` key; adding and
-removing an ``admin`` key, of the account itself (a tenant manages its own pool).
+numbers), in which countries, and how each number is registered (a long code's 10DLC
+campaign, a toll-free number's verification: what US A2P traffic needs); the accept path
+picks from it when a destination does not allow the requested sender (``engine/senders.py``).
+Listing needs a ``read`` key; adding and removing an ``admin`` key, of the account itself (a
+tenant manages its own pool).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from smsrelay.domain.errors import ErrorCode, SmsError
-from smsrelay.domain.senders import PoolSender, SenderType
+from smsrelay.domain.senders import MAX_REGISTRATION_ID, PoolSender, RegistrationType, SenderType
 from smsrelay.engine.senders import add_to_pool, remove_from_pool
 from smsrelay.gateway.http.auth import Principal, require
 from smsrelay.gateway.http.context import ApiContext, get_context
@@ -27,6 +29,21 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class RegistrationBody(BaseModel):
+    """How a number is registered. Where a destination's registration scheme names sender
+    types (the US: 10DLC, toll-free, short code), only numbers registered as one of them are
+    used there; a short code needs none (being provisioned registers it)."""
+
+    type: RegistrationType = Field(
+        description="`10dlc` (a long code's campaign with The Campaign Registry) or "
+        "`toll_free` (a toll-free number's verification)."
+    )
+    id: str = Field(
+        description=f"The campaign id (e.g. `C1A2B3C`) or the verification id: 1 to "
+        f"{MAX_REGISTRATION_ID} printable characters."
+    )
+
+
 class SenderBody(BaseModel):
     type: SenderType
     value: str = Field(max_length=64, description="The id, number or short code.")
@@ -35,6 +52,10 @@ class SenderBody(BaseModel):
         max_length=300,
         description="ISO 3166 alpha-2 codes it may be used in; empty: any country.",
     )
+    registration: RegistrationBody | None = Field(
+        default=None,
+        description="A long code's `10dlc` or a toll-free number's `toll_free` registration.",
+    )
 
 
 class SenderOut(BaseModel):
@@ -42,6 +63,7 @@ class SenderOut(BaseModel):
     type: SenderType
     value: str
     countries: list[str]
+    registration: RegistrationBody | None = Field(description="None: not registered.")
 
 
 class SenderList(BaseModel):
@@ -54,6 +76,11 @@ def _out(sender: PoolSender) -> dict[str, Any]:
         "type": str(sender.type),
         "value": sender.value,
         "countries": sorted(sender.countries),
+        "registration": (
+            {"type": str(sender.registration.type), "id": sender.registration.id}
+            if sender.registration is not None
+            else None
+        ),
     }
 
 
@@ -87,9 +114,16 @@ async def add_sender(
 ) -> JsonResponse:
     """A number is also assigned to the account, so replies to it reach the account."""
     account_id = principal.account.id
+    registration = body.registration
     async with ctx.db.transaction() as conn:
         sender = await add_to_pool(
-            conn, ctx.clock.now(), account_id, body.type, body.value, body.countries
+            conn,
+            ctx.clock.now(),
+            account_id,
+            body.type,
+            body.value,
+            body.countries,
+            (str(registration.type), registration.id) if registration is not None else None,
         )
     _forget(ctx, account_id)
     return JsonResponse(_out(sender), status_code=201)
