@@ -47,6 +47,7 @@ from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.budget import budget_for
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock, SystemClock
+from smsrelay.engine.content_templates import TemplateBook
 from smsrelay.engine.countries import CountryBook
 from smsrelay.engine.delivery_stats import DeliveryStats
 from smsrelay.engine.dispatcher import Dispatcher, DispatchSettings
@@ -312,6 +313,9 @@ class SmsRelay:
         )
         self.countries = CountryBook(db, self.clock, s.country_overrides(), uow=self.uow)
         await self.countries.refresh()
+        self.templates = TemplateBook(
+            db, self.clock, uow=self.uow, max_var_chars=s.template_variable_max_chars
+        )
         self.committer = GroupCommitter(self.uow, dispatch=self.dispatcher.claims)
         self.acceptor = Acceptor(
             self.committer,
@@ -382,6 +386,7 @@ class SmsRelay:
         )
         self._tasks.append(asyncio.create_task(self.account_names.run()))
         self._tasks.append(asyncio.create_task(self.countries.run()))
+        self._tasks.append(asyncio.create_task(self.templates.run()))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -436,6 +441,7 @@ class SmsRelay:
             public_url=s.public_url,
             verify=self.verify,
             countries=self.countries,
+            templates=self.templates,
         )
 
 

@@ -22,6 +22,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.cli_money import register as register_money
+from smsrelay.cli_templates import register as register_templates
 from smsrelay.config import Settings, load_settings
 from smsrelay.domain.errors import ErrorCode, SmsError
 
@@ -48,6 +49,7 @@ app.add_typer(smpp_users_app, name="smpp-users")
 register_money(app, accounts_app)  # pricing import, accounts credit, accounts usage
 senders_app = typer.Typer(no_args_is_help=True, help="Accounts' sender pools.")
 app.add_typer(senders_app, name="senders")
+register_templates(app)  # templates add, list, remove, import
 
 # piped output keeps whole lines (ids are long), a terminal gets its own width
 out = Console() if sys.stdout.isatty() else Console(width=240)

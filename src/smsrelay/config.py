@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     rate_limit: float = Field(default=500.0, ge=0, description="messages/s per account; 0 = off")
     rate_burst: int = Field(default=1000, ge=1)
     default_validity: float = Field(default=48 * 3600, gt=0)
+    # characters one {#var#} of a registered content template may stand for (India's DLT
+    # scrubbing limit, docs/countries.md)
+    template_variable_max_chars: int = Field(default=30, ge=1, le=2000)
 
     # dispatch
     claim_batch: int = Field(default=500, ge=1)

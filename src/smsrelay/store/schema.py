@@ -355,6 +355,24 @@ senders = Table(
     UniqueConstraint("account_id", "value", name="uq_senders_account_id_value"),
 )
 
+# Content templates an account registered (India's DLT; migration 0020): the accept path
+# finds the template id of a message's text among them (engine/content_templates.py).
+content_templates = Table(
+    "content_templates",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("scheme", String(20), nullable=False),  # india_dlt
+    Column("template_id", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("category", String(20), nullable=False),
+    Column("entity_id", String(64), nullable=True),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint(
+        "account_id", "scheme", "template_id", name="uq_content_templates_account_id_scheme"
+    ),
+)
+
 # Messages whose requested sender the destination did not allow (migration 0016): what was
 # asked for and why another was used. Few rows; written with the message.
 sender_adaptations = Table(

@@ -21,6 +21,7 @@ from smsrelay.gateway.http import (
     providers,
     senders,
     suppressions,
+    templates,
     verify,
     verify_admin,
 )
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(countries.router)
     app.include_router(money.router)
     app.include_router(senders.router)
+    app.include_router(templates.router)
     app.include_router(admin_accounts.router)
 
     plain_openapi = app.openapi

@@ -12,6 +12,7 @@ from smsrelay.domain.routing import Explanation, Route
 from smsrelay.engine.accept import Acceptor
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock
+from smsrelay.engine.content_templates import TemplateBook
 from smsrelay.engine.countries import CountryBook
 from smsrelay.engine.replay import WebhookReplay
 from smsrelay.engine.verify import VerifyService
@@ -64,6 +65,7 @@ class ApiContext:
     public_url: str = "http://127.0.0.1:8080"
     verify: VerifyService | None = None
     countries: CountryBook | None = None
+    templates: TemplateBook | None = None
 
 
 async def get_context(request: Request) -> ApiContext:
