@@ -85,6 +85,10 @@ async def test_add_list_match_and_remove(tmp_path: Path, backend: str) -> None:
             "/v1/templates/match", headers=gw.auth(), json={"text": "Dear Asha"}
         )
         assert short.status_code == 404  # the book let the removed template go at once
+        paths = (await gw.client.get("/openapi.json")).json()["paths"]
+        assert {"get", "post"} <= set(paths["/v1/templates"])
+        assert "post" in paths["/v1/templates/match"]
+        assert "delete" in paths["/v1/templates/{entry_id}"]
 
 
 async def test_bad_templates_and_duplicates_are_refused(tmp_path: Path, backend: str) -> None:

@@ -112,14 +112,12 @@ class Pattern:
     gaps: tuple[tuple[int, int], ...]
     variables: int
     literal_chars: int
+    shortest: int = field(init=False)  # the lengths a matching text may have: a cheap filter
+    longest: int = field(init=False)
 
-    @property
-    def shortest(self) -> int:
-        return self.literal_chars + sum(lo for lo, _ in self.gaps)
-
-    @property
-    def longest(self) -> int:
-        return self.literal_chars + sum(hi for _, hi in self.gaps)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shortest", self.literal_chars + sum(lo for lo, _ in self.gaps))
+        object.__setattr__(self, "longest", self.literal_chars + sum(hi for _, hi in self.gaps))
 
     def matches(self, text: str) -> bool:
         """Whether ``text`` is this template with each variable filled by 1..max characters."""
@@ -239,16 +237,23 @@ class Template:
     def matches(self, text: str) -> bool:
         return self.pattern.matches(text)
 
-    def _specificity(self) -> tuple[int, int, int, str]:
+    @property
+    def specificity(self) -> tuple[int, int, int, str]:
+        """Sorts the most specific first: most fixed characters, fewest variables, category
+        order, template id."""
         p = self.pattern
         return (-p.literal_chars, p.variables, _ORDER[self.category], self.template_id)
 
 
 def match(templates: Iterable[Template], text: str) -> Template | None:
-    """The most specific of ``templates`` that ``text`` matches (see the module docstring)."""
+    """The most specific of ``templates`` that ``text`` matches (see the module docstring).
+
+    Given most specific first (sorted by :attr:`Template.specificity`), the first match ends
+    the work: every later template is passed over without being matched.
+    """
     best: Template | None = None
     for template in templates:
-        if best is not None and template._specificity() >= best._specificity():
+        if best is not None and template.specificity >= best.specificity:
             continue
         if template.matches(text):
             best = template

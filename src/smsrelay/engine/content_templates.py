@@ -79,7 +79,8 @@ async def import_templates(
 @dataclass(frozen=True, slots=True)
 class _Held:
     signature: store.Signature
-    templates: tuple[Template, ...]
+    templates: tuple[Template, ...]  # oldest first, as listed
+    ordered: tuple[Template, ...]  # most specific first: a lookup stops at its first match
 
 
 class TemplateBook:
@@ -113,7 +114,8 @@ class TemplateBook:
     async def find(self, account_id: str, text: str) -> Template | None:
         """The account's most specific template that ``text`` matches, or None; after the
         account's first lookup, no database read."""
-        return match(await self.templates(account_id), text)
+        held = self._held.get(account_id) or await self._load(account_id)
+        return match(held.ordered, text)
 
     def forget(self, account_id: str) -> None:
         """Read the account's templates again on its next lookup."""
@@ -123,7 +125,8 @@ class TemplateBook:
         async with self._db.read() as conn:
             signature = (await store.signatures(conn, [account_id]))[account_id]
             listed = await store.templates_of(conn, account_id, max_var_chars=self.max_var_chars)
-        held = _Held(signature, tuple(listed))
+        ordered = tuple(sorted(listed, key=lambda t: t.specificity))
+        held = _Held(signature, tuple(listed), ordered)
         self._held[account_id] = held
         return held
 
