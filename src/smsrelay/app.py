@@ -337,6 +337,7 @@ class SmsRelay:
                 policy_of=lambda country: policy_for(self.countries.rules.get(country)),
                 tag_of=lambda country: marketing_tag(self.countries.rules.get(country)),
             ),
+            route_languages=self.dispatcher.route_languages,
         )
         self.canceller = Canceller(self.uow, self.webhooks, refund_on=refund_on)
         self.replay = WebhookReplay(self.uow, self.webhooks)

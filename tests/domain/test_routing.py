@@ -12,8 +12,12 @@ from smsrelay.domain.routing import (
     connector_for_attempt,
     connector_order,
     explain,
+    prefer_language,
+    ranking,
+    route_languages,
     select_route,
 )
+from smsrelay.domain.scoring import ConnectorStats
 
 ROUTES = [
     Route("default", ("a",)),
@@ -95,3 +99,82 @@ def test_explain_says_why() -> None:
         account="a",
     ).lines()
     assert "no route matches" in none[-1]
+
+
+# -- national languages: the connectors that send the message's tables go first ---------------
+
+LANGUAGES = {"a": frozenset(), "b": frozenset({"pt"}), "c": frozenset({"tr", "pt"})}
+
+
+@given(
+    st.lists(st.sampled_from("abcdefg"), min_size=1, max_size=7, unique=True),
+    st.dictionaries(st.sampled_from("abcdefg"), st.frozensets(st.sampled_from(["tr", "es", "pt"]))),
+    st.sampled_from(["tr", "es", "pt", None]),
+)
+def test_prefer_language_is_a_stable_partition(
+    order: list[str], languages: dict[str, frozenset[str]], language: str | None
+) -> None:
+    preferred = prefer_language(tuple(order), language, languages)
+    assert sorted(preferred) == sorted(order)
+    sends = [n for n in order if language is not None and language in languages.get(n, ())]
+    others = [n for n in order if n not in sends]
+    if language is None or not sends:
+        assert preferred == tuple(order)
+    else:
+        assert preferred == (*sends, *others)  # each part in the strategy's own order
+
+
+def test_every_strategy_keeps_its_order_within_each_part() -> None:
+    prices = {"a": {"default": 0.01}, "b": {"default": 0.02}, "c": {"default": 0.03}}
+    stats = {
+        "a": {None: ConnectorStats(submitted=100, delivered=99, failed=1)},
+        "b": {None: ConnectorStats(submitted=100, delivered=90, failed=10)},
+        "c": {None: ConnectorStats(submitted=100, delivered=50, failed=50)},
+    }
+    cases = {
+        "failover": Route("r", ("a", "b", "c")),
+        "least_cost": Route("r", ("c", "b", "a"), strategy="least_cost"),
+        "weighted": Route("r", ("a", "b", "c"), strategy="weighted", weights={"a": 100}),
+    }
+    for strategy, route in cases.items():
+        order = connector_order(route, message_id="msg_1", prices=prices)
+        assert order[0] == "a", strategy  # without a language: the strategy's own first
+        assert prefer_language(order, "tr", LANGUAGES) == ("c", *[n for n in order if n != "c"])
+        assert prefer_language(order, "pt", LANGUAGES)[:2] == tuple(n for n in order if n != "a")
+        assert prefer_language(order, "es", LANGUAGES) == order  # nobody sends it
+    adaptive = Route("r", ("c", "b", "a"), strategy="adaptive")
+    order = ranking(adaptive, prices=prices, stats=stats).order
+    assert order == ("a", "b", "c")  # best measured first
+    assert prefer_language(order, "tr", LANGUAGES) == ("c", "a", "b")
+    assert prefer_language(order, "pt", LANGUAGES) == ("b", "c", "a")
+
+
+def test_route_languages_are_those_some_connector_sends() -> None:
+    assert route_languages(Route("r", ("a", "b", "c")), LANGUAGES) == {"tr", "pt"}
+    assert route_languages(Route("r", ("a", "x")), LANGUAGES) == frozenset()
+
+
+def test_explain_shows_what_a_national_language_does() -> None:
+    routes = [Route("tr", ("a", "c"), countries=frozenset({"TR"})), Route("default", ("a",))]
+
+    def lines(to: str, country: str, language: str | None) -> str:
+        return "\n".join(
+            explain(
+                routes,
+                to=to,
+                country=country,
+                kind="transactional",
+                account="acme",
+                language=language,
+                languages=LANGUAGES,
+            ).lines()
+        )
+
+    turkish = lines("+905321234567", "TR", "tr")
+    assert "national language tr: sent with its tables by c, first" in turkish
+    assert "attempt 1: c" in turkish and "attempt 2: a" in turkish
+    plain = lines("+905321234567", "TR", None)
+    assert "national language" not in plain and "attempt 1: a" in plain
+    elsewhere = lines("+14155552671", "US", "tr")
+    assert "no connector of this route sends its tables" in elsewhere
+    assert "national_language_unsupported" in elsewhere

@@ -1,5 +1,9 @@
 """Per-message ``encoding`` and ``national_language``, the account's ``transliterate`` setting
-(admin API), and what the send answer and the message view report."""
+(admin API), and what the send answer and the message view report.
+
+The gateway runs the embedded simulator and an SMPP carrier that sends Turkish, Spanish and
+Portuguese with their national tables; the default route has both, and numbers in the UK
+take a route with the simulator alone, which sends none."""
 
 from __future__ import annotations
 
@@ -10,20 +14,35 @@ from typing import Any
 
 import pytest
 
+from smsrelay.config import RouteConfig
+from smsrelay.connectors.options import SimulatorOptions, SmppOptions
 from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES
 from smsrelay.gateway.http.schemas import NationalLanguage
+from smsrelay.simulator import CarrierConfig, CarrierSimulator
 from smsrelay.store import accounts as account_store
 from tests.support.gateway import RunningGateway, running_gateway
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 
 TO = "+14155552671"
+UK = "+447911123456"  # its route's connector sends no national tables
 
 
 @pytest.fixture
 async def gw(tmp_path: Path, backend: str) -> AsyncIterator[RunningGateway]:
-    async with running_gateway(tmp_path, backend) as gateway:
-        yield gateway
+    async with CarrierSimulator(CarrierConfig(dlr_delay=0.02)) as carrier:
+        connectors = [
+            SimulatorOptions(name="simulator", latency_ms=1, dlr_delay_ms=30),
+            SmppOptions(name="national", port=carrier.port, national_languages=("tr", "es", "pt")),
+        ]
+        routes = [
+            RouteConfig(name="default", connectors=["simulator", "national"]),
+            RouteConfig(name="uk", prefixes=["+44"], connectors=["simulator"]),
+        ]
+        async with running_gateway(
+            tmp_path, backend, connectors=connectors, routes=routes
+        ) as gateway:
+            yield gateway
 
 
 async def send(gw: RunningGateway, key: str | None = None, **body: Any) -> dict[str, Any]:
@@ -160,6 +179,44 @@ async def test_an_accounts_national_language_applies_when_a_request_names_none(
     )
     assert cleared.json()["national_language"] is None
     assert (await send(gw, message=text))["encoding"] == "ucs2"
+
+
+async def test_a_language_no_route_to_the_number_sends(gw: RunningGateway) -> None:
+    text = "Şişli'de ığdır"
+    r = await gw.client.post(
+        "/send", json={"to": UK, "message": text, "national_language": "tr"}, headers=gw.auth()
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert (r.status_code, error["code"], error["field"]) == (
+        422,
+        "national_language_unsupported",
+        "national_language",
+    )
+    batch = await gw.client.post(
+        "/v1/messages/batch",
+        json={
+            "messages": [
+                {"to": TO, "message": text, "national_language": "tr"},
+                {"to": UK, "message": text, "national_language": "tr"},
+            ]
+        },
+        headers=gw.auth(),
+    )
+    assert batch.status_code == 202, batch.text
+    first, second = batch.json()["results"]
+    assert (first["encoding"], first["segments"]) == ("gsm7", 1)
+    assert second["error"]["code"] == "national_language_unsupported"
+    # the account's default is not used where it cannot be sent: counted as the carrier gets it
+    await gw.client.patch(
+        "/v1/admin/accounts/default", json={"national_language": "tr"}, headers=gw.auth()
+    )
+    there = await send(gw, message=text)
+    assert (there["encoding"], there["national_language"]) == ("gsm7", "tr")
+    uk = await send(gw, to=UK, message=text)
+    assert uk["encoding"] == "ucs2" and "national_language" not in uk
+    got = (await gw.client.get(f"/v1/messages/{uk['message_id']}", headers=gw.auth())).json()
+    assert (got["encoding"], got["national_language"]) == ("ucs2", None)
 
 
 def test_the_api_names_the_languages_the_tables_define(backend: str) -> None:

@@ -28,9 +28,15 @@ class ScriptedConnector:
     """Accepts everything unless ``fail_with`` or ``script`` says otherwise."""
 
     def __init__(
-        self, name: str, *, fail_with: ErrorCode | None = None, script: Script | None = None
+        self,
+        name: str,
+        *,
+        fail_with: ErrorCode | None = None,
+        script: Script | None = None,
+        national_languages: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
+        self.national_languages = national_languages
         self.fail_with = fail_with
         self.script = script
         self.sink: InboundSink | None = None

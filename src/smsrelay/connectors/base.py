@@ -48,9 +48,16 @@ class ConnectorHealth:
 
 
 class Connector(Protocol):
-    """What the engine sees of a carrier, whatever the carrier speaks."""
+    """What the engine sees of a carrier, whatever the carrier speaks.
+
+    ``national_languages``: the GSM-7 national languages (TS 23.038 Annex A) it sends with
+    their shift tables, as its options say (:meth:`~.options.ConnectorOptions.
+    sends_national_languages`); routing puts these connectors first for a message counted
+    with one, and the accept path counts with a language only when a route has one.
+    """
 
     name: str
+    national_languages: frozenset[str]
 
     async def start(self, sink: InboundSink) -> None:
         """Open connections; from now on receipts flow into ``sink``."""

@@ -52,6 +52,11 @@ class ConnectorOptions(BaseModel):
         connector added at run time, and what the engine reads rates and prices from."""
         return self.model_dump()
 
+    def sends_national_languages(self) -> frozenset[str]:
+        """The GSM-7 national languages this connector sends with their shift tables: none,
+        unless its type can and its options list them (SMPP's ``national_languages``)."""
+        return frozenset()
+
 
 class SmppOptions(ConnectorOptions):
     """An SMPP 3.4 carrier (:class:`~smsrelay.connectors.smpp.SmppConnector`).
@@ -102,6 +107,9 @@ class SmppOptions(ConnectorOptions):
             known = ", ".join(NATIONAL_LANGUAGES)
             raise ValueError(f"unknown national language(s) {unknown}: use {known}")
         return value
+
+    def sends_national_languages(self) -> frozenset[str]:
+        return frozenset(self.national_languages)
 
 
 class SimulatorOptions(ConnectorOptions):

@@ -143,6 +143,7 @@ class SmppConnector:
     ) -> None:
         self.name = options.name
         self.options = options
+        self.national_languages = options.sends_national_languages()
         self.host, self.port = options.host, options.port
         self._submit = SubmitOptions(
             long_messages=options.long_messages,
@@ -150,7 +151,7 @@ class SmppConnector:
             gsm7_packing=options.gsm7_packing,
             service_type=options.service_type,
             default_sender=options.default_sender,
-            national_languages=frozenset(options.national_languages),
+            national_languages=self.national_languages,
         )
         self.pacer = Pacer(options.throughput)
         self._slots = [t for _ in range(options.binds) for t in BIND_SLOTS[options.bind]]

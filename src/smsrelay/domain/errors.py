@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     INVALID_SCHEDULE = "invalid_schedule"
     RECIPIENT_OPTED_OUT = "recipient_opted_out"
     INVALID_ENCODING = "invalid_encoding"
+    NATIONAL_LANGUAGE_UNSUPPORTED = "national_language_unsupported"
     # access
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
@@ -149,6 +150,12 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
     ErrorCode.INVALID_ENCODING: (
         "The text cannot be sent in the encoding asked for.",
         400,
+        False,
+        _ESME_RSUBMITFAIL,
+    ),
+    ErrorCode.NATIONAL_LANGUAGE_UNSUPPORTED: (
+        "No route to this destination sends GSM-7 with that national language's tables.",
+        422,
         False,
         _ESME_RSUBMITFAIL,
     ),

@@ -17,6 +17,12 @@ of declaration. The route's strategy orders its connectors for one message:
 
 Attempt *n* of a message uses the *n*-th connector of that order (in a ring), so a retry after
 a failure goes to the next connector: failover.
+
+A message counted with a GSM-7 national language's shift tables (``Message.language``) is
+sent with them only by a connector that lists the language; for such a message the order is
+partitioned, stably, so that those connectors come first and the others after them
+(:func:`prefer_language`): the others still carry it when the first are down, with the default
+tables or UCS-2, and the text arrives intact. A message without a language keeps the order.
 """
 
 from __future__ import annotations
@@ -83,6 +89,9 @@ class Route:
 PriceTable = Mapping[str, Mapping[str, float]]
 """connector name → country code (or ``"default"``) → price per segment."""
 
+ConnectorLanguages = Mapping[str, frozenset[str]]
+"""connector name → the GSM-7 national languages it sends with their shift tables."""
+
 
 def select_route(
     routes: Sequence[Route], *, to: str, country: str | None, kind: str, account: str
@@ -102,6 +111,31 @@ def price_of(prices: PriceTable, connector: str, country: str | None) -> float |
     if country and country in table:
         return table[country]
     return table.get("default")
+
+
+def prefer_language(
+    order: tuple[str, ...], language: str | None, languages: ConnectorLanguages
+) -> tuple[str, ...]:
+    """``order`` with the connectors that send ``language`` first, each part in its order.
+
+    The partition is stable, so every strategy keeps its own order among the connectors that
+    send the language and among those that do not. No language, or no connector (or every
+    one) that sends it: ``order`` itself.
+    """
+    if language is None:
+        return order
+    first = tuple(name for name in order if language in languages.get(name, ()))
+    if not first or len(first) == len(order):
+        return order
+    return first + tuple(name for name in order if language not in languages.get(name, ()))
+
+
+def route_languages(route: Route, languages: ConnectorLanguages) -> frozenset[str]:
+    """The national languages at least one of the route's connectors sends."""
+    found: frozenset[str] = frozenset()
+    for name in route.connectors:
+        found |= languages.get(name, frozenset())
+    return found
 
 
 def _seed(message_id: str) -> int:
@@ -208,6 +242,8 @@ class Explanation:
     order: tuple[str, ...]
     reasons: tuple[tuple[str, str], ...]  # (route name, why it matches or not)
     ranking: Ranking | None = None  # the adaptive strategy's scores, for an adaptive route
+    language: str | None = None  # the national language asked about, if any
+    senders: tuple[str, ...] = ()  # the route's connectors that send it with its tables
 
     def lines(self) -> list[str]:
         out = [f"route {name}: {why}" for name, why in self.reasons]
@@ -217,6 +253,8 @@ class Explanation:
         out.append(f"chosen: {self.route.name} (strategy {self.route.strategy})")
         if self.ranking is not None:
             out += self.ranking.lines()
+        if self.language is not None:
+            out.append(self._language_line(self.language))
         out += [f"  attempt {i}: {name}" for i, name in enumerate(self.order, start=1)]
         if len(self.order) > 1:
             out.append(
@@ -224,6 +262,23 @@ class Explanation:
                 "is open is skipped while another is usable"
             )
         return out
+
+    def _language_line(self, language: str) -> str:
+        if not self.senders:
+            return (
+                f"national language {language}: no connector of this route sends its tables; "
+                "a request naming it is refused (national_language_unsupported), an "
+                "account's default is not used (counted with the default tables or UCS-2)"
+            )
+        others = (
+            ""
+            if len(self.senders) == len(self.order)
+            else ("; the others follow, with the default tables or UCS-2")
+        )
+        return (
+            f"national language {language}: sent with its tables by "
+            f"{', '.join(self.senders)}, first{others}"
+        )
 
 
 def explain(
@@ -237,15 +292,20 @@ def explain(
     message_id: str = "",
     stats: StatsTable | None = None,
     adaptive: AdaptiveWeights | None = None,
+    language: str | None = None,
+    languages: ConnectorLanguages | None = None,
 ) -> Explanation:
     """Which route a message would take, which connectors in which order, and why (for an
-    adaptive route: each connector's score and its parts, or that this message explores)."""
+    adaptive route: each connector's score and its parts, or that this message explores;
+    with ``language``, a message counted with that national language's tables and which of
+    the route's connectors, by ``languages``, send them)."""
     reasons = tuple(
         (r.name, r.why(to=to, country=country, kind=kind, account=account)) for r in routes
     )
     route = select_route(routes, to=to, country=country, kind=kind, account=account)
     if route is None:
-        return Explanation(None, (), reasons)
+        return Explanation(None, (), reasons, language=language)
+    chosen = None
     if route.strategy == "adaptive":
         chosen = ranking(
             route,
@@ -255,9 +315,13 @@ def explain(
             stats=stats,
             adaptive=adaptive,
         )
-        return Explanation(route, chosen.order, reasons, chosen)
-    order = connector_order(route, message_id=message_id, country=country, prices=prices)
-    return Explanation(route, order, reasons)
+        order = chosen.order
+    else:
+        order = connector_order(route, message_id=message_id, country=country, prices=prices)
+    table = languages or {}
+    order = prefer_language(order, language, table)
+    senders = tuple(n for n in order if language in table.get(n, ()))
+    return Explanation(route, order, reasons, chosen, language, senders)
 
 
 def route_to_dict(route: Route) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from smsrelay.engine.callback_guard import CallbackHosts
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.idempotency import IdempotencyKey, IdempotencyKeys, StoredAnswer
 from smsrelay.engine.money import PriceBook
-from smsrelay.engine.prepare import AcceptPolicy, Prepared, SendRequest, prepare
+from smsrelay.engine.prepare import AcceptPolicy, Prepared, RouteLanguages, SendRequest, prepare
 from smsrelay.engine.screening import SuppressionScreen
 from smsrelay.engine.senders import SenderAdapter
 from smsrelay.engine.throttle import AccountRate, RateLimited
@@ -86,12 +86,17 @@ class Acceptor:
         countries: Callable[[], CountryRules] | None = None,
         prices: PriceBook | None = None,
         senders: SenderAdapter | None = None,
+        route_languages: RouteLanguages | None = None,
     ) -> None:
         """``db`` enables screening and idempotency keys; ``rate`` (no limit by default)
         is the gateway's account rate limit; ``callback_hosts`` resolves callback host names
         of accounts not allowed private callbacks (``engine/callback_guard.py``);
         ``countries`` gives the country rules in force (quiet hours for marketing); ``prices``
-        prices messages and so debits balances (nothing is priced without it)."""
+        prices messages and so debits balances (nothing is priced without it);
+        ``route_languages`` says which national languages a message's route sends, so that
+        a message is counted with one only when it will be sent with it (without it, every
+        language asked for is counted with)."""
+        self._route_languages = route_languages
         self._countries = countries
         self.prices = prices
         self._callback_hosts = callback_hosts or CallbackHosts(clock.now)
@@ -162,7 +167,14 @@ class Acceptor:
         # for requests that name none (``Account.transliterate``, ``.national_language``)
         letters = bool(getattr(account, "transliterate", False))
         language = getattr(account, "national_language", None)
-        results = self._prepare_all(account.id, requests, private_ok, letters, language)
+        results = self._prepare_all(
+            account.id,
+            getattr(account, "name", account.id),
+            requests,
+            private_ok,
+            letters,
+            language,
+        )
         if self.senders is not None:
             results = await self.senders.adapt(account.id, results)
         if not private_ok:
@@ -198,6 +210,7 @@ class Acceptor:
     def _prepare_all(
         self,
         account_id: str,
+        account_name: str,
         requests: Sequence[SendRequest | SmsError],
         private_ok: bool,
         letters: bool,
@@ -222,6 +235,8 @@ class Acceptor:
                         countries=countries,
                         transliterate=letters,
                         national_language=language,
+                        route_languages=self._route_languages,
+                        account_name=account_name,
                     )
                 )
             except SmsError as error:

@@ -35,7 +35,9 @@ from smsrelay.domain.routing import (
     Route,
     connector_order,
     exploration_draw,
+    prefer_language,
     ranking,
+    route_languages,
     select_route,
 )
 from smsrelay.domain.scoring import AdaptiveWeights, Ranking, StatsTable, explore
@@ -101,6 +103,8 @@ class Dispatcher:
         self._uow = uow
         self._budget = budget
         self._connectors = dict(connectors)
+        # the national languages each connector sends with their tables (prefer_language)
+        self._languages = {n: c.national_languages for n, c in self._connectors.items()}
         self.settings = s = settings or DispatchSettings()
         self._clock = clock
         rates = rates or {}
@@ -265,7 +269,8 @@ class Dispatcher:
 
     def _choose_connector(self, route: Route, message: Message) -> str:
         """The attempt's connector in the route's order for this message, skipping connectors
-        whose circuit is open while another one of the route is usable."""
+        whose circuit is open while another one of the route is usable. A message counted
+        with a national language's tables tries the connectors that send them first."""
         now = self._clock.now()
         if route.strategy == "adaptive":
             order = self._adaptive_order(route, message)
@@ -277,6 +282,8 @@ class Dispatcher:
             order = connector_order(
                 route, message_id=message.id, country=message.country, prices=prices
             )
+        if message.language is not None:
+            order = prefer_language(order, message.language, self._languages)
         start = (max(message.attempts, 1) - 1) % len(order)
         for offset in range(len(order)):
             name = order[(start + offset) % len(order)]
@@ -336,6 +343,7 @@ class Dispatcher:
         if name in self._connectors:
             raise ValueError(f"connector {name!r} exists")
         self._connectors[name] = connector
+        self._languages[name] = connector.national_languages
         lane = self._add_lane(name, rate, country_rates)
         self._prices = {**self._prices, name: dict(prices or {})}
         self.delivery.prices = self._prices
@@ -349,6 +357,7 @@ class Dispatcher:
             raise ValueError(f"connector {name!r} is still named by a route")
         lane = self.lanes.pop(name, None)
         self._connectors.pop(name, None)
+        self._languages.pop(name, None)
         self.circuits.pop(name, None)
         for task in list(self._tasks):
             if task.get_name() == f"lane-{name}":
@@ -393,6 +402,15 @@ class Dispatcher:
             kind=str(message.kind),
             account=self._account_names(message.account_id),
         )
+
+    def route_languages(
+        self, to: str, country: str | None, kind: str, account: str
+    ) -> frozenset[str]:
+        """The national languages a message would be sent with: those some connector of the
+        route it matches (the same match as at dispatch; ``account``: its name) sends. The
+        accept path counts with a language only when it is among them."""
+        route = select_route(self._routes, to=to, country=country, kind=kind, account=account)
+        return frozenset() if route is None else route_languages(route, self._languages)
 
     async def _submit(self, message: Message, name: str, connector: Connector) -> None:
         outbound = _outbound(message)

@@ -9,6 +9,7 @@ are arguments) and stores nothing: ``engine/accept.py`` runs it for every way in
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,6 +33,11 @@ from smsrelay.engine.callback_guard import refuse_literal_private
 MIN_VALIDITY = 30.0
 MAX_VALIDITY = 7 * 86400.0
 MAX_SCHEDULE_AHEAD = 90 * 86400.0
+
+
+RouteLanguages = Callable[[str, str | None, str, str], frozenset[str]]
+"""(number, country, kind, account name) → the GSM-7 national languages the route the message
+would take sends with their tables (``Dispatcher.route_languages``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,8 @@ def prepare(
     countries: CountryRules | None = None,
     transliterate: bool = False,
     national_language: str | None = None,
+    route_languages: RouteLanguages | None = None,
+    account_name: str = "",
 ) -> Prepared:
     """Validate and shape one request into a queued (or scheduled) message.
 
@@ -138,7 +146,9 @@ def prepare(
     segments; ``national_language``: the account's national language for a request that
     names none. Both apply to REST messages (origin ``api``) only: an SMPP client's text is its
     own, and a verification's stored text (its code masked) must count like the sealed text
-    the connector sends.
+    the connector sends. ``route_languages``: which national languages the message's route
+    sends (``account_name`` is what routes match on); a language none of its connectors sends
+    is not counted with (see :func:`_sendable_language`). None: every language is trusted.
 
     Raises :class:`SmsError` with the field at fault; nothing is stored here.
     """
@@ -159,6 +169,9 @@ def prepare(
         transliterate = False
     elif language is None and national_language in NATIONAL_LANGUAGES:
         language = national_language
+    if language is not None and route_languages is not None:
+        sent = route_languages(number.e164, number.country, str(request.kind), account_name)
+        language = _sendable_language(language, sent, explicit=request.national_language)
     info = choose(
         text,
         mode=mode,
@@ -246,6 +259,28 @@ def _held_expiry(request: SendRequest, hold: Hold, expires_at: float, validity: 
             field="validity",
         )
     return expires_at
+
+
+def _sendable_language(language: str, sent: frozenset[str], *, explicit: str | None) -> str | None:
+    """The language to count with, when the message's route sends it (``sent``).
+
+    Counting with tables no connector of the route uses would tell the client (and bill) fewer
+    segments than the carrier receives. A language the request names is a demand, as
+    ``encoding: gsm7`` is, so it is refused (``national_language_unsupported``, 422) rather
+    than quietly counted otherwise; an account's default falls back to the default tables or
+    UCS-2 (the answer then reports no ``national_language``).
+    """
+    if language in sent:
+        return language
+    if explicit is None:
+        return None
+    raise SmsError(
+        ErrorCode.NATIONAL_LANGUAGE_UNSUPPORTED,
+        f"No route to this number sends GSM-7 with the {language!r} national tables: leave "
+        "national_language out (the text is then counted with the default tables or as "
+        "UCS-2), or ask the operator for a route whose connectors list the language.",
+        field="national_language",
+    )
 
 
 def _encoding_request(request: SendRequest) -> tuple[EncodingMode, str | None]:

@@ -75,6 +75,8 @@ class HttpConnector:
     ) -> None:
         self.name = options.name
         self.options = options
+        # the provider encodes the text itself: no national shift tables of ours
+        self.national_languages = options.sends_national_languages()
         self.provider = provider or provider_for(options)
         self._now = now
         self._wall = wall

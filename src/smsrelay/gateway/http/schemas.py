@@ -69,7 +69,8 @@ class SendBody(BaseModel):
     national_language: NationalLanguage | None = Field(
         default=None,
         description="Allow GSM-7 with this language's national shift tables (3GPP TS 23.038 "
-        "Annex A) when that takes fewer segments; carriers without them get UCS-2.",
+        "Annex A) when that takes fewer segments; refused (national_language_unsupported) "
+        "when no connector of the route to this number sends them.",
     )
 
     @model_validator(mode="after")
