@@ -559,13 +559,22 @@ def routes_test(
     number: str,
     account: str = typer.Option("default", help="Account name."),
     kind: str = typer.Option("transactional", help="otp | transactional | marketing"),
+    national_language: str | None = typer.Option(
+        None, help="A message counted with this language's GSM-7 national tables (tr, es, ...)."
+    ),
 ) -> None:
     """Explain which route and connectors a message to NUMBER would use, and why."""
     from smsrelay.app import routes_from
     from smsrelay.domain import numbers
+    from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES
     from smsrelay.domain.routing import explain, select_route
 
     settings = load_settings()
+    if national_language is not None and national_language not in NATIONAL_LANGUAGES:
+        err.print(
+            f"[red]error:[/red] national language: use one of {', '.join(NATIONAL_LANGUAGES)}"
+        )
+        raise typer.Exit(1)
     try:
         parsed = numbers.parse_number(number)
     except SmsError as error:
@@ -574,7 +583,8 @@ def routes_test(
     out.print(
         f"{parsed.e164} (country {parsed.country or 'unknown'}), kind {kind}, account {account}"
     )
-    prices = {c.name: c.prices for c in settings.effective_connectors()}
+    connectors = settings.effective_connectors()
+    prices = {c.name: c.prices for c in connectors}
     routes, adaptive = routes_from(settings), settings.routing.adaptive_weights()
     route = select_route(routes, to=parsed.e164, country=parsed.country, kind=kind, account=account)
     stats = None
@@ -589,6 +599,8 @@ def routes_test(
         prices=prices,
         stats=stats,
         adaptive=adaptive,
+        language=national_language,
+        languages={c.name: c.sends_national_languages() for c in connectors},
     ).lines():
         out.print(line, highlight=False)
 
