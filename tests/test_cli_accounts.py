@@ -107,3 +107,30 @@ def test_national_language_is_set_checked_and_cleared(runner: CliRunner, tmp_pat
     cleared = runner.invoke(app, ["accounts", "update", "acme", "--national-language", "none"])
     assert cleared.exit_code == 0, cleared.output
     assert _account(tmp_path, "acme").national_language is None
+
+
+def test_opt_out_texts_are_set_checked_and_cleared(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["accounts", "create", "acme"]).exit_code == 0
+    set_ = runner.invoke(
+        app,
+        [
+            "accounts",
+            "update",
+            "acme",
+            "--opt-out-text",
+            "fr=STOP au 36111",
+            "--opt-out-text",
+            "default=Reply STOP to opt out",
+        ],
+    )
+    assert set_.exit_code == 0, set_.output
+    assert _account(tmp_path, "acme").opt_out_texts == {
+        "FR": "STOP au 36111",
+        "default": "Reply STOP to opt out",
+    }
+    for bad, why in (("FR", "ISO=TEXT"), ("FRA=STOP", "keys are ISO")):
+        refused = runner.invoke(app, ["accounts", "update", "acme", "--opt-out-text", bad])
+        assert refused.exit_code == 1 and why in refused.output, refused.output
+    cleared = runner.invoke(app, ["accounts", "update", "acme", "--opt-out-text", "none"])
+    assert cleared.exit_code == 0, cleared.output
+    assert _account(tmp_path, "acme").opt_out_texts == {}

@@ -124,6 +124,20 @@ def accounts_create(
     out.print(f"webhook secret: {account.webhook_secret}")
 
 
+def _opt_out_texts(given: list[str]) -> dict[str, str]:
+    """``--opt-out-text`` values (ISO=TEXT, default=TEXT, or none) as the account's texts."""
+    if given == ["none"]:
+        return {}
+    texts: dict[str, str] = {}
+    for item in given:
+        key, sep, text = item.partition("=")
+        if not sep:
+            err.print(f"[red]error:[/red] --opt-out-text {item!r}: write it as ISO=TEXT")
+            raise typer.Exit(1)
+        texts[key.strip()] = text
+    return texts
+
+
 async def _check_account_url(url: str, *, allow_private: bool, field: str) -> None:
     """Refuse a tenant's webhook URL on a loopback or private address (unless allowed)."""
     from smsrelay.engine.callback_guard import check_callback_url
@@ -157,9 +171,14 @@ def accounts_update(
         None,
         help="GSM-7 national shift tables its messages may use (tr, es, pt, ...; none clears).",
     ),
+    opt_out_text: list[str] = typer.Option(
+        None,
+        help="Opt-out text added to marketing where the destination requires one, as "
+        "ISO=TEXT or default=TEXT (repeat the option; none clears all).",
+    ),
 ) -> None:
     """Change an account's webhook URLs, rate limit, opt-out exemption, callback rule,
-    transliteration or national language."""
+    transliteration, national language or opt-out texts."""
     from smsrelay.store import accounts as store
 
     changes: dict[str, Any] = {
@@ -178,6 +197,8 @@ def accounts_update(
     }
     if changes.get("national_language") == "none":
         changes["national_language"] = None
+    if opt_out_text:
+        changes["opt_out_texts"] = _opt_out_texts(opt_out_text)
 
     async def update(conn: AsyncConnection) -> store.Account:
         account = await _account(conn, name)

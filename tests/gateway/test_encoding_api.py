@@ -61,7 +61,12 @@ async def test_ola_acao_with_transliteration_on_and_off(gw: RunningGateway) -> N
         "/v1/admin/accounts/default", json={"transliterate": True}, headers=gw.auth()
     )
     assert r.status_code == 200
-    assert r.json() == {"name": "default", "transliterate": True, "national_language": None}
+    assert r.json() == {
+        "name": "default",
+        "transliterate": True,
+        "national_language": None,
+        "opt_out_texts": {},
+    }
 
     on = await send(gw, message="Olá, ação!")
     assert (on["encoding"], on["segments"]) == ("gsm7", 1)
@@ -139,7 +144,12 @@ async def test_the_setting_is_an_accounts_own(gw: RunningGateway) -> None:
     )
     assert own.status_code == 200
     got = await gw.client.get("/v1/admin/accounts/acme", headers=gw.auth(key))
-    assert got.json() == {"name": "acme", "transliterate": True, "national_language": None}
+    assert got.json() == {
+        "name": "acme",
+        "transliterate": True,
+        "national_language": None,
+        "opt_out_texts": {},
+    }
     other = await gw.client.patch(
         "/v1/admin/accounts/default", json={"transliterate": True}, headers=gw.auth(key)
     )
@@ -164,7 +174,12 @@ async def test_an_accounts_national_language_applies_when_a_request_names_none(
     r = await gw.client.patch(
         "/v1/admin/accounts/default", json={"national_language": "tr"}, headers=gw.auth()
     )
-    assert r.json() == {"name": "default", "transliterate": False, "national_language": "tr"}
+    assert r.json() == {
+        "name": "default",
+        "transliterate": False,
+        "national_language": "tr",
+        "opt_out_texts": {},
+    }
     default = await send(gw, message=text)
     assert (default["encoding"], default["national_language"]) == ("gsm7", "tr")
     spanish = await send(gw, message="¿Qué tal, Ángel?", national_language="es")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from smsrelay.domain.countries import CountryRules
@@ -167,6 +167,8 @@ class Acceptor:
         # for requests that name none (``Account.transliterate``, ``.national_language``)
         letters = bool(getattr(account, "transliterate", False))
         language = getattr(account, "national_language", None)
+        # and the opt-out texts its marketing gets where a destination requires one
+        opt_out = getattr(account, "opt_out_texts", None)
         results = self._prepare_all(
             account.id,
             getattr(account, "name", account.id),
@@ -174,6 +176,7 @@ class Acceptor:
             private_ok,
             letters,
             language,
+            opt_out,
         )
         if self.senders is not None:
             results = await self.senders.adapt(account.id, results)
@@ -215,6 +218,7 @@ class Acceptor:
         private_ok: bool,
         letters: bool,
         language: str | None,
+        opt_out: Mapping[str, str] | None,
     ) -> list[Result]:
         now = self._clock.now()
         countries = self._countries() if self._countries is not None else None
@@ -237,6 +241,7 @@ class Acceptor:
                         national_language=language,
                         route_languages=self._route_languages,
                         account_name=account_name,
+                        opt_out_texts=opt_out,
                     )
                 )
             except SmsError as error:

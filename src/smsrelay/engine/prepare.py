@@ -9,7 +9,7 @@ are arguments) and stores nothing: ``engine/accept.py`` runs it for every way in
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ from smsrelay.domain.messages import (
     MessageKind,
     queue_priority,
 )
+from smsrelay.domain.optout_text import with_opt_out
 from smsrelay.domain.quiet_hours import Hold, quiet_hold
 from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.callback_guard import refuse_literal_private
@@ -80,6 +81,7 @@ class Prepared:
     message: Message
     replaced: tuple[tuple[str, str], ...] = ()
     hold: Hold | None = None  # held for the destination's quiet hours (marketing only)
+    opt_out_added: str | None = None  # the account's opt-out text, added (marketing only)
 
 
 def _check_callback_url(url: str, private_allowed: bool) -> str:
@@ -135,6 +137,7 @@ def prepare(
     national_language: str | None = None,
     route_languages: RouteLanguages | None = None,
     account_name: str = "",
+    opt_out_texts: Mapping[str, str] | None = None,
 ) -> Prepared:
     """Validate and shape one request into a queued (or scheduled) message.
 
@@ -144,11 +147,14 @@ def prepare(
     bounds (none: nothing is held or bounded).
     ``transliterate``: whether the account lets ``auto`` transliterate letters to save
     segments; ``national_language``: the account's national language for a request that
-    names none. Both apply to REST messages (origin ``api``) only: an SMPP client's text is its
-    own, and a verification's stored text (its code masked) must count like the sealed text
-    the connector sends. ``route_languages``: which national languages the message's route
-    sends (``account_name`` is what routes match on); a language none of its connectors sends
-    is not counted with (see :func:`_sendable_language`). None: every language is trusted.
+    names none; ``opt_out_texts``: the account's opt-out texts, one of which a marketing text
+    bound for a country that requires opt-out text gets when it carries none
+    (``domain/optout_text.py``). These three apply to REST messages (origin ``api``) only: an
+    SMPP client's text is its own, and a verification's stored text (its code masked) must
+    count like the sealed text the connector sends. ``route_languages``: which national
+    languages the message's route sends (``account_name`` is what routes match on); a language
+    none of its connectors sends is not counted with (see :func:`_sendable_language`). None:
+    every language is trusted.
 
     Raises :class:`SmsError` with the field at fault; nothing is stored here.
     """
@@ -162,6 +168,15 @@ def prepare(
         else None
     )
     text, variant = _render(request.message, request.spintax, rng)
+    opt_out_added = None
+    if (
+        opt_out_texts
+        and request.kind is MessageKind.MARKETING
+        and request.origin == "api"
+        and countries is not None
+        and countries.requires_opt_out(number.country)
+    ):
+        text, opt_out_added = with_opt_out(text, number.country, opt_out_texts)
     mode, language = _encoding_request(request)
     if request.origin != "api":
         # what an SMPP client sent is its own text; a verification's stored text is masked
@@ -243,7 +258,7 @@ def prepare(
         client_parts=request.client_parts,
         language=info.language,
     )
-    return Prepared(message, info.replaced, hold)
+    return Prepared(message, info.replaced, hold, opt_out_added)
 
 
 def _held_expiry(request: SendRequest, hold: Hold, expires_at: float, validity: float) -> float:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Final
 
+import orjson
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES
 from smsrelay.domain.ids import new_id
+from smsrelay.domain.optout_text import parse_opt_out_texts
 from smsrelay.store import hot
 from smsrelay.store.db import already_exists
 from smsrelay.store.schema import accounts, api_keys
@@ -99,6 +101,8 @@ class Account:
     allow_private_callbacks: bool = False
     transliterate: bool = False  # encoding=auto may transliterate letters to GSM-7
     national_language: str | None = None  # GSM-7 national tables allowed by default ("tr")
+    # added to marketing where the destination requires opt-out text (domain/optout_text.py)
+    opt_out_texts: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_operator(self) -> bool:
@@ -144,6 +148,7 @@ def _account(row: Row[Any]) -> Account:
         allow_private_callbacks=bool(row.allow_private_callbacks),
         transliterate=bool(row.transliterate),
         national_language=row.national_language,
+        opt_out_texts=orjson.loads(row.opt_out_texts) if row.opt_out_texts else {},
     )
 
 
@@ -243,9 +248,16 @@ async def update_account(
     allow_private_callbacks: bool | _Unset = UNSET,
     transliterate: bool | _Unset = UNSET,
     national_language: str | _Unset | None = UNSET,
+    opt_out_texts: Mapping[str, str] | _Unset | None = UNSET,
 ) -> Account:
     """Change the given settings of account ``name`` (None clears one); NOT_FOUND if missing,
-    VALIDATION_ERROR for a national language TS 23.038 does not define."""
+    VALIDATION_ERROR for a national language TS 23.038 does not define or opt-out texts
+    ``domain/optout_text.py`` refuses."""
+    if opt_out_texts and not isinstance(opt_out_texts, _Unset):
+        try:
+            opt_out_texts = parse_opt_out_texts(opt_out_texts)
+        except ValueError as error:
+            raise SmsError(ErrorCode.VALIDATION_ERROR, str(error), field="opt_out_texts") from None
     if isinstance(national_language, str) and national_language not in NATIONAL_LANGUAGES:
         raise SmsError(
             ErrorCode.VALIDATION_ERROR,
@@ -263,6 +275,13 @@ async def update_account(
         "allow_private_callbacks": allow_private_callbacks,
         "transliterate": transliterate,
         "national_language": national_language,
+        "opt_out_texts": (
+            opt_out_texts
+            if isinstance(opt_out_texts, _Unset)
+            else orjson.dumps(dict(opt_out_texts)).decode()
+            if opt_out_texts
+            else None
+        ),
     }
     values = {k: v for k, v in given.items() if not isinstance(v, _Unset)}
     if values:

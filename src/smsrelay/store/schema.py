@@ -62,6 +62,9 @@ accounts = Table(
     Column("transliterate", Boolean, nullable=False, server_default=text("false")),
     # GSM-7 national shift tables its messages may use unless a request names a language
     Column("national_language", String(2)),
+    # opt-out texts added to marketing where the destination requires one (migration 0021):
+    # JSON {"FR": "STOP au 36111", "default": "..."}; NULL: none
+    Column("opt_out_texts", Text),
 )
 
 api_keys = Table(

@@ -126,6 +126,11 @@ class CountryRules:
             limits = self._limits[iso] = text_limits(self._countries.get(iso))
         return limits
 
+    def requires_opt_out(self, iso: str | None) -> bool:
+        """Whether ``iso``'s marketing must carry opt-out text (a source says so)."""
+        country = self._countries.get(iso) if iso else None
+        return country is not None and country.rule("opt_out_text_required").value is True
+
     def overridden(
         self,
         file: Mapping[str, Mapping[str, Any]],

@@ -1,7 +1,8 @@
 """``/v1/admin/accounts/{name}``: an account's message settings, read and changed over HTTP.
 
 Only what a tenant may decide for its own messages lives here (today: ``transliterate`` and
-``national_language``, see ``docs/encoding.md``); an admin key changes its own account's, the
+``national_language``, see ``docs/encoding.md``, and ``opt_out_texts``, see
+``docs/countries.md``); an admin key changes its own account's, the
 operator's admin key any account's. The CLI (``smsrelay accounts update``) changes the same columns.
 """
 
@@ -38,6 +39,10 @@ class AccountSettings(BaseModel):
         description="GSM-7 national shift tables (3GPP TS 23.038 Annex A) its messages may "
         "use when a request names no national_language; null: none."
     )
+    opt_out_texts: dict[str, str] = Field(
+        description="Opt-out text added to its marketing messages bound for a country that "
+        'requires one, by ISO code or "default": {"FR": "STOP au 36111"}.'
+    )
 
 
 class AccountChanges(BaseModel):
@@ -47,6 +52,11 @@ class AccountChanges(BaseModel):
 
     transliterate: bool = False
     national_language: NationalLanguage | None = None
+    opt_out_texts: dict[str, str] | None = Field(
+        default=None,
+        description='{"FR": "STOP au 36111", "default": "Reply STOP to opt out"}; '
+        "{} or null clears.",
+    )
 
 
 def _view(account: account_store.Account) -> dict[str, Any]:
@@ -54,6 +64,7 @@ def _view(account: account_store.Account) -> dict[str, Any]:
         "name": account.name,
         "transliterate": account.transliterate,
         "national_language": account.national_language,
+        "opt_out_texts": dict(account.opt_out_texts),
     }
 
 

@@ -143,6 +143,11 @@ class Accepted(BaseModel):
     quiet_hours_source: str | None = Field(
         default=None, description="Where the quiet-hours rule that held it was read."
     )
+    opt_out_added: str | None = Field(
+        default=None,
+        description="Present when the account's opt-out text was added to a marketing "
+        "message bound for a country that requires one (counted in segments and price).",
+    )
     price: str | None = Field(
         default=None,
         description="What the message costs (segments x price per segment, a decimal "

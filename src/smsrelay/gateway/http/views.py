@@ -63,6 +63,8 @@ def accepted(prepared: Prepared) -> dict[str, Any]:
         "sender_adapted": adapted_out(m.sender_adapted),
         "characters_changed": [{"from": a, "to": b} for a, b in prepared.replaced],
     }
+    if prepared.opt_out_added:
+        body["opt_out_added"] = prepared.opt_out_added
     if m.language:
         body["national_language"] = m.language
     return body
