@@ -134,3 +134,16 @@ def test_opt_out_texts_are_set_checked_and_cleared(runner: CliRunner, tmp_path: 
     cleared = runner.invoke(app, ["accounts", "update", "acme", "--opt-out-text", "none"])
     assert cleared.exit_code == 0, cleared.output
     assert _account(tmp_path, "acme").opt_out_texts == {}
+
+
+def test_dlt_entity_id_is_set_checked_and_cleared(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["accounts", "create", "acme"]).exit_code == 0
+    pe = "1101456780000012345"
+    set_ = runner.invoke(app, ["accounts", "update", "acme", "--dlt-entity-id", pe])
+    assert set_.exit_code == 0, set_.output
+    assert _account(tmp_path, "acme").dlt_entity_id == pe
+    bad = runner.invoke(app, ["accounts", "update", "acme", "--dlt-entity-id", "x" * 65])
+    assert bad.exit_code == 1 and "dlt_entity_id must be 1 to 64" in bad.output
+    cleared = runner.invoke(app, ["accounts", "update", "acme", "--dlt-entity-id", "none"])
+    assert cleared.exit_code == 0, cleared.output
+    assert _account(tmp_path, "acme").dlt_entity_id is None

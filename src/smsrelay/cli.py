@@ -176,9 +176,14 @@ def accounts_update(
         help="Opt-out text added to marketing where the destination requires one, as "
         "ISO=TEXT or default=TEXT (repeat the option; none clears all).",
     ),
+    dlt_entity_id: str = typer.Option(
+        None,
+        help="India's DLT Principal Entity id for its messages to India that name none "
+        "(none clears).",
+    ),
 ) -> None:
     """Change an account's webhook URLs, rate limit, opt-out exemption, callback rule,
-    transliteration, national language or opt-out texts."""
+    transliteration, national language, opt-out texts or DLT entity id."""
     from smsrelay.store import accounts as store
 
     changes: dict[str, Any] = {
@@ -192,11 +197,13 @@ def accounts_update(
             "allow_private_callbacks": allow_private_callbacks,
             "transliterate": transliterate,
             "national_language": national_language,
+            "dlt_entity_id": dlt_entity_id,
         }.items()
         if v is not None
     }
-    if changes.get("national_language") == "none":
-        changes["national_language"] = None
+    for cleared in ("national_language", "dlt_entity_id"):
+        if changes.get(cleared) == "none":
+            changes[cleared] = None
     if opt_out_text:
         changes["opt_out_texts"] = _opt_out_texts(opt_out_text)
 

@@ -66,6 +66,7 @@ async def test_ola_acao_with_transliteration_on_and_off(gw: RunningGateway) -> N
         "transliterate": True,
         "national_language": None,
         "opt_out_texts": {},
+        "dlt_entity_id": None,
     }
 
     on = await send(gw, message="Olá, ação!")
@@ -149,6 +150,7 @@ async def test_the_setting_is_an_accounts_own(gw: RunningGateway) -> None:
         "transliterate": True,
         "national_language": None,
         "opt_out_texts": {},
+        "dlt_entity_id": None,
     }
     other = await gw.client.patch(
         "/v1/admin/accounts/default", json={"transliterate": True}, headers=gw.auth(key)
@@ -179,6 +181,7 @@ async def test_an_accounts_national_language_applies_when_a_request_names_none(
         "transliterate": False,
         "national_language": "tr",
         "opt_out_texts": {},
+        "dlt_entity_id": None,
     }
     default = await send(gw, message=text)
     assert (default["encoding"], default["national_language"]) == ("gsm7", "tr")

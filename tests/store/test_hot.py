@@ -9,6 +9,7 @@ the two runs.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 from typing import Any
 
@@ -31,8 +32,19 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.messages import DeliveryReport, ReceiptStatus
+from smsrelay.domain.registration import Registration
 from smsrelay.domain.states import MessageStatus
-from smsrelay.store import _rows, _status, accounts, hot, queue, receipts, suppressions, webhooks
+from smsrelay.store import (
+    _rows,
+    _status,
+    accounts,
+    hot,
+    queue,
+    receipts,
+    registrations,
+    suppressions,
+    webhooks,
+)
 from smsrelay.store.db import Database
 from smsrelay.store.hot import Executor, insert_rows, padded
 from smsrelay.store.hot._drivers import PostgresExecutor, SqliteExecutor
@@ -168,6 +180,8 @@ async def _world(conn: AsyncConnection) -> dict[str, Any]:
     parked receipts, pending and blocked callbacks, a suppressed number."""
     account = await an_account(conn, webhook_url="https://hooks.example/sms")
     msgs = [a_message(account.id, T0 + i, priority=i % 3) for i in range(8)]
+    msgs[1] = dataclasses.replace(msgs[1], registration=Registration("PE1", "TPL1"))
+    msgs[6] = dataclasses.replace(msgs[6], registration=Registration(telemarketer_id="TM1"))
     await insert_messages(conn, msgs, T0)
     claimed = await queue.claim(conn, worker="w1", now=T0 + 10, lease_seconds=30, limit=5)
     await queue.record_submitted_many(
@@ -254,6 +268,7 @@ def _cases(w: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
         ),
         ("next due", "rows", queue._next_due_statement(), {"d_now": T0 + 20}),
         ("carrier ids", "rows", _rows._carrier_ids_statement(), {"c_ids": padded(ids[:6])}),
+        ("registrations", "rows", registrations._statement(), {"r_ids": padded(ids[:7])}),
         (
             "parts of receipts",
             "rows",

@@ -65,7 +65,7 @@ async def test_upgrade_matches_schema_and_downgrade_empties(empty_url: str) -> N
     assert current_revision(empty_url) is None
     upgrade(empty_url)
     upgrade(empty_url)  # idempotent: a second run is a no-op
-    assert current_revision(empty_url) == head_revision() == "0021"
+    assert current_revision(empty_url) == head_revision() == "0022"
     db = await Database.open(empty_url)
     try:
         assert await _diff(db) == []

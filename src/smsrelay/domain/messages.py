@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from smsrelay.domain.errors import ErrorCode
+from smsrelay.domain.registration import Registration
 from smsrelay.domain.states import MessageStatus
 
 
@@ -81,6 +82,7 @@ class Message:
     sender_adapted: tuple[str, str] | None = None
     submitted_at: float | None = None  # when a carrier accepted its last attempt
     language: str | None = None  # GSM-7 with this national language's shift tables (TS 23.038)
+    registration: Registration | None = None  # DLT ids it carries (stored apart)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ class OutboundMessage:
     attempt: int = 1
     expires_at: float | None = None
     language: str | None = None  # GSM-7 national language counted at accept (Message.language)
+    registration: Registration | None = None  # DLT ids for the carrier (domain/registration.py)
 
 
 class ReceiptStatus(StrEnum):

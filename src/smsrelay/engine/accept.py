@@ -169,6 +169,8 @@ class Acceptor:
         language = getattr(account, "national_language", None)
         # and the opt-out texts its marketing gets where a destination requires one
         opt_out = getattr(account, "opt_out_texts", None)
+        # its DLT entity id, for its messages to India that name none (``.dlt_entity_id``)
+        entity_id = getattr(account, "dlt_entity_id", None)
         results = self._prepare_all(
             account.id,
             getattr(account, "name", account.id),
@@ -177,6 +179,7 @@ class Acceptor:
             letters,
             language,
             opt_out,
+            entity_id,
         )
         if self.senders is not None:
             results = await self.senders.adapt(account.id, results)
@@ -219,6 +222,7 @@ class Acceptor:
         letters: bool,
         language: str | None,
         opt_out: Mapping[str, str] | None,
+        entity_id: str | None,
     ) -> list[Result]:
         now = self._clock.now()
         countries = self._countries() if self._countries is not None else None
@@ -242,6 +246,7 @@ class Acceptor:
                         route_languages=self._route_languages,
                         account_name=account_name,
                         opt_out_texts=opt_out,
+                        entity_id=entity_id,
                     )
                 )
             except SmsError as error:

@@ -12,6 +12,7 @@ leased, where it could be neither canceled nor expired.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 
@@ -21,6 +22,7 @@ from smsrelay.domain.messages import Message
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.unit_of_work import Claimant, UnitOfWork, Write
 from smsrelay.store import queue as queue_store
+from smsrelay.store.registrations import registrations_of
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +75,20 @@ class DispatchClaims(Claimant[Message]):
         return min(budget, budget if lanes is None else lanes, self._claim_batch)
 
     async def claim_in(self, conn: AsyncConnection, now: float, limit: int) -> list[Message]:
-        return await queue_store.claim(
+        """Due messages under our lease, with the registration ids (India's DLT) of those
+        that carry some: one more query for the whole batch, not one per message."""
+        claimed = await queue_store.claim(
             conn, worker=self.worker_id, now=now, lease_seconds=self._lease_seconds, limit=limit
         )
+        if not claimed:
+            return claimed
+        found = await registrations_of(conn, [m.id for m in claimed])
+        if not found:
+            return claimed
+        return [
+            dataclasses.replace(m, registration=found[m.id]) if m.id in found else m
+            for m in claimed
+        ]
 
     async def hand_over(self, claimed: Sequence[Message]) -> None:
         """Committed claims to their lanes; those a full lane cannot take go back."""

@@ -460,4 +460,5 @@ def _outbound(message: Message) -> OutboundMessage:
         attempt=message.attempts,
         expires_at=message.expires_at,
         language=message.language,
+        registration=message.registration,
     )

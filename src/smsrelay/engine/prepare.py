@@ -28,6 +28,7 @@ from smsrelay.domain.messages import (
 )
 from smsrelay.domain.optout_text import with_opt_out
 from smsrelay.domain.quiet_hours import Hold, quiet_hold
+from smsrelay.domain.registration import Registration, with_account_defaults
 from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.callback_guard import refuse_literal_private
 
@@ -62,6 +63,7 @@ class SendRequest:
     message_id: str | None = None  # pre-allocated (SMPP parts answered before the join)
     encoding: str = "auto"  # auto | gsm7 | ucs2 | transliterate (domain/encoding_choice.py)
     national_language: str | None = None  # GSM-7 national shift tables allowed (e.g. "tr")
+    registration: Registration | None = None  # DLT ids the client gave (domain/registration.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,7 @@ def prepare(
     route_languages: RouteLanguages | None = None,
     account_name: str = "",
     opt_out_texts: Mapping[str, str] | None = None,
+    entity_id: str | None = None,
 ) -> Prepared:
     """Validate and shape one request into a queued (or scheduled) message.
 
@@ -155,6 +158,8 @@ def prepare(
     languages the message's route sends (``account_name`` is what routes match on); a language
     none of its connectors sends is not counted with (see :func:`_sendable_language`). None:
     every language is trusted.
+    ``entity_id``: the account's DLT entity id, carried by messages to destinations whose
+    rules name India's DLT and that give none of their own (any origin).
 
     Raises :class:`SmsError` with the field at fault; nothing is stored here.
     """
@@ -257,6 +262,11 @@ def prepare(
         receipt_requested=request.receipt_requested,
         client_parts=request.client_parts,
         language=info.language,
+        registration=with_account_defaults(
+            request.registration,
+            entity_id,
+            countries.registration_scheme(number.country) if countries is not None else None,
+        ),
     )
     return Prepared(message, info.replaced, hold, opt_out_added)
 

@@ -29,6 +29,7 @@ from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES
 from smsrelay.domain.ids import new_id
 from smsrelay.domain.optout_text import parse_opt_out_texts
+from smsrelay.domain.registration import check_id
 from smsrelay.store import hot
 from smsrelay.store.db import already_exists
 from smsrelay.store.schema import accounts, api_keys
@@ -103,6 +104,7 @@ class Account:
     national_language: str | None = None  # GSM-7 national tables allowed by default ("tr")
     # added to marketing where the destination requires opt-out text (domain/optout_text.py)
     opt_out_texts: Mapping[str, str] = field(default_factory=dict)
+    dlt_entity_id: str | None = None  # DLT entity id of its messages to India that name none
 
     @property
     def is_operator(self) -> bool:
@@ -149,6 +151,7 @@ def _account(row: Row[Any]) -> Account:
         transliterate=bool(row.transliterate),
         national_language=row.national_language,
         opt_out_texts=orjson.loads(row.opt_out_texts) if row.opt_out_texts else {},
+        dlt_entity_id=row.dlt_entity_id,
     )
 
 
@@ -249,15 +252,24 @@ async def update_account(
     transliterate: bool | _Unset = UNSET,
     national_language: str | _Unset | None = UNSET,
     opt_out_texts: Mapping[str, str] | _Unset | None = UNSET,
+    dlt_entity_id: str | _Unset | None = UNSET,
 ) -> Account:
     """Change the given settings of account ``name`` (None clears one); NOT_FOUND if missing,
-    VALIDATION_ERROR for a national language TS 23.038 does not define or opt-out texts
-    ``domain/optout_text.py`` refuses."""
+    VALIDATION_ERROR for a national language TS 23.038 does not define, opt-out texts
+    ``domain/optout_text.py`` refuses or a DLT entity id that is not 1 to 64 printable ASCII
+    characters."""
     if opt_out_texts and not isinstance(opt_out_texts, _Unset):
         try:
             opt_out_texts = parse_opt_out_texts(opt_out_texts)
         except ValueError as error:
             raise SmsError(ErrorCode.VALIDATION_ERROR, str(error), field="opt_out_texts") from None
+    if isinstance(dlt_entity_id, str):
+        try:
+            check_id(dlt_entity_id)
+        except ValueError as error:
+            raise SmsError(
+                ErrorCode.VALIDATION_ERROR, f"dlt_entity_id {error}", field="dlt_entity_id"
+            ) from None
     if isinstance(national_language, str) and national_language not in NATIONAL_LANGUAGES:
         raise SmsError(
             ErrorCode.VALIDATION_ERROR,
@@ -282,6 +294,7 @@ async def update_account(
             if opt_out_texts
             else None
         ),
+        "dlt_entity_id": dlt_entity_id,
     }
     values = {k: v for k, v in given.items() if not isinstance(v, _Unset)}
     if values:

@@ -35,6 +35,7 @@ from smsrelay.store._status import (
 )
 from smsrelay.store.db import already_exists
 from smsrelay.store.hot import insert_rows, padded
+from smsrelay.store.registrations import record_registrations
 from smsrelay.store.schema import message_events
 from smsrelay.store.schema import messages as messages_table
 from smsrelay.store.senders import record_adaptations
@@ -71,6 +72,7 @@ async def insert_messages(conn: AsyncConnection, messages: Sequence[Message], no
     adapted = [(m.id, *m.sender_adapted) for m in messages if m.sender_adapted]
     if adapted:  # the destination did not take the requested sender
         await record_adaptations(conn, adapted)
+    await record_registrations(conn, messages)  # DLT ids: rows only for messages with some
 
 
 async def get_message(

@@ -65,6 +65,8 @@ accounts = Table(
     # opt-out texts added to marketing where the destination requires one (migration 0021):
     # JSON {"FR": "STOP au 36111", "default": "..."}; NULL: none
     Column("opt_out_texts", Text),
+    # DLT entity id its messages to India carry unless they name one (migration 0022)
+    Column("dlt_entity_id", String(64)),
 )
 
 api_keys = Table(
@@ -384,6 +386,17 @@ sender_adaptations = Table(
     Column("message_id", String(40), primary_key=True),
     Column("requested", String(20), nullable=False),
     Column("reason", String(200), nullable=False),
+)
+
+# The registration ids (India's DLT, domain/registration.py) of the messages that carry any
+# (migration 0022); written with the message, read by the dispatcher for each claimed batch.
+message_registrations = Table(
+    "message_registrations",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("entity_id", String(64)),
+    Column("template_id", String(64)),
+    Column("telemarketer_id", String(64)),
 )
 
 inbound_messages = Table(

@@ -131,6 +131,12 @@ class CountryRules:
         country = self._countries.get(iso) if iso else None
         return country is not None and country.rule("opt_out_text_required").value is True
 
+    def registration_scheme(self, iso: str | None) -> str | None:
+        """The ``template_registration`` scheme of ``iso`` (``india_dlt``), when it has one."""
+        country = self._countries.get(iso) if iso else None
+        value = country.rule("template_registration").value if country is not None else None
+        return value.scheme if value is not None else None
+
     def overridden(
         self,
         file: Mapping[str, Mapping[str, Any]],

@@ -1,19 +1,20 @@
 """``/v1/admin/accounts/{name}``: an account's message settings, read and changed over HTTP.
 
 Only what a tenant may decide for its own messages lives here (today: ``transliterate`` and
-``national_language``, see ``docs/encoding.md``, and ``opt_out_texts``, see
-``docs/countries.md``); an admin key changes its own account's, the
+``national_language``, see ``docs/encoding.md``, and ``opt_out_texts`` and ``dlt_entity_id``,
+see ``docs/countries.md``); an admin key changes its own account's, the
 operator's admin key any account's. The CLI (``smsrelay accounts update``) changes the same columns.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.domain.registration import check_id
 from smsrelay.gateway.http.auth import Principal, check_own_account, forget_cached_keys, require
 from smsrelay.gateway.http.context import ApiContext, get_context
 from smsrelay.gateway.http.responses import JsonResponse
@@ -43,10 +44,16 @@ class AccountSettings(BaseModel):
         description="Opt-out text added to its marketing messages bound for a country that "
         'requires one, by ISO code or "default": {"FR": "STOP au 36111"}.'
     )
+    dlt_entity_id: str | None = Field(
+        default=None,
+        description="India's DLT Principal Entity id its messages to India carry when they "
+        "name none (registration.entity_id); null: none.",
+    )
 
 
 class AccountChanges(BaseModel):
-    """The fields given are changed; ``national_language: null`` clears it."""
+    """The fields given are changed; ``null`` clears ``national_language`` or
+    ``dlt_entity_id``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -57,6 +64,9 @@ class AccountChanges(BaseModel):
         description='{"FR": "STOP au 36111", "default": "Reply STOP to opt out"}; '
         "{} or null clears.",
     )
+    dlt_entity_id: Annotated[str, AfterValidator(check_id)] | None = Field(
+        default=None, description="1 to 64 printable ASCII characters; null clears it."
+    )
 
 
 def _view(account: account_store.Account) -> dict[str, Any]:
@@ -65,6 +75,7 @@ def _view(account: account_store.Account) -> dict[str, Any]:
         "transliterate": account.transliterate,
         "national_language": account.national_language,
         "opt_out_texts": dict(account.opt_out_texts),
+        "dlt_entity_id": account.dlt_entity_id,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,7 @@ from smsrelay.gateway.http.views import (
     to_request,
 )
 from smsrelay.store import messages as message_store
+from smsrelay.store import registrations as registration_store
 from smsrelay.store import senders as sender_store
 from smsrelay.store import smpp_parts
 
@@ -126,7 +128,15 @@ async def create_batch(
     return JsonResponse(body, status_code=202)
 
 
-_ITEM_FIELDS = ("message_id", "status", "segments", "encoding", "variant", "held_for_quiet_hours")
+_ITEM_FIELDS = (
+    "message_id",
+    "status",
+    "segments",
+    "encoding",
+    "variant",
+    "held_for_quiet_hours",
+    "registration",
+)
 
 
 def _batch_body(results: Sequence[Prepared | SmsError]) -> dict[str, Any]:
@@ -175,6 +185,9 @@ async def get_message(
         events = await message_store.get_events(conn, message_id)
         split = await smpp_parts.client_parts_of(conn, [message_id])
         adapted = await sender_store.adaptations_of(conn, [message_id])
+        registered = await registration_store.registrations_of(conn, [message_id])
+    if message_id in registered:
+        message = dataclasses.replace(message, registration=registered[message_id])
     parts = smpp_parts.part_ids(message_id, split[message_id]) if message_id in split else None
     return JsonResponse(message_out(message, events, parts, adapted.get(message_id)))
 

@@ -3,16 +3,46 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from smsrelay.domain.messages import MessageKind
+from smsrelay.domain.registration import check_id
 
 NationalLanguage = Literal[
     "tr", "es", "pt", "bn", "gu", "hi", "kn", "ml", "or", "pa", "ta", "te", "ur"
 ]
 """The languages of ``domain/gsm_national.py`` (3GPP TS 23.038 Annex A), for OpenAPI."""
+
+RegistrationId = Annotated[str, AfterValidator(check_id)]
+
+
+class RegistrationBody(BaseModel):
+    """Registration ids the message carries to the carrier: India's DLT ids (each 1 to 64
+    printable ASCII characters). Sent as SMPP TLVs or the provider's own fields; see
+    docs/countries.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity_id: RegistrationId | None = Field(
+        default=None,
+        description="DLT Principal Entity id (PE ID); defaults to the account's "
+        "dlt_entity_id for destinations in India.",
+    )
+    template_id: RegistrationId | None = Field(
+        default=None, description="DLT content template id the text was registered as."
+    )
+    telemarketer_id: RegistrationId | None = Field(
+        default=None,
+        description="DLT telemarketer id; defaults to the connector's telemarketer_id.",
+    )
+
+
+class Registration(BaseModel):
+    entity_id: str | None
+    template_id: str | None
+    telemarketer_id: str | None
 
 
 class SendBody(BaseModel):
@@ -71,6 +101,12 @@ class SendBody(BaseModel):
         description="Allow GSM-7 with this language's national shift tables (3GPP TS 23.038 "
         "Annex A) when that takes fewer segments; refused (national_language_unsupported) "
         "when no connector of the route to this number sends them.",
+    )
+    registration: RegistrationBody | None = Field(
+        default=None,
+        description="Registration ids for the carrier (India's DLT: entity_id, template_id, "
+        "telemarketer_id). Carried whatever the destination; the account's and connector's "
+        "defaults are added only for destinations whose rules name india_dlt.",
     )
 
     @model_validator(mode="after")
@@ -164,6 +200,12 @@ class Accepted(BaseModel):
         description="Set when the destination did not allow the requested sender and "
         "another of the account's sender pool is used.",
     )
+    registration: Registration | None = Field(
+        default=None,
+        description="The registration ids (India's DLT) the message goes with: its own, "
+        "else the account's entity id; the connector's telemarketer id is added at submit. "
+        "null: none.",
+    )
 
 
 class BatchItem(BaseModel):
@@ -174,6 +216,7 @@ class BatchItem(BaseModel):
     encoding: str | None = None
     variant: str | None = None
     held_for_quiet_hours: bool | None = None
+    registration: Registration | None = None
     price: str | None = None
     currency: str | None = None
     error: ErrorBody | None = None
@@ -221,6 +264,10 @@ class MessageOut(BaseModel):
         "message in (each got its own submit_sm_resp and receipt); null otherwise.",
     )
     sender_adapted: SenderAdapted | None = None
+    registration: Registration | None = Field(
+        default=None,
+        description="Single-message view: the registration ids (India's DLT) it carries.",
+    )
     events: list[Event] | None = None
     price: str | None = Field(
         default=None, description="What the message cost (decimal string), when priced."

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from smsrelay.domain.messages import Message, MessageEvent, request_priority
 from smsrelay.domain.pricing import money
+from smsrelay.domain.registration import Registration
 from smsrelay.engine.accept import Prepared, SendRequest
 from smsrelay.engine.notify import iso
 from smsrelay.gateway.http.schemas import SendBody
@@ -37,7 +38,21 @@ def to_request(body: SendBody) -> SendRequest:
         spintax=body.spintax,
         encoding=body.encoding,
         national_language=body.national_language,
+        registration=_registration(body),
     )
+
+
+def _registration(body: SendBody) -> Registration | None:
+    """The ids the body names (the model checked each); None for none or ``{}``."""
+    given = body.registration
+    if given is None:
+        return None
+    registration = Registration(given.entity_id, given.template_id, given.telemarketer_id)
+    return registration or None
+
+
+def registration_out(registration: Registration | None) -> dict[str, str | None] | None:
+    return registration.as_json() if registration else None
 
 
 def accepted(prepared: Prepared) -> dict[str, Any]:
@@ -61,6 +76,7 @@ def accepted(prepared: Prepared) -> dict[str, Any]:
         **priced(m),
         "from": m.sender,
         "sender_adapted": adapted_out(m.sender_adapted),
+        "registration": registration_out(m.registration),
         "characters_changed": [{"from": a, "to": b} for a, b in prepared.replaced],
     }
     if prepared.opt_out_added:
@@ -91,7 +107,8 @@ def message_out(
 ) -> dict[str, Any]:
     """The API's view of a message; with ``events`` (the single-message view) it also lists
     ``smpp_parts``: the ids an SMPP client knows the parts it sent the message in by (null
-    for a message that did not come in parts), and ``sender_adapted``."""
+    for a message that did not come in parts), ``sender_adapted`` and ``registration`` (read
+    with the message: ``m.registration``)."""
     body: dict[str, Any] = {
         "message_id": m.id,
         "status": str(m.status),
@@ -120,6 +137,7 @@ def message_out(
     if events is not None:
         body["smpp_parts"] = list(smpp_parts) if smpp_parts else None
         body["sender_adapted"] = adapted_out(sender_adapted)
+        body["registration"] = registration_out(m.registration)
         body["events"] = [
             {
                 "status": str(e.status),
