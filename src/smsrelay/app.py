@@ -379,6 +379,7 @@ class SmsRelay:
                     reassembly_timeout=s.smpp_reassembly_timeout,
                     retry_delay=s.smpp_retry_delay,
                     tls=smpp_tls_context(s),
+                    dlt_tags=s.smpp_dlt_tlvs.by_field(),
                 ),
             )
             await self.smpp_server.start()

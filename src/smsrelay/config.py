@@ -21,6 +21,7 @@ from pydantic_settings import (
 from smsrelay.connectors.options import ConnectorOptions, SimulatorOptions
 from smsrelay.connectors.registry import connector_options
 from smsrelay.domain.countries import country_code, load_shipped, parse_overrides
+from smsrelay.domain.registration import DltTags
 from smsrelay.domain.scoring import AdaptiveWeights
 
 
@@ -142,6 +143,8 @@ class Settings(BaseSettings):
     )
     smpp_reassembly_timeout: float = Field(default=60.0, gt=0)
     smpp_retry_delay: float = Field(default=5.0, gt=0)
+    # TLV tags of India's DLT ids in clients' submits (docs/countries.md)
+    smpp_dlt_tlvs: DltTags = Field(default_factory=DltTags)
 
     # inbound: first-word keywords (case and accents ignored)
     optout_keywords: list[str] = Field(

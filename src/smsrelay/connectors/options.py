@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from smsrelay.domain.gsm_national import NATIONAL_LANGUAGES
+from smsrelay.domain.registration import DltTags, OptionalRegistrationId
 
 __all__ = [
     "PROVIDERS",
@@ -98,6 +99,10 @@ class SmppOptions(ConnectorOptions):
     tick_interval: float = Field(default=0.5, gt=0)
     # GSM-7 national shift tables the carrier delivers (TS 23.038 Annex A): e.g. ["tr", "pt"]
     national_languages: tuple[str, ...] = ()
+    # India's DLT: our telemarketer id registered for this carrier, added to messages that
+    # carry DLT ids and name none; the TLV tags of the ids (docs/countries.md)
+    telemarketer_id: OptionalRegistrationId = ""
+    dlt_tlvs: DltTags = Field(default_factory=DltTags)
 
     @field_validator("national_languages")
     @classmethod
@@ -174,7 +179,9 @@ class GenericHttp(BaseModel):
     SMSC offers, without code.
 
     ``body`` is a template: ``{to}``, ``{to_digits}``, ``{from}``, ``{text}``,
-    ``{message_id}``, ``{status_url}`` and ``{inbound_url}`` are replaced, each escaped for
+    ``{message_id}``, ``{status_url}``, ``{inbound_url}`` and India's DLT ids
+    ``{entity_id}``, ``{template_id}``, ``{telemarketer_id}`` ("" when the message has none)
+    are replaced, each escaped for
     ``content_type`` (form encoding or JSON string contents). ``url`` takes the same fields,
     URL-escaped. The answer is read with ``id_path`` (dots into JSON, e.g.
     ``messages.0.id``, or ``regex:<pattern>`` whose first group is the id) and classified by
@@ -239,6 +246,9 @@ class HttpOptions(ConnectorOptions):
     auth_pause: float = Field(default=30.0, gt=0)
     auth_pause_max: float = Field(default=600.0, gt=0)
     generic: GenericHttp | None = None
+    # India's DLT: our telemarketer id registered with this provider, added to messages that
+    # carry DLT ids and name none (docs/countries.md)
+    telemarketer_id: OptionalRegistrationId = ""
 
     @field_validator("credentials")
     @classmethod

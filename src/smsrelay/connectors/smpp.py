@@ -152,6 +152,8 @@ class SmppConnector:
             service_type=options.service_type,
             default_sender=options.default_sender,
             national_languages=self.national_languages,
+            dlt_tags=options.dlt_tlvs.by_field(),
+            telemarketer_id=options.telemarketer_id,
         )
         self.pacer = Pacer(options.throughput)
         self._slots = [t for _ in range(options.binds) for t in BIND_SLOTS[options.bind]]

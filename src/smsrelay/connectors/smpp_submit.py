@@ -31,6 +31,13 @@ one unpacked septet per octet; packed septets with ``gsm7_packing``), or, when t
 is configured for it and the text fits, as 1 (IA5/ASCII) or 3 (Latin-1) for carriers whose
 default alphabet is not GSM 03.38. Segment boundaries stay the GSM-7 ones in every case.
 
+Registration ids (India's DLT, ``OutboundMessage.registration``): every submit_sm of the
+message, each segment, carries each id as a vendor-specific TLV (§5.3.2; tags from the
+connector's ``dlt_tlvs``, defaults 0x1400 entity, 0x1401 template, 0x1402 telemarketer, see
+:class:`~smsrelay.domain.registration.DltTags` for their sources) holding the id as ASCII
+octets without a NUL, as Indian operators' specifications give them; the connector's
+``telemarketer_id`` is added to a message that carries ids and names none.
+
 Addresses (§5.2.5-§5.2.8): the source TON/NPI follows the sender's kind (alphanumeric 5/0,
 short code 3/0, international 1/1 without '+'); the destination is international 1/1
 without '+'. registered_delivery is 1 on every PDU (§5.2.17): a receipt for every part, so
@@ -58,6 +65,7 @@ from smsrelay.domain.encoding_choice import national_alphabet
 from smsrelay.domain.errors import ErrorCode
 from smsrelay.domain.messages import Encoding, OutboundMessage
 from smsrelay.domain.numbers import SenderKind, parse_sender
+from smsrelay.domain.registration import DltTags, Registration, with_telemarketer
 from smsrelay.smpp.constants import NPI, TON, CommandStatus, DataCoding, EsmClass
 from smsrelay.smpp.pdu import Pdu, TlvValue, submit_sm
 
@@ -67,6 +75,7 @@ __all__ = [
     "SubmitOptions",
     "build_submits",
     "error_for_status",
+    "registration_tlvs",
     "source_address",
 ]
 
@@ -121,6 +130,18 @@ class SubmitOptions:
     service_type: str = ""
     default_sender: str = ""
     national_languages: frozenset[str] = frozenset()
+    dlt_tags: tuple[tuple[str, int], ...] = DltTags().by_field()  # (field, TLV tag)
+    telemarketer_id: str = ""  # India's DLT: ours for this carrier
+
+
+def registration_tlvs(
+    registration: Registration | None, tags: tuple[tuple[str, int], ...]
+) -> dict[str | int, TlvValue]:
+    """The vendor-specific TLVs of a message's DLT ids: tag → the id's ASCII octets."""
+    if not registration:
+        return {}
+    ids = dict(registration.items())
+    return {tag: ids[name].encode("ascii") for name, tag in tags if name in ids}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -190,10 +211,15 @@ def build_submits(message: OutboundMessage, options: SubmitOptions, ref: int) ->
     packed = coding == DataCoding.DEFAULT and options.gsm7_packing
     src, src_ton, src_npi = source_address(message.sender, options.default_sender)
     dst = message.to.lstrip("+")
+    registered = registration_tlvs(
+        with_telemarketer(message.registration, options.telemarketer_id), options.dlt_tags
+    )
 
     def submit(
         body: bytes, tlvs: dict[str | int, TlvValue] | None = None, esm_class: int = 0
     ) -> Pdu:
+        if registered:  # every segment carries the ids: operators check each submit_sm
+            tlvs = {**tlvs, **registered} if tlvs else dict(registered)
         return submit_sm(
             src,
             dst,

@@ -15,7 +15,11 @@ Inbound (submit_sm, data_sm, submit_multi → :class:`SendRequest`):
 - ``schedule_delivery_time`` and ``validity_period`` in both §7.1.1 forms (absolute
   ``YYMMDDhhmmsstnn±`` and relative ``...R``) become ``send_at`` and ``validity``; validity is
   clamped to what the accept pipeline allows rather than refused (an MC may shorten it);
-- ``registered_delivery`` bits 1-0 (§5.2.17) decide whether a receipt goes back.
+- ``registered_delivery`` bits 1-0 (§5.2.17) decide whether a receipt goes back;
+- India's DLT ids come in vendor-specific TLVs (tags: the server's ``smpp_dlt_tlvs``, by
+  default 0x1400 entity, 0x1401 template, 0x1402 telemarketer) as ASCII octets, a trailing
+  NUL allowed (some clients send C-octet strings); they become the message's registration,
+  so an enterprise client's ids reach the carrier.
 
 Outbound: receipts (esm_class 0x04, Appendix B text in IA5/ASCII, receipted_message_id and
 message_state TLVs) and MO messages as deliver_sm.
@@ -29,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from smsrelay.domain import encoding
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.messages import MessageKind
+from smsrelay.domain.registration import DltTags, Registration, check_id
 from smsrelay.domain.states import MessageStatus
 from smsrelay.engine.prepare import MAX_VALIDITY, MIN_VALIDITY, SendRequest
 from smsrelay.smpp.constants import EsmClass, MessageState
@@ -44,6 +49,7 @@ __all__ = [
     "parse_smpp_time",
     "part_of",
     "receipt_pdu",
+    "registration_from",
     "send_request",
     "to_number",
 ]
@@ -170,10 +176,43 @@ def _time(pdu: Pdu, name: str, now: float) -> float | None:
         ) from None
 
 
+DEFAULT_DLT_TAGS = DltTags().by_field()
+
+
+def registration_from(
+    tlvs: dict[str | int, TlvValue], tags: tuple[tuple[str, int], ...]
+) -> Registration | None:
+    """The DLT ids a client's PDU carries in the TLVs ``tags`` name (None: none);
+    VALIDATION_ERROR naming the id that is not 1 to 64 printable ASCII characters."""
+    found: dict[str, str] = {}
+    for name, tag in tags:
+        raw = tlvs.get(tag)
+        if not isinstance(raw, bytes):
+            continue
+        raw = raw[:-1] if raw.endswith(b"\0") else raw
+        try:
+            found[name] = check_id(raw.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            raise SmsError(
+                ErrorCode.VALIDATION_ERROR,
+                f"TLV {tag:#06x} ({name}) must be 1 to 64 printable ASCII characters",
+                field=f"registration.{name}",
+            ) from None
+    return Registration(**found) if found else None
+
+
 def send_request(
-    pdu: Pdu, to: str, text: str, *, now: float, smpp_user_id: str, message_id: str | None = None
+    pdu: Pdu,
+    to: str,
+    text: str,
+    *,
+    now: float,
+    smpp_user_id: str,
+    message_id: str | None = None,
+    dlt_tags: tuple[tuple[str, int], ...] = DEFAULT_DLT_TAGS,
 ) -> SendRequest:
-    """The accept request for a (joined) submit_sm/data_sm/submit_multi destination."""
+    """The accept request for a (joined) submit_sm/data_sm/submit_multi destination;
+    ``dlt_tags`` are the TLV tags the client's DLT ids come in (field, tag)."""
     send_at = _time(pdu, "schedule_delivery_time", now)
     expires = _time(pdu, "validity_period", now)
     validity = None
@@ -195,6 +234,7 @@ def send_request(
         message_id=message_id,
         # a client that sent UCS-2 gets UCS-2: its text is sent as it chose (docs/encoding.md)
         encoding="ucs2" if pdu.int_field("data_coding") == 8 else "auto",
+        registration=registration_from(pdu.tlvs, dlt_tags) if pdu.tlvs else None,
     )
 
 

@@ -49,7 +49,13 @@ from smsrelay.engine.accept import Acceptor
 from smsrelay.engine.cancel import Canceller
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.unit_of_work import UnitOfWork
-from smsrelay.gateway.smpp_convert import Part, decode_text, part_of, send_request
+from smsrelay.gateway.smpp_convert import (
+    DEFAULT_DLT_TAGS,
+    Part,
+    decode_text,
+    part_of,
+    send_request,
+)
 from smsrelay.gateway.smpp_delivery import OutboxDelivery
 from smsrelay.gateway.smpp_query import cancel_sm, query_sm
 from smsrelay.gateway.smpp_reassembly import Abandoned, Added, Reassembler
@@ -89,6 +95,8 @@ class SmppServerConfig:
     retry_delay: float = 5.0  # first retry of an unacknowledged deliver_sm
     poll_interval: float = 0.1
     tls: SSLContext | None = None  # SMPP over TLS on this port when set
+    # (field, TLV tag) of India's DLT ids in clients' submits (domain/registration.DltTags)
+    dlt_tags: tuple[tuple[str, int], ...] = DEFAULT_DLT_TAGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +126,7 @@ class ClientSmppServer(SmscHandler):
         self._canceller = canceller
         self._clock = clock
         self.config = config
+        self._tags = config.dlt_tags
         self.server = SmppServer(
             self,
             config.host,
@@ -242,7 +251,9 @@ class ClientSmppServer(SmscHandler):
         charge = self._charging.get(key)
         if charge is None:  # the first part to arrive: charge the message's rate once
             numbers.parse_number(
-                send_request(pdu, dest, "-", now=now, smpp_user_id=bound.user.id).to
+                send_request(
+                    pdu, dest, "-", now=now, smpp_user_id=bound.user.id, dlt_tags=self._tags
+                ).to
             )
             charge = self._charging[key] = asyncio.ensure_future(self._charge(bound))
         return self._part_after_charge(charge, bound, pdu, key, part, dest)
@@ -298,6 +309,7 @@ class ClientSmppServer(SmscHandler):
                 now=self._clock.now(),
                 smpp_user_id=bound.user.id,
                 message_id=message_id,
+                dlt_tags=self._tags,
             )
             if joined is not None:  # stored with the message: one receipt per part later
                 request = dataclasses.replace(request, client_parts=joined.total)
@@ -336,7 +348,10 @@ class ClientSmppServer(SmscHandler):
             return response_to(pdu, CommandStatus.ESME_RINVNUMDESTS)
         now = self._clock.now()
         requests = [
-            send_request(pdu, d.address, text, now=now, smpp_user_id=bound.user.id) for d in targets
+            send_request(
+                pdu, d.address, text, now=now, smpp_user_id=bound.user.id, dlt_tags=self._tags
+            )
+            for d in targets
         ]
         outcome = await self._acceptor.accept(bound.account, requests)
         good = outcome.accepted

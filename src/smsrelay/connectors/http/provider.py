@@ -39,6 +39,7 @@ from smsrelay.domain.messages import (
     OutboundMessage,
     SubmitOutcome,
 )
+from smsrelay.domain.registration import Registration, with_telemarketer
 from smsrelay.httpclient import HttpResponse
 
 __all__ = [
@@ -95,6 +96,21 @@ class SendContext:
                 f"{required_by} needs a sender: set default_sender or the message's from"
             )
         return sender
+
+    def registration(self, message: OutboundMessage) -> Registration | None:
+        """The message's DLT ids, with the connector's ``telemarketer_id`` added when it
+        carries ids and names none (``domain/registration.py``)."""
+        return with_telemarketer(message.registration, self.options.telemarketer_id)
+
+    def registration_fields(
+        self, message: OutboundMessage, names: Mapping[str, str]
+    ) -> dict[str, str]:
+        """The message's DLT ids under the provider's field ``names`` (our field → theirs);
+        ids the provider has no field for are left out."""
+        registration = self.registration(message)
+        if not registration:
+            return {}
+        return {names[k]: v for k, v in registration.items() if k in names}
 
     def validity_left(self, message: OutboundMessage) -> float | None:
         """Seconds of ``message``'s validity left (None: no validity, or none left: the

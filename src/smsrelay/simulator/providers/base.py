@@ -82,6 +82,8 @@ class Sent:
     callback_url: str
     at: float
     outcome: str
+    # India's DLT ids the request carried, under the provider's own field names
+    dlt: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +159,16 @@ class ProviderFake:
         return None
 
     def accept(
-        self, to: str, sender: str, text: str, callback_url: str, id_prefix: str = ""
+        self,
+        to: str,
+        sender: str,
+        text: str,
+        callback_url: str,
+        id_prefix: str = "",
+        dlt: Mapping[str, str] | None = None,
     ) -> Sent:
-        """Record a message and schedule its status callback."""
+        """Record a message (with the DLT ids ``dlt`` its request carried) and schedule its
+        status callback."""
         names, weights = zip(*self.config.outcomes.items(), strict=True)
         outcome = self.rng.choices(names, weights)[0]
         message = Sent(
@@ -170,6 +179,7 @@ class ProviderFake:
             callback_url or self.config.status_url,
             time.time(),
             outcome,
+            dict(dlt or {}),
         )
         self.sent.append(message)
         if message.callback_url:
@@ -222,6 +232,7 @@ class ProviderFake:
         return JSONResponse(
             [
                 {"id": m.id, "to": m.to, "from": m.sender, "text": m.text, "outcome": m.outcome}
+                | ({"dlt": dict(m.dlt)} if m.dlt else {})
                 for m in self.sent
             ]
         )

@@ -124,8 +124,13 @@ class InfobipFake(ProviderFake):
                 if not to.isdigit() or not 7 <= len(to) <= 15:
                     answers.append({"to": to, "status": _REJECTED, "messageId": self.next_id()})
                     continue
+                regional = entry.get("regional") or {}
                 sent = self.accept(
-                    to, str(entry.get("from", "InfoSMS")), entry["text"], entry.get("notifyUrl", "")
+                    to,
+                    str(entry.get("from", "InfoSMS")),
+                    entry["text"],
+                    entry.get("notifyUrl", ""),
+                    dlt=regional.get("indiaDlt") if isinstance(regional, dict) else None,
                 )
                 if entry.get("callbackData"):
                     self._callback_data[sent.id] = str(entry["callbackData"])

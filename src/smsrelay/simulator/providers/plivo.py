@@ -111,7 +111,8 @@ class PlivoFake(ProviderFake):
         if not isinstance(text, str) or not text:
             return self._error(400, "text parameter is required")
         method = str(body.get("method", "POST")).upper()
-        message = self.accept("+" + dst, src, text, str(body.get("url", "")))
+        dlt = {k: str(v) for k, v in body.items() if k.startswith("dlt_")}
+        message = self.accept("+" + dst, src, text, str(body.get("url", "")), dlt=dlt)
         self._methods[message.id] = "GET" if method == "GET" else "POST"
         return JSONResponse(
             {

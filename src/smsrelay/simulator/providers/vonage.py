@@ -118,7 +118,8 @@ class VonageFake(ProviderFake):
         callback = params.get("callback", "")
         entries = []
         for part in _parts(text, unicode):
-            message = self.accept(to, sender, part, callback)
+            dlt: dict[str, str] = {k: params[k] for k in ("entity-id", "content-id") if k in params}
+            message = self.accept(to, sender, part, callback, dlt=dlt)
             entries.append(
                 {
                     "to": to,

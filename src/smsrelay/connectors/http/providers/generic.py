@@ -33,9 +33,13 @@ from smsrelay.domain.messages import (
     ReceiptStatus,
     SubmitOutcome,
 )
+from smsrelay.domain.registration import DLT_FIELDS, Registration
 from smsrelay.httpclient import HttpResponse
 
-_FIELD = re.compile(r"\{(to|to_digits|from|text|message_id|status_url|inbound_url)\}")
+_FIELD = re.compile(
+    r"\{(to|to_digits|from|text|message_id|status_url|inbound_url"
+    r"|entity_id|template_id|telemarketer_id)\}"
+)
 
 _CONTENT_TYPES = {"form": "application/x-www-form-urlencoded", "json": "application/json"}
 
@@ -103,6 +107,9 @@ class Generic:
             "message_id": message.message_id,
             "status_url": context.status_url,
             "inbound_url": context.inbound_url,
+            # India's DLT ids ("" when the message has none)
+            **dict.fromkeys(DLT_FIELDS, ""),
+            **dict((context.registration(message) or Registration()).items()),
         }
         url = render(spec.url, values, _escape_url)
         if url.startswith("/"):

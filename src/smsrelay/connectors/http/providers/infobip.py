@@ -97,6 +97,14 @@ def _results(callback: Callback) -> list[dict[str, Any]]:
     return [item for item in results if isinstance(item, dict)]
 
 
+#: Our DLT fields → Infobip's ``regional.indiaDlt`` (``/sms/2/text/advanced``).
+DLT_FIELDS = {
+    "entity_id": "principalEntityId",
+    "template_id": "contentTemplateId",
+    "telemarketer_id": "telemarketerId",
+}
+
+
 class Infobip:
     name: ClassVar[str] = "infobip"
 
@@ -117,6 +125,9 @@ class Infobip:
         left = context.validity_left(message)
         if left is not None and left >= 60:
             entry["validityPeriod"] = min(int(left // 60), MAX_VALIDITY_MINUTES)
+        india_dlt = context.registration_fields(message, DLT_FIELDS)
+        if india_dlt:
+            entry["regional"] = {"indiaDlt": india_dlt}
         return ProviderCall(
             "POST",
             f"{context.base_url}/sms/2/text/advanced",

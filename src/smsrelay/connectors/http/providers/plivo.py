@@ -118,6 +118,12 @@ def plivo_signature_v3(
     return base64.b64encode(digest).decode("ascii")
 
 
+#: Our DLT fields → Plivo's Message API parameters. Plivo has no telemarketer id field, and
+#: ``dlt_template_category`` is a category we do not know (our ``kind`` is not the same
+#: split), so neither is sent.
+DLT_FIELDS = {"entity_id": "dlt_entity_id", "template_id": "dlt_template_id"}
+
+
 class Plivo:
     name: ClassVar[str] = "plivo"
 
@@ -141,6 +147,7 @@ class Plivo:
         left = context.validity_left(message)
         if left is not None and left >= 1:
             body["message_expiry"] = max(_MIN_EXPIRY, min(int(left), _MAX_EXPIRY))
+        body.update(context.registration_fields(message, DLT_FIELDS))
         return ProviderCall(
             "POST",
             f"{context.base_url}/v1/Account/{quote(auth_id, safe='')}/Message/",

@@ -127,6 +127,10 @@ def callback_params(callback: Callback) -> dict[str, str]:
     return params
 
 
+#: Our DLT fields → the SMS API's India parameters (no telemarketer id field).
+DLT_FIELDS = {"entity_id": "entity-id", "template_id": "content-id"}
+
+
 class Vonage:
     name: ClassVar[str] = "vonage"
 
@@ -154,6 +158,7 @@ class Vonage:
         left = context.validity_left(message)
         if left is not None:
             form["ttl"] = str(min(max(int(left * 1000), MIN_TTL_MS), MAX_TTL_MS))
+        form.update(context.registration_fields(message, DLT_FIELDS))
         return ProviderCall(
             "POST",
             f"{context.base_url}/sms/json",
