@@ -65,6 +65,7 @@ from smsrelay.engine.operations import (
 from smsrelay.engine.outbox import WebhookOutbox
 from smsrelay.engine.replay import WebhookReplay
 from smsrelay.engine.senders import SenderAdapter
+from smsrelay.engine.template_check import TemplateCheck
 from smsrelay.engine.throttle import AccountRate
 from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.engine.verify import VerifyService
@@ -338,6 +339,7 @@ class SmsRelay:
                 tag_of=lambda country: marketing_tag(self.countries.rules.get(country)),
             ),
             route_languages=self.dispatcher.route_languages,
+            templates=TemplateCheck(self.templates, lambda: self.countries.rules),
         )
         self.canceller = Canceller(self.uow, self.webhooks, refund_on=refund_on)
         self.replay = WebhookReplay(self.uow, self.webhooks)

@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     RECIPIENT_OPTED_OUT = "recipient_opted_out"
     INVALID_ENCODING = "invalid_encoding"
     NATIONAL_LANGUAGE_UNSUPPORTED = "national_language_unsupported"
+    TEMPLATE_NOT_MATCHED = "template_not_matched"
     # access
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
@@ -155,6 +156,12 @@ _CATALOGUE: dict[ErrorCode, tuple[str, int, bool, int]] = {
     ),
     ErrorCode.NATIONAL_LANGUAGE_UNSUPPORTED: (
         "No route to this destination sends GSM-7 with that national language's tables.",
+        422,
+        False,
+        _ESME_RSUBMITFAIL,
+    ),
+    ErrorCode.TEMPLATE_NOT_MATCHED: (
+        "The text matches none of the account's registered content templates.",
         422,
         False,
         _ESME_RSUBMITFAIL,

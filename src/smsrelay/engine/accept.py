@@ -4,7 +4,8 @@ later: verifications, campaigns) calls :meth:`Acceptor.accept` and nothing else.
 ``accept`` owns, in this order: the Idempotency-Key (one send per key, the first answer
 replayed), the account's rate limit (``engine/throttle.AccountRate``), preparing each request
 (``engine/prepare.py``: number, sender, spintax, encoding, segments, schedule), the sender the
-destination allows (``engine/senders.py``: the requested one or one of the pool), screening
+destination allows (``engine/senders.py``: the requested one or one of the pool), the DLT
+content template of a message to India (``engine/template_check.py``), screening
 recipients against the account's suppression list, pricing them from the account's price list
 (``engine/money.py``), and the durable commit through the group committer (accepted means
 committed), which debits the price from a prepaid balance in the same transaction: a request
@@ -34,6 +35,7 @@ from smsrelay.engine.money import PriceBook
 from smsrelay.engine.prepare import AcceptPolicy, Prepared, RouteLanguages, SendRequest, prepare
 from smsrelay.engine.screening import SuppressionScreen
 from smsrelay.engine.senders import SenderAdapter
+from smsrelay.engine.template_check import TemplateCheck
 from smsrelay.engine.throttle import AccountRate, RateLimited
 from smsrelay.store.db import Database
 from smsrelay.store.idempotency import IdempotencyTaken
@@ -87,6 +89,7 @@ class Acceptor:
         prices: PriceBook | None = None,
         senders: SenderAdapter | None = None,
         route_languages: RouteLanguages | None = None,
+        templates: TemplateCheck | None = None,
     ) -> None:
         """``db`` enables screening and idempotency keys; ``rate`` (no limit by default)
         is the gateway's account rate limit; ``callback_hosts`` resolves callback host names
@@ -95,7 +98,9 @@ class Acceptor:
         prices messages and so debits balances (nothing is priced without it);
         ``route_languages`` says which national languages a message's route sends, so that
         a message is counted with one only when it will be sent with it (without it, every
-        language asked for is counted with)."""
+        language asked for is counted with); ``templates`` fills or checks the DLT content
+        template of messages to India (``engine/template_check.py``)."""
+        self.templates = templates
         self._route_languages = route_languages
         self._countries = countries
         self.prices = prices
@@ -183,6 +188,8 @@ class Acceptor:
         )
         if self.senders is not None:
             results = await self.senders.adapt(account.id, results)
+        if self.templates is not None:
+            results = await self.templates.apply(account.id, results)
         if not private_ok:
             results = await self._callback_hosts.screen(results, _callback_url)
         results = await self._screened(account.id, results)
