@@ -19,6 +19,7 @@ from smsrelay.engine.accept import Acceptor, AcceptPolicy, Prepared, SendRequest
 from smsrelay.engine.batcher import GroupCommitter
 from smsrelay.engine.clock import ManualClock
 from smsrelay.engine.dispatcher import Dispatcher
+from smsrelay.engine.prepare import SendingAccount
 from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.store import accounts as account_store
 from smsrelay.store.accounts import Account
@@ -283,7 +284,7 @@ def test_kind_is_matched_as_routes_name_it() -> None:
         now=T0,
         rng=random.Random(1),
         route_languages=languages,
-        account_name="acme",
+        account=SendingAccount(name="acme"),
     )
     assert prepared.message.language == "tr"
     assert seen == [("+905321234567", "TR", "otp", "acme")]

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from smsrelay.domain.messages import Encoding
-from smsrelay.engine.prepare import AcceptPolicy, SendRequest, prepare
+from smsrelay.engine.prepare import AcceptPolicy, SendingAccount, SendRequest, prepare
 
 
 def _prepare(origin: str, text: str) -> tuple[Encoding, str, str | None]:
@@ -17,8 +17,7 @@ def _prepare(origin: str, text: str) -> tuple[Encoding, str, str | None]:
         policy=AcceptPolicy(),
         now=0.0,
         rng=random.Random(1),
-        transliterate=True,
-        national_language="tr",
+        account=SendingAccount(transliterate=True, national_language="tr"),
     )
     m = prepared.message
     return m.encoding, m.body, m.language

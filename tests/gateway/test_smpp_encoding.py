@@ -7,7 +7,7 @@ import random
 
 from smsrelay.domain.encoding import encode_gsm7
 from smsrelay.domain.messages import Encoding
-from smsrelay.engine.prepare import AcceptPolicy, prepare
+from smsrelay.engine.prepare import AcceptPolicy, SendingAccount, prepare
 from smsrelay.gateway.smpp_convert import decode_text, send_request
 from smsrelay.smpp.pdu import submit_sm
 
@@ -23,7 +23,7 @@ def _prepared(text: bytes, data_coding: int) -> tuple[Encoding, str, tuple[tuple
         policy=AcceptPolicy(),
         now=0.0,
         rng=random.Random(1),
-        transliterate=True,  # the account allows it for what it sends over REST
+        account=SendingAccount(transliterate=True),  # it allows it for what it sends over REST
     )
     return prepared.message.encoding, prepared.message.body, prepared.replaced
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from smsrelay.domain.countries import CountryRules
@@ -32,7 +32,14 @@ from smsrelay.engine.callback_guard import CallbackHosts
 from smsrelay.engine.clock import Clock
 from smsrelay.engine.idempotency import IdempotencyKey, IdempotencyKeys, StoredAnswer
 from smsrelay.engine.money import PriceBook
-from smsrelay.engine.prepare import AcceptPolicy, Prepared, RouteLanguages, SendRequest, prepare
+from smsrelay.engine.prepare import (
+    AcceptPolicy,
+    Prepared,
+    RouteLanguages,
+    SendingAccount,
+    SendRequest,
+    prepare,
+)
 from smsrelay.engine.screening import SuppressionScreen
 from smsrelay.engine.senders import SenderAdapter
 from smsrelay.engine.template_check import TemplateCheck
@@ -166,31 +173,15 @@ class Acceptor:
         count = sum(1 for r in requests if not isinstance(r, SmsError))
         if charge_rate and count:
             await self.check_rate(account, count)
-        # the operator, or a tenant it allowed (``Account``); anything else is held to the rule
-        private_ok = bool(getattr(account, "private_callbacks_allowed", False))
-        # the account lets ``auto`` transliterate letters, and may name a national language
-        # for requests that name none (``Account.transliterate``, ``.national_language``)
-        letters = bool(getattr(account, "transliterate", False))
-        language = getattr(account, "national_language", None)
-        # and the opt-out texts its marketing gets where a destination requires one
-        opt_out = getattr(account, "opt_out_texts", None)
-        # its DLT entity id, for its messages to India that name none (``.dlt_entity_id``)
-        entity_id = getattr(account, "dlt_entity_id", None)
-        results = self._prepare_all(
-            account.id,
-            getattr(account, "name", account.id),
-            requests,
-            private_ok,
-            letters,
-            language,
-            opt_out,
-            entity_id,
-        )
+        # its settings (``store/accounts.Account``): callbacks, transliteration, national
+        # language, opt-out texts, DLT entity id
+        sending = SendingAccount.of(account)
+        results = self._prepare_all(account.id, sending, requests)
         if self.senders is not None:
             results = await self.senders.adapt(account.id, results)
         if self.templates is not None:
             results = await self.templates.apply(account.id, results)
-        if not private_ok:
+        if not sending.private_callbacks:
             results = await self._callback_hosts.screen(results, _callback_url)
         results = await self._screened(account.id, results)
         good = [r for r in results if isinstance(r, Prepared)]
@@ -223,13 +214,8 @@ class Acceptor:
     def _prepare_all(
         self,
         account_id: str,
-        account_name: str,
+        sending: SendingAccount,
         requests: Sequence[SendRequest | SmsError],
-        private_ok: bool,
-        letters: bool,
-        language: str | None,
-        opt_out: Mapping[str, str] | None,
-        entity_id: str | None,
     ) -> list[Result]:
         now = self._clock.now()
         countries = self._countries() if self._countries is not None else None
@@ -246,14 +232,9 @@ class Acceptor:
                         policy=self.policy,
                         now=now,
                         rng=self._rng,
-                        private_callbacks=private_ok,
+                        account=sending,
                         countries=countries,
-                        transliterate=letters,
-                        national_language=language,
                         route_languages=self._route_languages,
-                        account_name=account_name,
-                        opt_out_texts=opt_out,
-                        entity_id=entity_id,
                     )
                 )
             except SmsError as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from smsrelay.domain import numbers, spintax
@@ -77,6 +77,43 @@ class AcceptPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class SendingAccount:
+    """What the sending account's settings change in how its messages are prepared.
+
+    ``name`` is what routes match on; ``private_callbacks``: its callbacks may go to loopback
+    and private addresses (the operator, or a tenant the operator allowed); ``transliterate``:
+    ``encoding: auto`` may write letters as their closest GSM-7 form to save segments;
+    ``national_language``: the language for a request that names none; ``opt_out_texts``: one
+    of them is added to a marketing text bound for a country that requires opt-out text when it
+    carries none (``domain/optout_text.py``); ``dlt_entity_id``: carried by messages to
+    destinations whose rules name India's DLT and that give none of their own (any origin).
+    """
+
+    name: str = ""
+    private_callbacks: bool = False
+    transliterate: bool = False
+    national_language: str | None = None
+    opt_out_texts: Mapping[str, str] = field(default_factory=dict)
+    dlt_entity_id: str | None = None
+
+    @classmethod
+    def of(cls, account: object) -> SendingAccount:
+        """The settings of ``account`` (``store/accounts.Account``, or anything with an
+        ``id``: what it lacks takes its default)."""
+        return cls(
+            name=getattr(account, "name", None) or str(getattr(account, "id", "")),
+            private_callbacks=bool(getattr(account, "private_callbacks_allowed", False)),
+            transliterate=bool(getattr(account, "transliterate", False)),
+            national_language=getattr(account, "national_language", None),
+            opt_out_texts=getattr(account, "opt_out_texts", None) or {},
+            dlt_entity_id=getattr(account, "dlt_entity_id", None),
+        )
+
+
+DEFAULT_ACCOUNT = SendingAccount()
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
     """A message ready to store, with what the response reports beyond the row."""
 
@@ -133,33 +170,20 @@ def prepare(
     policy: AcceptPolicy,
     now: float,
     rng: random.Random,
-    private_callbacks: bool = False,
+    account: SendingAccount = DEFAULT_ACCOUNT,
     countries: CountryRules | None = None,
-    transliterate: bool = False,
-    national_language: str | None = None,
     route_languages: RouteLanguages | None = None,
-    account_name: str = "",
-    opt_out_texts: Mapping[str, str] | None = None,
-    entity_id: str | None = None,
 ) -> Prepared:
     """Validate and shape one request into a queued (or scheduled) message.
 
-    ``private_callbacks``: whether the account may have callbacks sent to loopback and private
-    addresses (the operator, or a tenant the operator allowed). ``countries``: the rules in
+    ``account``: the sending account's settings (:class:`SendingAccount`); its
+    transliteration, national language and opt-out texts apply to REST messages (origin
+    ``api``) only: an SMPP client's text is its own, and a verification's stored text (its code
+    masked) must count like the sealed text the connector sends. ``countries``: the rules in
     force, for the quiet hours of marketing messages and the destination's segment and UCS-2
-    bounds (none: nothing is held or bounded).
-    ``transliterate``: whether the account lets ``auto`` transliterate letters to save
-    segments; ``national_language``: the account's national language for a request that
-    names none; ``opt_out_texts``: the account's opt-out texts, one of which a marketing text
-    bound for a country that requires opt-out text gets when it carries none
-    (``domain/optout_text.py``). These three apply to REST messages (origin ``api``) only: an
-    SMPP client's text is its own, and a verification's stored text (its code masked) must
-    count like the sealed text the connector sends. ``route_languages``: which national
-    languages the message's route sends (``account_name`` is what routes match on); a language
-    none of its connectors sends is not counted with (see :func:`_sendable_language`). None:
-    every language is trusted.
-    ``entity_id``: the account's DLT entity id, carried by messages to destinations whose
-    rules name India's DLT and that give none of their own (any origin).
+    bounds (none: nothing is held or bounded). ``route_languages``: which national languages
+    the message's route sends; a language none of its connectors sends is not counted with
+    (see :func:`_sendable_language`). None: every language is trusted.
 
     Raises :class:`SmsError` with the field at fault; nothing is stored here.
     """
@@ -168,29 +192,29 @@ def prepare(
     number = numbers.parse_number(request.to, strict=policy.strict_numbers)
     sender = numbers.parse_sender(request.sender).value if request.sender else None
     callback = (
-        _check_callback_url(request.callback_url, private_callbacks)
+        _check_callback_url(request.callback_url, account.private_callbacks)
         if request.callback_url
         else None
     )
     text, variant = _render(request.message, request.spintax, rng)
     opt_out_added = None
     if (
-        opt_out_texts
+        account.opt_out_texts
         and request.kind is MessageKind.MARKETING
         and request.origin == "api"
         and countries is not None
         and countries.requires_opt_out(number.country)
     ):
-        text, opt_out_added = with_opt_out(text, number.country, opt_out_texts)
+        text, opt_out_added = with_opt_out(text, number.country, account.opt_out_texts)
     mode, language = _encoding_request(request)
-    if request.origin != "api":
-        # what an SMPP client sent is its own text; a verification's stored text is masked
-        # and must count like the sealed text the connector sends: no account-level changes
-        transliterate = False
-    elif language is None and national_language in NATIONAL_LANGUAGES:
-        language = national_language
+    # what an SMPP client sent is its own text; a verification's stored text is masked and
+    # must count like the sealed text the connector sends: no account-level changes
+    api = request.origin == "api"
+    transliterate = account.transliterate and api
+    if api and language is None and account.national_language in NATIONAL_LANGUAGES:
+        language = account.national_language
     if language is not None and route_languages is not None:
-        sent = route_languages(number.e164, number.country, str(request.kind), account_name)
+        sent = route_languages(number.e164, number.country, str(request.kind), account.name)
         language = _sendable_language(language, sent, explicit=request.national_language)
     info = choose(
         text,
@@ -264,7 +288,7 @@ def prepare(
         language=info.language,
         registration=with_account_defaults(
             request.registration,
-            entity_id,
+            account.dlt_entity_id,
             countries.registration_scheme(number.country) if countries is not None else None,
         ),
     )
