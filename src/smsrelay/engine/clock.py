@@ -14,8 +14,12 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 class Clock(Protocol):
@@ -125,3 +129,23 @@ class ManualClock:
                 return
             else:
                 self.advance(0.0)
+
+
+async def refresh_every(
+    clock: Clock,
+    interval: float,
+    refresh: Callable[[], Awaitable[None]],
+    *,
+    failed: str,
+) -> None:
+    """Call ``refresh`` every ``interval`` seconds of ``clock`` until cancelled: the loop of
+    every in-memory copy that follows what other processes write to the database. A failed
+    read is logged (``failed`` says what was kept) and the copy stays as it was."""
+    while True:
+        await clock.sleep(interval)
+        try:
+            await refresh()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(failed)

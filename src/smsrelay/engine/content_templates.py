@@ -15,7 +15,6 @@ transaction: the book's turn and the CLI's own transaction both call them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsrelay.domain.content_templates import MAX_VAR_CHARS, CsvRow, Template, match
 from smsrelay.domain.errors import SmsError
 from smsrelay.domain.ids import new_id
-from smsrelay.engine.clock import Clock
+from smsrelay.engine.clock import Clock, refresh_every
 from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.store import content_templates as store
 from smsrelay.store.db import Database
@@ -143,14 +142,12 @@ class TemplateBook:
 
     async def run(self) -> None:
         """Refresh until cancelled; a failed read keeps the templates already held."""
-        while True:
-            await self._clock.sleep(self._interval)
-            try:
-                await self.refresh()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reading content templates failed; keeping those held")
+        await refresh_every(
+            self._clock,
+            self._interval,
+            self.refresh,
+            failed="reading content templates failed; keeping those held",
+        )
 
     async def add(self, account_id: str, template: Template) -> Template:
         """Store a template for the account (409 for a template id it has) and hold it."""

@@ -10,7 +10,6 @@ gateway process on the database follows a change made through another one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.countries import ApiOverride, CountryRules, load_shipped, parse_overrides
 from smsrelay.domain.countries.model import dump_value
-from smsrelay.engine.clock import Clock
+from smsrelay.engine.clock import Clock, refresh_every
 from smsrelay.engine.unit_of_work import UnitOfWork
 from smsrelay.store import countries as store
 from smsrelay.store.db import Database
@@ -78,14 +77,12 @@ class CountryBook:
 
     async def run(self) -> None:
         """Refresh until cancelled; a failed read keeps the rules already in force."""
-        while True:
-            await self._clock.sleep(self._interval)
-            try:
-                await self.refresh()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reading country overrides failed; keeping the rules in force")
+        await refresh_every(
+            self._clock,
+            self._interval,
+            self.refresh,
+            failed="reading country overrides failed; keeping the rules in force",
+        )
 
     def api_override(self, iso: str) -> dict[str, Any] | None:
         """What the admin API set for ``iso`` (JSON values), if anything."""

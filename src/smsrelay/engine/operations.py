@@ -11,7 +11,6 @@ connector that no longer exists is set aside for the file's routes.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,7 +31,7 @@ from smsrelay.domain.routing import (
     select_route,
 )
 from smsrelay.domain.scoring import AdaptiveWeights
-from smsrelay.engine.clock import Clock
+from smsrelay.engine.clock import Clock, refresh_every
 from smsrelay.engine.lanes import Lane
 from smsrelay.store import accounts as account_store
 from smsrelay.store import routes as route_store
@@ -310,11 +309,9 @@ class AccountNames:
 
     async def run(self) -> None:
         """Refresh until cancelled; a failed read keeps the names already known."""
-        while True:
-            await self._clock.sleep(self._interval)
-            try:
-                await self.refresh()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reading account names failed; keeping the old ones")
+        await refresh_every(
+            self._clock,
+            self._interval,
+            self.refresh,
+            failed="reading account names failed; keeping the old ones",
+        )
