@@ -239,3 +239,28 @@ async def test_a_language_no_route_to_the_number_sends(gw: RunningGateway) -> No
 
 def test_the_api_names_the_languages_the_tables_define(backend: str) -> None:
     assert list(NationalLanguage.__args__) == list(NATIONAL_LANGUAGES)
+
+
+async def test_the_admin_route_test_shows_which_connectors_send_a_language(
+    gw: RunningGateway,
+) -> None:
+    r = await gw.client.post(
+        "/v1/admin/routes/test",
+        headers=gw.auth(),
+        json={"to": TO, "national_language": "tr"},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["connectors"] == ["national", "simulator"]
+    assert body["national_language_senders"] == ["national"]
+    plain = await gw.client.post("/v1/admin/routes/test", headers=gw.auth(), json={"to": TO})
+    assert plain.json()["connectors"] == ["simulator", "national"]
+    assert plain.json()["national_language_senders"] is None
+    uk = await gw.client.post(
+        "/v1/admin/routes/test", headers=gw.auth(), json={"to": UK, "national_language": "tr"}
+    )
+    assert uk.json()["national_language_senders"] == []
+    bad = await gw.client.post(
+        "/v1/admin/routes/test", headers=gw.auth(), json={"to": TO, "national_language": "xx"}
+    )
+    assert bad.status_code == 422

@@ -403,6 +403,11 @@ class Dispatcher:
             account=self._account_names(message.account_id),
         )
 
+    @property
+    def connector_languages(self) -> Mapping[str, frozenset[str]]:
+        """The national languages each running connector sends (``smsrelay routes test``)."""
+        return self._languages
+
     def route_languages(
         self, to: str, country: str | None, kind: str, account: str
     ) -> frozenset[str]:

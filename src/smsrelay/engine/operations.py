@@ -59,6 +59,9 @@ class Dispatch(Protocol):
     @property
     def adaptive(self) -> AdaptiveWeights: ...
 
+    @property
+    def connector_languages(self) -> Mapping[str, frozenset[str]]: ...
+
     def set_routes(self, routes: Sequence[Route]) -> None: ...
 
     def add_connector(
@@ -264,10 +267,17 @@ class Operations:
         }
 
     async def explain(
-        self, *, to: str, country: str | None, kind: str, account: str
+        self,
+        *,
+        to: str,
+        country: str | None,
+        kind: str,
+        account: str,
+        language: str | None = None,
     ) -> Explanation:
         """Why a message would take its route and connectors; for an adaptive route with
-        every connector's score as measured now."""
+        every connector's score as measured now; with ``language``, for a message counted
+        with that national language's tables (which connectors send them come first)."""
         routes = self._dispatch.routes
         adaptive = self._dispatch.adaptive
         route = select_route(routes, to=to, country=country, kind=kind, account=account)
@@ -285,6 +295,8 @@ class Operations:
             prices=self._catalog.prices(),
             stats=stats,
             adaptive=adaptive,
+            language=language,
+            languages=self._dispatch.connector_languages,
         )
 
 

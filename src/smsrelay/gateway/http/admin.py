@@ -20,6 +20,7 @@ from smsrelay.engine.notify import iso
 from smsrelay.gateway.http.auth import Principal, check_own_account, require, require_operator
 from smsrelay.gateway.http.context import ApiContext, Operations, get_context
 from smsrelay.gateway.http.responses import JsonResponse
+from smsrelay.gateway.http.schemas import NationalLanguage
 from smsrelay.gateway.http.views import timestamp
 from smsrelay.store import accounts as account_store
 
@@ -50,6 +51,11 @@ class RouteTest(BaseModel):
     to: str = Field(max_length=64)
     kind: Literal["otp", "transactional", "marketing"] = "transactional"
     account: str | None = None
+    national_language: NationalLanguage | None = Field(
+        default=None,
+        description="For a message counted with this language's GSM-7 national tables: the "
+        "route's connectors that send them come first (national_language_senders).",
+    )
 
 
 class ReplayBody(BaseModel):
@@ -214,6 +220,7 @@ async def test_route(
         country=number.country,
         kind=body.kind,
         account=body.account or principal.account.name,
+        language=body.national_language,
     )
     return JsonResponse(
         {
@@ -221,6 +228,9 @@ async def test_route(
             "country": number.country,
             "route": explanation.route.name if explanation.route else None,
             "connectors": list(explanation.order),
+            "national_language_senders": (
+                list(explanation.senders) if body.national_language else None
+            ),
             "explanation": explanation.lines(),
         }
     )

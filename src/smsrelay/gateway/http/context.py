@@ -35,7 +35,13 @@ class Operations(Protocol):
     async def remove_connector(self, name: str) -> None: ...
 
     async def explain(
-        self, *, to: str, country: str | None, kind: str, account: str
+        self,
+        *,
+        to: str,
+        country: str | None,
+        kind: str,
+        account: str,
+        language: str | None = None,
     ) -> Explanation: ...
 
     async def connector_stats(
