@@ -55,3 +55,24 @@ def test_senders_carry_their_registration(runner: CliRunner) -> None:
     assert "long_code │ +14155550100 │ US │ 10dlc:C1A2B3C" in rows[0]
     assert "toll_free │ +18885550100 │ any │ -" in rows[1]
     assert "short_code │ 12345 │ any │ -" in rows[2]
+
+
+def test_a_pool_numbers_registration_is_changed_and_cleared(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["accounts", "create", "acme"]).exit_code == 0
+    r = runner.invoke(
+        app,
+        ["senders", "add", "--account", "acme", "--type", "long_code", "--value", "+14155550100"],
+    )
+    assert r.exit_code == 0, r.output
+    sender_id = r.output.split()[-1]
+    register = ["senders", "register", sender_id, "--account", "acme", "--registration"]
+    r = runner.invoke(app, [*register, "10dlc:C1A2B3C"])
+    assert r.exit_code == 0 and "10dlc:C1A2B3C" in r.output, r.output
+    r = runner.invoke(app, [*register, "toll_free:V1"])
+    assert r.exit_code == 1 and "toll_free" in r.output, r.output
+    r = runner.invoke(app, [*register, "none"])
+    assert r.exit_code == 0 and "not registered" in r.output, r.output
+    r = runner.invoke(
+        app, ["senders", "register", "snd_nope", "--account", "acme", "--registration", "none"]
+    )
+    assert r.exit_code == 1 and "no sender" in r.output, r.output

@@ -400,13 +400,7 @@ def senders_add(
     except ValueError:
         err.print(f"[red]error:[/red] --type: one of {', '.join(t.value for t in SenderType)}")
         raise typer.Exit(2) from None
-    registered: tuple[str, str] | None = None
-    if registration:
-        reg_type, colon, reg_id = registration.partition(":")
-        if not colon:
-            err.print("[red]error:[/red] --registration: TYPE:ID, e.g. 10dlc:C1A2B3C")
-            raise typer.Exit(2)
-        registered = (reg_type, reg_id)
+    registered = _registration(registration) if registration else None
 
     async def op(conn: AsyncConnection) -> Any:
         account_id = await _account_id(conn, account)
@@ -420,6 +414,35 @@ def senders_add(
     out.print(
         f"sender {sender.value} ({sender.type}, {where}{extra}) added to {account}: {sender.id}"
     )
+
+
+def _registration(given: str) -> tuple[str, str]:
+    """``--registration TYPE:ID`` as (type, id); the sender's own check follows."""
+    reg_type, colon, reg_id = given.partition(":")
+    if not colon:
+        err.print("[red]error:[/red] --registration: TYPE:ID, e.g. 10dlc:C1A2B3C")
+        raise typer.Exit(2)
+    return reg_type, reg_id
+
+
+@senders_app.command("register")
+def senders_register(
+    sender_id: str,
+    account: str = typer.Option(..., help="Account name."),
+    registration: str = typer.Option(
+        ..., help="TYPE:ID (10dlc:CAMPAIGN for a long code, toll_free:ID), or none to clear."
+    ),
+) -> None:
+    """Change the registration of a number of an account's pool."""
+    from smsrelay.engine.senders import register_in_pool
+
+    registered = None if registration == "none" else _registration(registration)
+
+    async def op(conn: AsyncConnection) -> Any:
+        return await register_in_pool(conn, await _account_id(conn, account), sender_id, registered)
+
+    sender = _run_db(op)
+    out.print(f"sender {sender.value} ({sender.id}): {sender.registration or 'not registered'}")
 
 
 @senders_app.command("list")

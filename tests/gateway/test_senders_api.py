@@ -200,3 +200,40 @@ async def test_us_a2p_goes_only_from_registered_numbers(tmp_path: Path, backend:
         kept = await _send(gw, "+14155550100", key=key)
         assert kept.status_code == 202, kept.text
         assert (kept.json()["from"], kept.json()["sender_adapted"]) == ("+14155550100", None)
+
+
+async def test_a_number_registered_later_is_used_from_then_on(tmp_path: Path, backend: str) -> None:
+    async with running_gateway(tmp_path, backend) as gw:
+        added = await gw.client.post(
+            "/v1/senders",
+            headers=gw.auth(),
+            json={"type": "long_code", "value": "+14155550100", "countries": ["US"]},
+        )
+        sender_id = added.json()["sender_id"]
+        send = {"to": "+14155552671", "message": "hi", "from": "+14155550100"}
+        before = await gw.client.post("/send", headers=gw.auth(), json=send)
+        assert before.status_code == 422, before.text  # unregistered: nothing fits the US
+        changed = await gw.client.patch(
+            f"/v1/senders/{sender_id}",
+            headers=gw.auth(),
+            json={"registration": {"type": "10dlc", "id": "C1A2B3C"}},
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["registration"] == {"type": "10dlc", "id": "C1A2B3C"}
+        after = await gw.client.post("/send", headers=gw.auth(), json=send)
+        assert after.status_code == 202 and after.json()["from"] == "+14155550100", after.text
+
+        wrong = await gw.client.patch(
+            f"/v1/senders/{sender_id}",
+            headers=gw.auth(),
+            json={"registration": {"type": "toll_free", "id": "V1"}},
+        )
+        assert wrong.status_code == 422, wrong.text
+        missing = await gw.client.patch(
+            "/v1/senders/snd_nope", headers=gw.auth(), json={"registration": None}
+        )
+        assert missing.status_code == 404, missing.text
+        cleared = await gw.client.patch(
+            f"/v1/senders/{sender_id}", headers=gw.auth(), json={"registration": None}
+        )
+        assert cleared.status_code == 200 and cleared.json()["registration"] is None

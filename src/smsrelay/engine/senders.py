@@ -37,7 +37,7 @@ from smsrelay.store import numbers as number_store
 from smsrelay.store import senders as sender_store
 from smsrelay.store.db import Database
 
-__all__ = ["SenderAdapter", "add_to_pool", "remove_from_pool"]
+__all__ = ["SenderAdapter", "add_to_pool", "register_in_pool", "remove_from_pool"]
 
 PolicyOf = Callable[[str | None], SenderPolicy]
 TagOf = Callable[[str | None], Rule | None]
@@ -188,6 +188,26 @@ async def add_to_pool(
         now=now,
         registration=registered,
     )
+
+
+async def register_in_pool(
+    conn: AsyncConnection,
+    account_id: str,
+    sender_id: str,
+    registration: tuple[str, str] | None,
+) -> PoolSender:
+    """Change the registration of a sender of the account's pool, as (type, id) checked
+    against the sender as :func:`add_to_pool` checks it; None clears it. NOT_FOUND when the
+    pool has no sender of that id."""
+    sender = await sender_store.get_sender(conn, account_id, sender_id)
+    if sender is None:
+        raise SmsError(
+            ErrorCode.NOT_FOUND, f"no sender {sender_id!r} in the pool", field="sender_id"
+        )
+    registered = pool_registration(sender.type, *registration) if registration else None
+    changed = await sender_store.set_registration(conn, account_id, sender_id, registered)
+    assert changed is not None  # read in the same transaction
+    return changed
 
 
 async def remove_from_pool(conn: AsyncConnection, account_id: str, sender_id: str) -> bool:

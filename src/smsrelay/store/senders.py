@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain.senders import PoolSender, Registration, RegistrationType, SenderType
@@ -19,6 +19,7 @@ __all__ = [
     "pool_of",
     "record_adaptations",
     "remove_sender",
+    "set_registration",
 ]
 
 
@@ -81,6 +82,24 @@ async def get_sender(conn: AsyncConnection, account_id: str, sender_id: str) -> 
     if row is None:
         return None
     return _sender(row)
+
+
+async def set_registration(
+    conn: AsyncConnection, account_id: str, sender_id: str, registration: Registration | None
+) -> PoolSender | None:
+    """Change (or clear) the registration of one sender of the account's pool; None when it
+    has no sender of that id."""
+    stmt = (
+        update(senders)
+        .where(senders.c.id == sender_id, senders.c.account_id == account_id)
+        .values(
+            registration_type=str(registration.type) if registration else None,
+            registration_id=registration.id if registration else None,
+        )
+        .returning(*senders.c)
+    )
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else _sender(row)
 
 
 async def remove_sender(conn: AsyncConnection, account_id: str, sender_id: str) -> bool:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.senders import MAX_REGISTRATION_ID, PoolSender, RegistrationType, SenderType
-from smsrelay.engine.senders import add_to_pool, remove_from_pool
+from smsrelay.engine.senders import add_to_pool, register_in_pool, remove_from_pool
 from smsrelay.gateway.http.auth import Principal, require
 from smsrelay.gateway.http.context import ApiContext, get_context
 from smsrelay.gateway.http.responses import JsonResponse
@@ -55,6 +55,12 @@ class SenderBody(BaseModel):
     registration: RegistrationBody | None = Field(
         default=None,
         description="A long code's `10dlc` or a toll-free number's `toll_free` registration.",
+    )
+
+
+class SenderChange(BaseModel):
+    registration: RegistrationBody | None = Field(
+        description="The number's new registration; null clears it."
     )
 
 
@@ -127,6 +133,32 @@ async def add_sender(
         )
     _forget(ctx, account_id)
     return JsonResponse(_out(sender), status_code=201)
+
+
+@router.patch(
+    "/v1/senders/{sender_id}",
+    response_model=SenderOut,
+    responses=_ERRORS,
+    summary="Change a pool number's registration",
+)
+async def change_sender(
+    sender_id: str,
+    body: SenderChange,
+    principal: Principal = Depends(require("admin")),
+    ctx: ApiContext = Depends(get_context),
+) -> JsonResponse:
+    """A number registered after it was added (its 10DLC campaign approved, its toll-free
+    verification done) is used for the destinations that ask for it from the next message."""
+    registration = body.registration
+    async with ctx.db.transaction() as conn:
+        sender = await register_in_pool(
+            conn,
+            principal.account.id,
+            sender_id,
+            (str(registration.type), registration.id) if registration is not None else None,
+        )
+    _forget(ctx, principal.account.id)
+    return JsonResponse(_out(sender))
 
 
 @router.delete("/v1/senders/{sender_id}", responses=_ERRORS, summary="Remove a sender")
