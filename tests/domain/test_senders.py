@@ -147,16 +147,27 @@ A2P_REASON = (
         ("+14155550100", "US", A2P, [LONG_US, TOLL_FREE, SHORT_US], "+18885550100", A2P_REASON),
         # a number the pool does not hold: the same
         ("+14155559999", "US", A2P, [TOLL_FREE], "+18885550100", A2P_REASON),
-        # only a short code is registered (provisioned): the short code
-        ("+14155550100", "US", A2P, [LONG_US, TOLL_FREE_UNVERIFIED, SHORT_US], "12345", A2P_REASON),
+        # only a short code is registered (provisioned) for the US: the short code
+        (
+            "+14155550100",
+            "US",
+            A2P,
+            [LONG_US, TOLL_FREE_UNVERIFIED, SHORT_US, TEN_DLC_CA],
+            "12345",
+            A2P_REASON,
+        ),
         (
             "ACME",
             "US",
             A2P,
-            [ALPHA_ANY, LONG_US, SHORT_US],
+            [ALPHA_ANY, LONG_US, SHORT_US, TEN_DLC_CA],
             "12345",
             "US requires a numeric sender",
         ),
+        # a pool that records no number's registration registers with its provider: its
+        # numbers are kept, as without a pool
+        ("ACME", "US", A2P, [LONG_US, SHORT_US], "+14155550100", "US requires a numeric sender"),
+        ("+14155550100", "US", A2P, [LONG_US, TOLL_FREE_UNVERIFIED], "+14155550100", None),
         # registered numbers before short codes
         ("ACME", "US", A2P, [SHORT_US, TOLL_FREE], "+18885550100", "US requires a numeric sender"),
         # registered pool senders are kept
@@ -164,14 +175,14 @@ A2P_REASON = (
         ("+18885550100", "US", A2P, [TOLL_FREE, TEN_DLC], "+18885550100", None),
         ("12345", "US", A2P, [SHORT_US, TEN_DLC], "12345", None),
         # a short code the pool does not hold is not provisioned for the account
-        ("54321", "US", A2P, [SHORT_US], "12345", A2P_REASON),
+        ("54321", "US", A2P, [SHORT_US, TEN_DLC_CA], "12345", A2P_REASON),
         # a 10DLC number listed for Canada only is not used for the US
         ("+14165550100", "US", A2P, [TEN_DLC_CA, TOLL_FREE], "+18885550100", A2P_REASON),
         # a registration that does not fit its sender registers nothing
         ("+18885550122", "US", A2P, [MISFIT, SHORT_US], "12345", A2P_REASON),
         # nothing requested: the best registered sender, or none (the connector's default)
         (None, "US", A2P, [LONG_US, SHORT_US, TEN_DLC], "+14155550101", None),
-        (None, "US", A2P, [LONG_US, TOLL_FREE_UNVERIFIED], None, None),
+        (None, "US", A2P, [LONG_US, TOLL_FREE_UNVERIFIED, TEN_DLC_CA], None, None),
         # an account without a pool registers with its provider: its numbers are kept
         ("+14155550100", "US", A2P, [], "+14155550100", None),
         ("12345", "US", A2P, [], "12345", None),
@@ -196,7 +207,7 @@ def test_us_a2p_takes_registered_numbers(
 @pytest.mark.parametrize(
     ("requested", "pool"),
     [
-        ("ACME", [LONG_US, TOLL_FREE_UNVERIFIED, ALPHA_ANY]),
+        ("ACME", [LONG_US, TOLL_FREE_UNVERIFIED, ALPHA_ANY, TEN_DLC_CA]),
         ("+14155550100", [LONG_US, MISFIT]),
         ("+14155550100", [TEN_DLC_CA]),
     ],
@@ -294,8 +305,8 @@ def _taken(sender: str, country: str, policy: SenderPolicy, pool: list[PoolSende
         if policy.alphanumeric == "registration_required" and pool:
             return any(s.type is SenderType.ALPHANUMERIC and s.countries for s in entries)
         return True
-    if not policy.sender_types or not pool:
-        return True
+    if not policy.sender_types or not any(s.registration is not None for s in pool):
+        return True  # no scheme, or the account registers its numbers with its provider
     registered = {
         "10dlc": (SenderType.LONG_CODE, RegistrationType.TEN_DLC),
         "toll_free": (SenderType.TOLL_FREE, RegistrationType.TOLL_FREE),

@@ -152,6 +152,8 @@ async def test_us_a2p_goes_only_from_registered_numbers(tmp_path: Path, backend:
             {"type": "long_code", "value": "+14155550100"},  # not registered
             _number("toll_free", "+18885550100", "toll_free", "TFV-0001"),
             _number("long_code", "+14155550101", "10dlc", "C1A2B3C"),
+            # registered for Canada only: the pool records registrations, so they are checked
+            {**_number("long_code", "+14165550100", "10dlc", "C9Z8Y7X"), "countries": ["CA"]},
         ]:
             added = await gw.client.post("/v1/senders", headers=gw.auth(), json=body)
             assert added.status_code == 201, added.text
@@ -193,6 +195,12 @@ async def test_us_a2p_goes_only_from_registered_numbers(tmp_path: Path, backend:
         assert error["message"].startswith(a2p)
         assert "a long code registered with its 10DLC campaign id" in error["message"]
 
+        # a pool that records no number's registration registers with its provider: kept
+        await gw.client.delete(f"/v1/senders/{ids['+14165550100']}", headers=gw.auth())
+        kept = await _send(gw, "+14155550100")
+        assert kept.status_code == 202, kept.text
+        assert (kept.json()["from"], kept.json()["sender_adapted"]) == ("+14155550100", None)
+
         # an account without a pool registers with its provider: its number is kept
         async with gw.relay.db.transaction() as conn:
             tenant = await account_store.create_account(conn, "acme", time.time())
@@ -210,6 +218,8 @@ async def test_a_number_registered_later_is_used_from_then_on(tmp_path: Path, ba
             json={"type": "long_code", "value": "+14155550100", "countries": ["US"]},
         )
         sender_id = added.json()["sender_id"]
+        canada = {**_number("long_code", "+14165550100", "10dlc", "C9Z8Y7X"), "countries": ["CA"]}
+        assert (await gw.client.post("/v1/senders", headers=gw.auth(), json=canada)).is_success
         send = {"to": "+14155552671", "message": "hi", "from": "+14155550100"}
         before = await gw.client.post("/send", headers=gw.auth(), json=send)
         assert before.status_code == 422, before.text  # unregistered: nothing fits the US

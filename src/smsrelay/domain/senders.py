@@ -20,12 +20,15 @@ sender types it takes (``template_registration.sender_types``: the US A2P scheme
 ``10dlc``, ``toll_free`` and ``short_code``), a number of a pool is allowed only as one of
 those: a long code with its 10DLC campaign, a toll-free number with its verification, a short
 code (provisioning is its registration). A requested number that is not such a pool sender
-gives way to one that is; unregistered pool numbers are never chosen there. An account with
-no pool is, again, taken to register with its provider: its numbers are kept.
+gives way to one that is; unregistered pool numbers are never chosen there. This applies to
+an account that records registrations: one with no pool, or whose pool records no number's
+registration, is taken to register its numbers with its provider, and its numbers are kept
+(so a pool of plain long codes still serves the US, as it did before registrations existed).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -265,6 +268,10 @@ def choose(
     pool sender is. With nothing requested, the pool's best allowed sender is used, or none
     (the connector's default sender).
     """
+    if policy.sender_types and not any(s.registration is not None for s in pool):
+        # an account that records no number's registration is taken to register its
+        # numbers with its provider, as an account with no pool is: they are all kept
+        policy = dataclasses.replace(policy, sender_types=())
     usable = sorted(
         (s for s in pool if _allowed(s, country, policy)),
         key=lambda s: (_PREFERENCE[s.type], not s.countries),  # country-specific first
