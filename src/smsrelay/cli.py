@@ -22,6 +22,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.cli_money import register as register_money
+from smsrelay.cli_senders import register as register_senders
 from smsrelay.cli_templates import register as register_templates
 from smsrelay.config import Settings, load_settings
 from smsrelay.domain.errors import ErrorCode, SmsError
@@ -47,8 +48,7 @@ app.add_typer(connectors_app, name="connectors")
 smpp_users_app = typer.Typer(no_args_is_help=True, help="SMPP credentials for client binds.")
 app.add_typer(smpp_users_app, name="smpp-users")
 register_money(app, accounts_app)  # pricing import, accounts credit, accounts usage
-senders_app = typer.Typer(no_args_is_help=True, help="Accounts' sender pools.")
-app.add_typer(senders_app, name="senders")
+register_senders(app)  # senders add, register, list, remove
 register_templates(app)  # templates add, list, remove, import
 
 # piped output keeps whole lines (ids are long), a terminal gets its own width
@@ -379,99 +379,6 @@ async def _account(conn: AsyncConnection, name: str) -> Account:
 
 async def _account_id(conn: AsyncConnection, name: str) -> str:
     return (await _account(conn, name)).id
-
-
-@senders_app.command("add")
-def senders_add(
-    account: str = typer.Option(..., help="Account name."),
-    type: str = typer.Option(..., help="alphanumeric | long_code | short_code | toll_free"),
-    value: str = typer.Option(..., help="The sender id, number or short code."),
-    countries: str = typer.Option("", help="ISO codes it may be used in, e.g. US,CA; empty: any."),
-    registration: str = typer.Option(
-        "", help="A number's registration as TYPE:ID: 10dlc:CAMPAIGN (long code), toll_free:ID."
-    ),
-) -> None:
-    """Add a sender to an account's pool (a number also receives the account's replies)."""
-    from smsrelay.domain.senders import SenderType
-    from smsrelay.engine.senders import add_to_pool
-
-    try:
-        kind = SenderType(type)
-    except ValueError:
-        err.print(f"[red]error:[/red] --type: one of {', '.join(t.value for t in SenderType)}")
-        raise typer.Exit(2) from None
-    registered = _registration(registration) if registration else None
-
-    async def op(conn: AsyncConnection) -> Any:
-        account_id = await _account_id(conn, account)
-        return await add_to_pool(
-            conn, time.time(), account_id, kind, value, countries.split(","), registered
-        )
-
-    sender = _run_db(op)
-    where = ",".join(sorted(sender.countries)) or "any country"
-    extra = f", {sender.registration}" if sender.registration else ""
-    out.print(
-        f"sender {sender.value} ({sender.type}, {where}{extra}) added to {account}: {sender.id}"
-    )
-
-
-def _registration(given: str) -> tuple[str, str]:
-    """``--registration TYPE:ID`` as (type, id); the sender's own check follows."""
-    reg_type, colon, reg_id = given.partition(":")
-    if not colon:
-        err.print("[red]error:[/red] --registration: TYPE:ID, e.g. 10dlc:C1A2B3C")
-        raise typer.Exit(2)
-    return reg_type, reg_id
-
-
-@senders_app.command("register")
-def senders_register(
-    sender_id: str,
-    account: str = typer.Option(..., help="Account name."),
-    registration: str = typer.Option(
-        ..., help="TYPE:ID (10dlc:CAMPAIGN for a long code, toll_free:ID), or none to clear."
-    ),
-) -> None:
-    """Change the registration of a number of an account's pool."""
-    from smsrelay.engine.senders import register_in_pool
-
-    registered = None if registration == "none" else _registration(registration)
-
-    async def op(conn: AsyncConnection) -> Any:
-        return await register_in_pool(conn, await _account_id(conn, account), sender_id, registered)
-
-    sender = _run_db(op)
-    out.print(f"sender {sender.value} ({sender.id}): {sender.registration or 'not registered'}")
-
-
-@senders_app.command("list")
-def senders_list(account: str = typer.Option(..., help="Account name.")) -> None:
-    """An account's sender pool."""
-    from smsrelay.store import senders as store
-
-    async def op(conn: AsyncConnection) -> Any:
-        return await store.pool_of(conn, await _account_id(conn, account))
-
-    table = Table("id", "type", "value", "countries", "registration")
-    for s in _run_db(op, write=False):
-        where = ",".join(sorted(s.countries)) or "any"
-        table.add_row(s.id, str(s.type), s.value, where, str(s.registration or "-"))
-    out.print(table)
-
-
-@senders_app.command("remove")
-def senders_remove(sender_id: str, account: str = typer.Option(..., help="Account name.")) -> None:
-    """Remove a sender from an account's pool (a number stops receiving its replies)."""
-    from smsrelay.engine.senders import remove_from_pool
-
-    async def op(conn: AsyncConnection) -> bool:
-        return await remove_from_pool(conn, await _account_id(conn, account), sender_id)
-
-    if not _run_db(op):
-        err.print(f"[red]error:[/red] no sender {sender_id!r} in {account}'s pool")
-        raise typer.Exit(1)
-    out.print(f"removed {sender_id}")
 
 
 def _api_key(settings: Settings, explicit: str | None) -> str:

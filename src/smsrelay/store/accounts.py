@@ -8,6 +8,10 @@ force, and auth runs on every request.
 
 Key format: ``sr_<public>_<secret>``, where ``public`` is 12 lowercase base32 characters of the
 key's id and ``secret`` is ``secrets.token_urlsafe(32)`` (which may itself contain ``_``).
+
+Over 400 lines because an account's settings (webhooks, rate, roles, encoding, opt-out texts,
+DLT entity id) are each a column read and written here with their checks, and keys stay beside
+accounts: every key lookup answers with its account, in one query on the request path.
 """
 
 from __future__ import annotations
