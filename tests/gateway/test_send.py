@@ -101,3 +101,21 @@ def test_openapi_describes_the_send_paths_from_the_models_that_validate_them() -
     assert set(document["components"]["schemas"]["Accepted"]["properties"]) == {
         field.serialization_alias or name for name, field in Accepted.model_fields.items()
     }
+
+
+def test_every_operation_documents_the_errors_the_layers_around_it_answer() -> None:
+    document = create_app().openapi()
+    assert "ErrorResponse" in document["components"]["schemas"]
+    checked = 0
+    for path, operations in document["paths"].items():
+        if not (path == "/send" or path.startswith("/v1/")):
+            continue
+        for operation in operations.values():
+            listed = set(operation["responses"])
+            assert "404" in listed, path
+            if not path.startswith("/v1/providers/"):
+                assert {"401", "403"} <= listed, path
+            if "requestBody" in operation:
+                assert {"400", "413"} <= listed, path
+            checked += 1
+    assert checked > 40

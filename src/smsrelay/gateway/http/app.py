@@ -29,6 +29,7 @@ from smsrelay.gateway.http.bodylimit import BodyLimitMiddleware
 from smsrelay.gateway.http.context import ApiContext
 from smsrelay.gateway.http.jsonbody import JsonBodyMiddleware
 from smsrelay.gateway.http.nulguard import NulGuardMiddleware
+from smsrelay.gateway.http.openapi_errors import document_errors
 from smsrelay.gateway.http.responses import JsonResponse
 from smsrelay.gateway.http.send import SendEndpoint, describe
 
@@ -91,7 +92,7 @@ def create_app(
     plain_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:  # the send endpoints have no FastAPI route
-        return describe(plain_openapi())
+        return document_errors(describe(plain_openapi()))
 
     app.openapi = openapi  # type: ignore[method-assign]
 
