@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsrelay.domain.countries import Country, Rule, load_shipped
+from smsrelay.domain.countries import Country, Reading, Rule, load_shipped
 from smsrelay.domain.countries.limits import NO_LIMITS, TextLimits, text_limits
 from smsrelay.domain.encoding_choice import EncodingMode, choose
 from smsrelay.domain.errors import ErrorCode, SmsError
@@ -35,6 +35,31 @@ def test_shipped_bounds() -> None:
     assert RULES.text_limits("DE") is NO_LIMITS
     assert RULES.text_limits(None) is NO_LIMITS
     assert RULES.text_limits("TH") is th  # worked out once
+
+
+def test_sources_that_disagree_refuse_nothing_until_the_operator_decides() -> None:
+    # Russia's concatenation: one source says no, another yes
+    ru = RULES.get("RU")
+    assert ru is not None and ru.rule("concatenation").value is False
+    assert RULES.text_limits("RU") is NO_LIMITS
+    decided = RULES.overridden({"RU": {"concatenation": False}}, {}, today=date(2026, 12, 5))
+    bound = decided.text_limits("RU")
+    assert bound.max_segments == 1
+    assert "operator override (configuration file)" in (bound.segments_reason or "")
+    disputed = Country(
+        "XX",
+        "Nowhere",
+        999,
+        {
+            "ucs2": Rule(
+                False,
+                SOURCE,
+                date(2026, 12, 4),
+                alternatives=(Reading(True, "https://example.org/other", date(2026, 12, 4)),),
+            )
+        },
+    )
+    assert text_limits(disputed) is NO_LIMITS
 
 
 def test_the_tighter_rule_wins_and_unknown_bounds_nothing() -> None:

@@ -46,6 +46,18 @@ async def test_beyond_the_segments_a_destination_delivers(gw: RunningGateway) ->
     assert status == 202 and body["segments"] == 3, body
 
 
+async def test_russia_is_bounded_only_once_the_operator_decides(gw: RunningGateway) -> None:
+    russian = "+79161234567"
+    status, body = await _send(gw, russian, "z" * 300)
+    assert status == 202 and body["segments"] == 2, body  # its sources disagree
+    r = await gw.client.put(
+        "/v1/admin/countries/RU", headers=gw.auth(), json={"concatenation": False}
+    )
+    assert r.status_code == 200, r.text
+    status, body = await _send(gw, russian, "z" * 300)
+    assert status == 422 and "RU does not join" in body["error"]["message"], body
+
+
 async def test_an_operator_override_lifts_the_bound(gw: RunningGateway) -> None:
     r = await gw.client.put("/v1/admin/countries/TH", headers=gw.auth(), json={"max_segments": 5})
     assert r.status_code == 200, r.text
