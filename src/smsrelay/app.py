@@ -35,7 +35,6 @@ from smsrelay.connectors.base import Connector
 from smsrelay.connectors.embedded import EmbeddedSimulatorConnector
 from smsrelay.connectors.registry import Environment, build_connectors
 from smsrelay.domain.fraud import FraudPolicy
-from smsrelay.domain.marketing_tags import marketing_tag
 from smsrelay.domain.messages import DeliveryReport, InboundMessage
 from smsrelay.domain.retry import Backoff, RetryPolicy, WebhookRetryPolicy
 from smsrelay.domain.routing import Route
@@ -336,7 +335,6 @@ class SmsRelay:
                 db,
                 self.clock,
                 policy_of=lambda country: policy_for(self.countries.rules.get(country)),
-                tag_of=lambda country: marketing_tag(self.countries.rules.get(country)),
             ),
             route_languages=self.dispatcher.route_languages,
             templates=TemplateCheck(self.templates, lambda: self.countries.rules),

@@ -11,8 +11,8 @@ from smsrelay.domain.countries.model import parse_value
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.numbers import SenderKind, parse_sender
 from smsrelay.domain.senders import (
+    NumberRegistration,
     PoolSender,
-    Registration,
     RegistrationType,
     SenderPolicy,
     SenderType,
@@ -108,13 +108,13 @@ TEN_DLC = PoolSender(
     SenderType.LONG_CODE,
     "+14155550101",
     frozenset({"US"}),
-    Registration(RegistrationType.TEN_DLC, "C1A2B3C"),
+    NumberRegistration(RegistrationType.TEN_DLC, "C1A2B3C"),
 )
 TOLL_FREE = PoolSender(
     "r2",
     SenderType.TOLL_FREE,
     "+18885550100",
-    registration=Registration(RegistrationType.TOLL_FREE, "TFV-0001"),
+    registration=NumberRegistration(RegistrationType.TOLL_FREE, "TFV-0001"),
 )
 TOLL_FREE_UNVERIFIED = PoolSender("r3", SenderType.TOLL_FREE, "+18885550111")
 TEN_DLC_CA = PoolSender(
@@ -122,14 +122,14 @@ TEN_DLC_CA = PoolSender(
     SenderType.LONG_CODE,
     "+14165550100",
     frozenset({"CA"}),
-    Registration(RegistrationType.TEN_DLC, "C9Z8Y7X"),
+    NumberRegistration(RegistrationType.TEN_DLC, "C9Z8Y7X"),
 )
 # a registration that does not fit its sender (the pool refuses it; choose() ignores it too)
 MISFIT = PoolSender(
     "r5",
     SenderType.TOLL_FREE,
     "+18885550122",
-    registration=Registration(RegistrationType.TEN_DLC, "C1A2B3C"),
+    registration=NumberRegistration(RegistrationType.TEN_DLC, "C1A2B3C"),
 )
 DE_POLICY = policy_for(load_shipped().get("DE"))
 A2P_REASON = (
@@ -230,7 +230,7 @@ def test_an_account_without_a_pool_is_refused_only_for_an_alphanumeric_id() -> N
 
 
 def test_registrations_are_checked_against_the_sender() -> None:
-    assert pool_registration(SenderType.LONG_CODE, "10dlc", " C1A2B3C ") == Registration(
+    assert pool_registration(SenderType.LONG_CODE, "10dlc", " C1A2B3C ") == NumberRegistration(
         RegistrationType.TEN_DLC, "C1A2B3C"
     )
     assert pool_registration(SenderType.TOLL_FREE, "TOLL_FREE", "x" * 64).id == "x" * 64
@@ -274,7 +274,8 @@ _SHIPPED = load_shipped()
 def _pool_sender(draw: st.DrawFn) -> PoolSender:
     kind = draw(st.sampled_from(list(SenderType)))
     registration = draw(
-        st.none() | st.builds(Registration, st.sampled_from(list(RegistrationType)), st.just("C1"))
+        st.none()
+        | st.builds(NumberRegistration, st.sampled_from(list(RegistrationType)), st.just("C1"))
     )
     return PoolSender(
         draw(st.text("abcdef", min_size=1, max_size=4)),

@@ -36,15 +36,16 @@ from typing import Literal
 
 import phonenumbers
 
-from smsrelay.domain.countries.model import Country, SenderTypeName
+from smsrelay.domain.countries.model import Country, Rule, SenderTypeName
 from smsrelay.domain.errors import ErrorCode, SmsError
+from smsrelay.domain.marketing_tags import marketing_tag
 from smsrelay.domain.numbers import Sender, SenderKind, parse_sender
 
 __all__ = [
     "MAX_REGISTRATION_ID",
     "Choice",
+    "NumberRegistration",
     "PoolSender",
-    "Registration",
     "RegistrationType",
     "SenderPolicy",
     "SenderType",
@@ -135,7 +136,7 @@ Alphanumeric = Literal["allowed", "registration_required", "not_supported"]
 
 
 @dataclass(frozen=True, slots=True)
-class Registration:
+class NumberRegistration:
     """A pool number's registration: its type and the registry's id for it."""
 
     type: RegistrationType
@@ -153,7 +154,7 @@ class PoolSender:
     type: SenderType
     value: str
     countries: frozenset[str] = field(default_factory=frozenset)  # empty: any country
-    registration: Registration | None = None
+    registration: NumberRegistration | None = None
 
     def usable_in(self, country: str | None) -> bool:
         return not self.countries or (country or "") in self.countries
@@ -165,11 +166,13 @@ class SenderPolicy:
 
     ``sender_types``: the registration scheme's sender types (``10dlc``, ``toll_free``,
     ``short_code``) when it names some; empty when it names none or is unknown.
+    ``marketing_tag``: the rule marking its marketing senders (``domain/marketing_tags.py``).
     """
 
     alphanumeric: Alphanumeric | None = None
     numeric_required: bool | None = None
     sender_types: tuple[SenderTypeName, ...] = ()
+    marketing_tag: Rule | None = None
 
     def allows_alphanumeric(self, registered: bool) -> bool:
         if self.numeric_required:
@@ -210,6 +213,7 @@ def policy_for(country: Country | None) -> SenderPolicy:
         alphanumeric=country.rule("alphanumeric_sender").value,
         numeric_required=country.rule("numeric_sender_required").value,
         sender_types=registration.sender_types if registration is not None else (),
+        marketing_tag=marketing_tag(country),
     )
 
 
@@ -315,7 +319,7 @@ def pool_sender_value(type: SenderType, raw: str) -> str:
     return sender.value
 
 
-def pool_registration(sender: SenderType, type: str, id: str) -> Registration:
+def pool_registration(sender: SenderType, type: str, id: str) -> NumberRegistration:
     """A pool sender's registration, or ``SmsError`` (field ``registration``, or its ``.type``
     or ``.id``).
 
@@ -348,7 +352,7 @@ def pool_registration(sender: SenderType, type: str, id: str) -> Registration:
             f"a registration id is 1 to {MAX_REGISTRATION_ID} printable characters",
             field="registration.id",
         )
-    return Registration(kind, text)
+    return NumberRegistration(kind, text)
 
 
 _UNREGISTRABLE = {

@@ -197,19 +197,19 @@ def prepare(
         else None
     )
     text, variant = _render(request.message, request.spintax, rng)
+    # what an SMPP client sent is its own text; a verification's stored text is masked and
+    # must count like the sealed text the connector sends: no account-level changes
+    api = request.origin == "api"
     opt_out_added = None
     if (
         account.opt_out_texts
         and request.kind is MessageKind.MARKETING
-        and request.origin == "api"
+        and api
         and countries is not None
         and countries.requires_opt_out(number.country)
     ):
         text, opt_out_added = with_opt_out(text, number.country, account.opt_out_texts)
     mode, language = _encoding_request(request)
-    # what an SMPP client sent is its own text; a verification's stored text is masked and
-    # must count like the sealed text the connector sends: no account-level changes
-    api = request.origin == "api"
     transliterate = account.transliterate and api
     if api and language is None and account.national_language in NATIONAL_LANGUAGES:
         language = account.national_language

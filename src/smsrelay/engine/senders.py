@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsrelay.domain import numbers
-from smsrelay.domain.countries import Rule
 from smsrelay.domain.errors import ErrorCode, SmsError
 from smsrelay.domain.ids import new_id
 from smsrelay.domain.marketing_tags import mark
@@ -40,15 +39,10 @@ from smsrelay.store.db import Database
 __all__ = ["SenderAdapter", "add_to_pool", "register_in_pool", "remove_from_pool"]
 
 PolicyOf = Callable[[str | None], SenderPolicy]
-TagOf = Callable[[str | None], Rule | None]
 
 
 def _unknown(country: str | None) -> SenderPolicy:
     return UNKNOWN
-
-
-def _untagged(country: str | None) -> Rule | None:
-    return None
 
 
 class SenderAdapter:
@@ -60,15 +54,13 @@ class SenderAdapter:
         clock: Clock,
         *,
         policy_of: PolicyOf = _unknown,
-        tag_of: TagOf = _untagged,
         refresh: float = 10.0,
     ) -> None:
-        """``policy_of`` and ``tag_of``: a destination's sender policy and its marketing
-        sender mark (``domain/marketing_tags.py``), from the country rules in force."""
+        """``policy_of``: a destination's sender policy, its marketing sender mark included,
+        from the country rules in force."""
         self._db = db
         self._clock = clock
         self.policy_of = policy_of
-        self.tag_of = tag_of
         self._refresh = refresh
         self._pools: dict[str, tuple[float, list[PoolSender]]] = {}
 
@@ -116,7 +108,9 @@ class SenderAdapter:
                 choice = choose(
                     requested, country=message.country, policy=policies[message.country], pool=pool
                 )
-                sender, reason = self._marked(message, choice.sender, choice.reason)
+                sender, reason = _marked(
+                    message, policies[message.country], choice.sender, choice.reason
+                )
             except SmsError as error:
                 out.append(error)
                 continue
@@ -132,20 +126,19 @@ class SenderAdapter:
             out.append(dataclasses.replace(result, message=changed))
         return out
 
-    def _marked(
-        self, message: Message, sender: str | None, reason: str | None
-    ) -> tuple[str | None, str | None]:
-        """``sender`` with the destination's marketing mark when ``message`` is marketing,
-        and the reasons it differs from the one asked for (joined)."""
-        if sender is None or message.kind is not MessageKind.MARKETING:
-            return sender, reason
-        rule = self.tag_of(message.country)
-        if rule is None:
-            return sender, reason
-        marked = mark(sender, rule, message.country or "the destination")
-        if marked.reason is None:
-            return sender, reason
-        return marked.sender, marked.reason if reason is None else f"{reason}; {marked.reason}"
+
+def _marked(
+    message: Message, policy: SenderPolicy, sender: str | None, reason: str | None
+) -> tuple[str | None, str | None]:
+    """``sender`` with the destination's marketing mark when ``message`` is marketing, and
+    the reasons it differs from the one asked for (joined)."""
+    rule = policy.marketing_tag
+    if sender is None or rule is None or message.kind is not MessageKind.MARKETING:
+        return sender, reason
+    marked = mark(sender, rule, message.country or "the destination")
+    if marked.reason is None:
+        return sender, reason
+    return marked.sender, marked.reason if reason is None else f"{reason}; {marked.reason}"
 
 
 async def add_to_pool(

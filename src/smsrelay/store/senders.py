@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsrelay.domain.senders import PoolSender, Registration, RegistrationType, SenderType
+from smsrelay.domain.senders import NumberRegistration, PoolSender, RegistrationType, SenderType
 from smsrelay.store.db import already_exists
 from smsrelay.store.schema import sender_adaptations, senders
 
@@ -25,7 +25,7 @@ __all__ = [
 
 def _sender(row: Row[Any]) -> PoolSender:
     registration = (
-        Registration(RegistrationType(row.registration_type), row.registration_id)
+        NumberRegistration(RegistrationType(row.registration_type), row.registration_id)
         if row.registration_type is not None
         else None
     )
@@ -42,7 +42,7 @@ async def add_sender(
     value: str,
     countries: Iterable[str],
     now: float,
-    registration: Registration | None = None,
+    registration: NumberRegistration | None = None,
 ) -> PoolSender:
     """Add one sender to the account's pool; ALREADY_EXISTS when it holds that value."""
     listed = frozenset(c.upper() for c in countries)
@@ -85,7 +85,7 @@ async def get_sender(conn: AsyncConnection, account_id: str, sender_id: str) -> 
 
 
 async def set_registration(
-    conn: AsyncConnection, account_id: str, sender_id: str, registration: Registration | None
+    conn: AsyncConnection, account_id: str, sender_id: str, registration: NumberRegistration | None
 ) -> PoolSender | None:
     """Change (or clear) the registration of one sender of the account's pool; None when it
     has no sender of that id."""
